@@ -1,0 +1,74 @@
+"""The one exception hierarchy of trail-etl.
+
+How the worker runtime treats each family:
+
+* ``TransientError``: retried later with exponential backoff and full jitter; each retry spends an
+  attempt, and past ``max_deliveries`` the task goes to the dead-letter stream.
+* ``PermanentError``: straight to the dead-letter stream (bad input, 4xx, a poison entry).
+* ``RateLimited`` and ``BreakerOpen``: the task waits and is tried later, spending no attempt.
+
+Errors from third-party libraries are translated into these where they enter our code
+(``raise TransientError(...) from exc``), so handlers and the runtime only ever see this module.
+"""
+
+from __future__ import annotations
+
+
+class EtlError(Exception):
+    """Base class of every error raised by trail-etl code."""
+
+
+class ConfigurationError(EtlError):
+    """A setting is missing or wrong; raised at start-up, naming the setting."""
+
+
+class TaskError(EtlError):
+    """Base class of errors that decide what happens to one task."""
+
+    retry_after_s: float | None = None
+
+    def __init__(self, message: str = "", *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
+
+    @property
+    def error_type(self) -> str:
+        """The name recorded in dead-letter entries and metrics."""
+        return type(self).__name__
+
+
+class TransientError(TaskError):
+    """Worth retrying: a timeout, a 5xx, a dropped connection."""
+
+
+class PermanentError(TaskError):
+    """Retrying cannot help: invalid input, a 4xx other than 429, an unknown location."""
+
+
+class PoisonMessage(PermanentError):
+    """A stream entry that cannot be decoded into a task."""
+
+
+class WaitAndRetry(TaskError):
+    """Base of the families that delay a task without spending one of its attempts."""
+
+
+class RateLimited(WaitAndRetry):
+    """A rate limit (ours or the provider's) says: not now. ``retry_after_s`` says when."""
+
+
+class BreakerOpen(WaitAndRetry):
+    """The shared circuit breaker is open; ``retry_after_s`` is when it may half-open."""
+
+
+class BackpressureError(EtlError):
+    """A producer waited its whole bound for a stream's backlog to drain, and it did not."""
+
+
+class OutboxError(EtlError):
+    """The durable outbox could not store or read tasks."""
+
+
+class DeadLetterNotFound(EtlError):
+    """An operator named a dead-letter entry that does not exist."""

@@ -1,0 +1,78 @@
+"""Every Redis key name used by trail-etl, in one place.
+
+Streams are named by the services; everything derived from a stream (its dead-letter stream, its
+delayed-retry set, its publish markers) and every other key (dedup marks, rate limiters, breakers)
+is built here and nowhere else. All derived keys share the ``etl:`` prefix except streams and their
+dead-letter streams, which operators address by name.
+"""
+
+from __future__ import annotations
+
+PREFIX = "etl"
+
+# The pipeline's streams and consumer groups.
+INGESTION_STREAM = "owm-ingestion-stream"
+CATEGORIZATION_STREAM = "owm-categorization-stream"
+FETCH_GROUP = "fetch-weather"
+CATEGORIZE_GROUP = "categorize-trail-conditions"
+
+DLQ_SUFFIX = ":dlq"
+
+
+def dead_letter_stream(stream: str) -> str:
+    """The dead-letter stream that belongs to ``stream``."""
+    return f"{stream}{DLQ_SUFFIX}"
+
+
+def source_of_dead_letter_stream(dlq: str) -> str:
+    """The source stream of a dead-letter stream name (the inverse of ``dead_letter_stream``)."""
+    if not dlq.endswith(DLQ_SUFFIX):
+        raise ValueError(f"{dlq!r} is not a dead-letter stream name (it must end in {DLQ_SUFFIX})")
+    return dlq[: -len(DLQ_SUFFIX)]
+
+
+def delayed_set(stream: str) -> str:
+    """Sorted set of entries waiting to be re-added to ``stream`` (score: due time, ms)."""
+    return f"{PREFIX}:delayed:{stream}"
+
+
+def published_marker(stream: str, task_id: str) -> str:
+    """Marks that ``task_id`` was already added to ``stream`` (idempotent publishing)."""
+    return f"{PREFIX}:published:{stream}:{task_id}"
+
+
+def published_marker_prefix(stream: str) -> str:
+    return f"{PREFIX}:published:{stream}:"
+
+
+def dedup_mark(stage: str, task_id: str) -> str:
+    """Marks that ``stage`` finished ``task_id``; written with the ack, never before the work."""
+    return f"{PREFIX}:done:{stage}:{task_id}"
+
+
+def dedup_mark_prefix(stage: str) -> str:
+    return f"{PREFIX}:done:{stage}:"
+
+
+def rate_limit_window(name: str, window_ms: int) -> str:
+    """Sorted set of admissions of limiter ``name`` in its sliding window of ``window_ms``."""
+    return f"{PREFIX}:ratelimit:{name}:window:{window_ms}"
+
+
+def rate_limit_day(name: str) -> str:
+    """Hash {day, count}: admissions of limiter ``name`` on the current UTC calendar day."""
+    return f"{PREFIX}:ratelimit:{name}:day"
+
+
+def breaker(name: str) -> str:
+    """Hash holding the shared state of circuit breaker ``name``."""
+    return f"{PREFIX}:breaker:{name}"
+
+
+def heartbeat(group: str, consumer: str) -> str:
+    """Written by a live worker loop; read by ``trail-etl status`` and liveness checks."""
+    return f"{PREFIX}:heartbeat:{group}:{consumer}"
+
+
+def heartbeat_prefix(group: str) -> str:
+    return f"{PREFIX}:heartbeat:{group}:"
