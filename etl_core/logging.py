@@ -1,0 +1,52 @@
+"""structlog, configured once per process: JSON lines in production, readable in a terminal.
+
+Bind context per task with ``log.bind(task_id=..., stream=..., message_id=...)``; every line is one
+event name plus key/value pairs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+_configured = False
+
+
+def configure_logging(*, json: bool | None = None, level: str = "INFO") -> None:
+    """Configure structlog and the standard library's root logger. Safe to call more than once.
+
+    ``json=None`` picks JSON when stderr is not a terminal (containers, CI) and console output
+    otherwise.
+    """
+    global _configured
+    if json is None:
+        json = not sys.stderr.isatty()
+    level_no = logging.getLevelNamesMapping().get(level.upper())
+    if level_no is None:
+        raise ValueError(f"log level {level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level_no),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=level_no, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    _configured = True
+
+
+def get_logger(name: str | None = None, **context: object) -> structlog.stdlib.BoundLogger:
+    """A structlog logger with ``context`` bound (e.g. ``component="outbox"``)."""
+    logger = structlog.get_logger(name)
+    return logger.bind(**context) if context else logger  # type: ignore[no-any-return]

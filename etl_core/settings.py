@@ -1,0 +1,38 @@
+"""The base of every deployable's settings class.
+
+The library itself reads no environment variables: each deployable (a service, the CLI) defines one
+subclass of ``ServiceSettings``, reads it once at start, and passes plain values into the library.
+A wrong or missing setting fails at start with a message naming the environment variable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from etl_core.errors import ConfigurationError
+
+
+class ServiceSettings(BaseSettings):
+    """Fields map to upper-case environment variables of the same name (``redis_url`` -> REDIS_URL)."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Any:
+        """Read the environment; raise ``ConfigurationError`` naming each bad variable."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = []
+            prefix = cls.model_config.get("env_prefix", "") or ""
+            for err in exc.errors():
+                name = (prefix + "_".join(str(p) for p in err["loc"])).upper() or cls.__name__
+                value = err.get("input")
+                shown = "" if isinstance(value, dict) else f" (got {value!r})"
+                problems.append(f"{name}: {err['msg']}{shown}")
+            raise ConfigurationError(
+                f"invalid {cls.__name__} settings: " + "; ".join(problems)
+            ) from None
