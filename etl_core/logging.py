@@ -42,11 +42,13 @@ def configure_logging(*, json: bool | None = None, level: str = "INFO") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level_no, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=level_no, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
+    )
     _configured = True
 
 
 def get_logger(name: str | None = None, **context: object) -> structlog.stdlib.BoundLogger:
     """A structlog logger with ``context`` bound (e.g. ``component="outbox"``)."""
     logger = structlog.get_logger(name)
-    return logger.bind(**context) if context else logger  # type: ignore[no-any-return]
+    return logger.bind(**context) if context else logger

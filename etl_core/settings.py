@@ -16,7 +16,7 @@ from etl_core.errors import ConfigurationError
 
 
 class ServiceSettings(BaseSettings):
-    """Fields map to upper-case environment variables of the same name (``redis_url`` -> REDIS_URL)."""
+    """Fields map to upper-case environment variables (``redis_url`` -> ``REDIS_URL``)."""
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
 

@@ -34,8 +34,8 @@ REQUIRED_FIELDS = (FIELD_TYPE, FIELD_VERSION, FIELD_TASK_ID, FIELD_PAYLOAD)
 class BaseTask(BaseModel):
     """A unit of work. Subclasses set ``task_type`` and define their identity in ``identity()``.
 
-    ``task_id`` is ``<task_type>:<identity>``; two tasks for the same work have the same id, which is
-    what makes publishing, dedup and re-runs idempotent.
+    ``task_id`` is ``<task_type>:<identity>``; two tasks for the same work have the same id,
+    which is what makes publishing, dedup and re-runs idempotent.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
@@ -120,7 +120,9 @@ class TaskCodec:
         cls = self._types.get(text[FIELD_TYPE])
         if cls is None:
             known = ", ".join(sorted(self._types))
-            raise PoisonMessage(f"unknown task type {text[FIELD_TYPE]!r} (this worker handles {known})")
+            raise PoisonMessage(
+                f"unknown task type {text[FIELD_TYPE]!r} (this worker handles {known})"
+            )
         if text[FIELD_VERSION] != str(cls.schema_version):
             raise PoisonMessage(
                 f"task type {cls.task_type!r} has schema version {text[FIELD_VERSION]!r}; "
@@ -128,7 +130,9 @@ class TaskCodec:
             )
         attempts_text = text.get(FIELD_ATTEMPTS, "0")
         if not attempts_text.isdigit():
-            raise PoisonMessage(f"field attempts must be a non-negative integer, got {attempts_text!r}")
+            raise PoisonMessage(
+                f"field attempts must be a non-negative integer, got {attempts_text!r}"
+            )
         try:
             task = cls.model_validate_json(text[FIELD_PAYLOAD], strict=True)
         except ValidationError as exc:

@@ -15,7 +15,7 @@ def parse_window(spec: str) -> timedelta:
     if not match:
         raise ValueError(f"schedule window {spec!r} must look like 15m, 1h or 1d")
     seconds = int(match.group(1)) * _UNIT_S[match.group(2)]
-    if seconds <= 0 or 86400 % seconds != 0 and seconds % 86400 != 0:
+    if seconds <= 0 or (86400 % seconds != 0 and seconds % 86400 != 0):
         raise ValueError(f"schedule window {spec!r} must divide a day evenly (or be whole days)")
     return timedelta(seconds=seconds)
 

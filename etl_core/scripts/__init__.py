@@ -14,5 +14,5 @@ def source(name: str) -> str:
 
 
 def register(client: Any, name: str) -> Any:
-    """Register script ``name`` with a redis client (sync or asyncio); EVALSHA with EVAL fallback."""
+    """Register ``name`` with a redis client (sync or asyncio): EVALSHA, falling back to EVAL."""
     return client.register_script(source(name))

@@ -42,15 +42,47 @@ def test_round_trip_keeps_task_and_attempts() -> None:
         ({"type": "test.ingest"}, "lacks field(s) v, task_id, payload"),
         ({"type": "nope", "v": "1", "task_id": "x", "payload": "{}"}, "unknown task type 'nope'"),
         ({"type": "test.other", "v": "1", "task_id": "x", "payload": "{}"}, "schema version '1'"),
-        ({"type": "test.ingest", "v": "1", "task_id": "x", "payload": "{not json"}, "invalid payload"),
-        ({"type": "test.ingest", "v": "1", "task_id": "x", "payload": '{"location_id": 5, "window": "w"}'},
-         "location_id"),
-        ({"type": "test.ingest", "v": "1", "task_id": "test.ingest:a@w",
-          "payload": '{"location_id": "a", "window": "w", "extra": 1}'}, "extra"),
-        ({"type": "test.ingest", "v": "1", "task_id": "forged",
-          "payload": '{"location_id": "a", "window": "w"}'}, "does not match its payload"),
-        ({"type": "test.ingest", "v": "1", "task_id": "test.ingest:a@w", "attempts": "-1",
-          "payload": '{"location_id": "a", "window": "w"}'}, "attempts"),
+        (
+            {"type": "test.ingest", "v": "1", "task_id": "x", "payload": "{not json"},
+            "invalid payload",
+        ),
+        (
+            {
+                "type": "test.ingest",
+                "v": "1",
+                "task_id": "x",
+                "payload": '{"location_id": 5, "window": "w"}',
+            },
+            "location_id",
+        ),
+        (
+            {
+                "type": "test.ingest",
+                "v": "1",
+                "task_id": "test.ingest:a@w",
+                "payload": '{"location_id": "a", "window": "w", "extra": 1}',
+            },
+            "extra",
+        ),
+        (
+            {
+                "type": "test.ingest",
+                "v": "1",
+                "task_id": "forged",
+                "payload": '{"location_id": "a", "window": "w"}',
+            },
+            "does not match its payload",
+        ),
+        (
+            {
+                "type": "test.ingest",
+                "v": "1",
+                "task_id": "test.ingest:a@w",
+                "attempts": "-1",
+                "payload": '{"location_id": "a", "window": "w"}',
+            },
+            "attempts",
+        ),
         ({b"type": b"\xff\xfe", b"v": b"1"}, "UTF-8"),
     ],
 )

@@ -8,8 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 
-def wait_until(predicate: Callable[[], Any], *, timeout_s: float = 20.0, interval_s: float = 0.02,
-               message: str = "condition") -> Any:
+def wait_until(
+    predicate: Callable[[], Any],
+    *,
+    timeout_s: float = 20.0,
+    interval_s: float = 0.02,
+    message: str = "condition",
+) -> Any:
     """Poll ``predicate`` until it returns something truthy, or fail after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -21,8 +26,13 @@ def wait_until(predicate: Callable[[], Any], *, timeout_s: float = 20.0, interva
         time.sleep(interval_s)
 
 
-async def await_until(predicate: Callable[[], Awaitable[Any]], *, timeout_s: float = 20.0,
-                      interval_s: float = 0.02, message: str = "condition") -> Any:
+async def await_until(
+    predicate: Callable[[], Awaitable[Any]],
+    *,
+    timeout_s: float = 20.0,
+    interval_s: float = 0.02,
+    message: str = "condition",
+) -> Any:
     """The asyncio twin of ``wait_until``."""
     deadline = time.monotonic() + timeout_s
     while True:
