@@ -74,6 +74,7 @@ class Envelope(Generic[T]):
 
     task: T
     attempts: int
+    task_id: str
 
 
 def _text(value: bytes | str) -> str:
@@ -108,12 +109,19 @@ class TaskCodec:
         }
 
     def decode(self, fields: Mapping[bytes | str, bytes | str] | None) -> Envelope[BaseTask]:
+        """Decode an entry's raw fields (bytes or text)."""
         if not fields:
             raise PoisonMessage("entry has no fields")
         try:
             text = {_text(k): _text(v) for k, v in fields.items()}
         except UnicodeDecodeError as exc:
             raise PoisonMessage(f"entry is not valid UTF-8: {exc}") from None
+        return self.decode_text(text)
+
+    def decode_text(self, text: Mapping[str, str]) -> Envelope[BaseTask]:
+        """Decode fields already turned into text (the worker runtime does that once per entry)."""
+        if not text:
+            raise PoisonMessage("entry has no fields")
         missing = [f for f in REQUIRED_FIELDS if f not in text]
         if missing:
             raise PoisonMessage(f"entry lacks field(s) {', '.join(missing)}")
@@ -141,8 +149,9 @@ class TaskCodec:
                 for err in exc.errors()[:5]
             )
             raise PoisonMessage(f"invalid payload for {cls.task_type!r}: {problems}") from None
-        if task.task_id != text[FIELD_TASK_ID]:
+        task_id = task.task_id
+        if task_id != text[FIELD_TASK_ID]:
             raise PoisonMessage(
-                f"task_id {text[FIELD_TASK_ID]!r} does not match its payload ({task.task_id!r})"
+                f"task_id {text[FIELD_TASK_ID]!r} does not match its payload ({task_id!r})"
             )
-        return Envelope(task=task, attempts=int(attempts_text))
+        return Envelope(task=task, attempts=int(attempts_text), task_id=task_id)

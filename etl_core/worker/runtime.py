@@ -23,7 +23,6 @@ import json
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import redis.exceptions
@@ -54,15 +53,35 @@ MAX_REDIS_BACKOFF_S = 5.0
 CHORE_STOP_TIMEOUT_S = 5.0
 
 
-@dataclass(frozen=True, slots=True)
 class TaskContext:
     """What a handler may want to know about the delivery it is handling."""
 
-    entry_id: str
-    stream: str
-    consumer: str
-    attempts: int  # attempts spent before this delivery (retries and crashes)
-    log: Any
+    __slots__ = ("_log", "_parent_log", "attempts", "consumer", "entry_id", "stream", "task_id")
+
+    def __init__(
+        self,
+        *,
+        entry_id: str,
+        stream: str,
+        consumer: str,
+        attempts: int,
+        task_id: str,
+        parent_log: Any,
+    ) -> None:
+        self.entry_id = entry_id
+        self.stream = stream
+        self.consumer = consumer
+        self.attempts = attempts  # attempts spent before this delivery (retries and crashes)
+        self.task_id = task_id
+        self._parent_log = parent_log
+        self._log: Any = None
+
+    @property
+    def log(self) -> Any:
+        """A logger bound to this task id and entry id (bound on first use: hot path)."""
+        if self._log is None:
+            self._log = self._parent_log.bind(task_id=self.task_id, message_id=self.entry_id)
+        return self._log
 
 
 Handler = Callable[[Any, TaskContext], Awaitable[Outcome]]
@@ -134,6 +153,7 @@ class Worker:
         self._slot_free = asyncio.Event()
         self._stopping = asyncio.Event()
         self._chores_stop = asyncio.Event()
+        self._next_reclaim = 0.0
         self._redis_failures = 0
         self.last_loop_monotonic = time.monotonic()
 
@@ -166,7 +186,6 @@ class Worker:
         self.log.info("worker_started", concurrency=o.concurrency)
         chores = [
             asyncio.create_task(self._settler.run(self._chores_stop), name="settler"),
-            asyncio.create_task(self._every(o.reclaim_interval_ms, self._reclaim), name="reclaim"),
             asyncio.create_task(self._promote_loop(), name="promote"),
             asyncio.create_task(
                 self._every(o.housekeeping_interval_ms, self._housekeeping), name="housekeeping"
@@ -226,6 +245,17 @@ class Worker:
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
+            if time.monotonic() >= self._next_reclaim:
+                # Reclaim happens here, not in a chore of its own: one place fills the slots, so
+                # reclaimed and newly read entries together never exceed ``concurrency``.
+                self._next_reclaim = time.monotonic() + o.reclaim_interval_ms / 1000
+                try:
+                    await self._reclaim()
+                except REDIS_ERRORS as exc:
+                    await self._redis_backoff("reclaim", exc)
+                except redis.exceptions.ResponseError:
+                    self.log.exception("reclaim_failed")
+                continue
             started = time.monotonic()
             try:
                 reply = await self.client.xreadgroup(
@@ -282,7 +312,7 @@ class Worker:
                 continue
             fields = _text_fields(raw_fields)
             try:
-                env = self.codec.decode(raw_fields)
+                env = self.codec.decode_text(fields)
             except PoisonMessage as exc:
                 self.log.warning("poison_message", message_id=entry_id, error=str(exc))
                 self._track(
@@ -299,7 +329,7 @@ class Worker:
                     f"{delivered - 1} deliveries ended without an outcome (crash or timeout)"
                 )
                 self.log.warning(
-                    "max_deliveries_exceeded", message_id=entry_id, task_id=env.task.task_id
+                    "max_deliveries_exceeded", message_id=entry_id, task_id=env.task_id
                 )
                 self._track(
                     entry_id,
@@ -317,11 +347,11 @@ class Worker:
         if self._dedup is not None and runnable:
             done = await self._with_redis_retry(
                 "dedup",
-                lambda: self._dedup.done_among(self.client, [r[1].task.task_id for r in runnable]),  # type: ignore[union-attr]
+                lambda: self._dedup.done_among(self.client, [r[1].task_id for r in runnable]),  # type: ignore[union-attr]
             )
             if done:
                 for entry_id, env, _d, _f in runnable:
-                    if env.task.task_id in done:
+                    if env.task_id in done:
                         self._track(
                             entry_id,
                             self._settle(
@@ -331,7 +361,7 @@ class Worker:
                                 time.monotonic(),
                             ),
                         )
-                runnable = [r for r in runnable if r[1].task.task_id not in done]
+                runnable = [r for r in runnable if r[1].task_id not in done]
         for entry_id, env, delivered, fields in runnable:
             self._track(entry_id, self._run_one(entry_id, env, delivered, fields))
 
@@ -351,13 +381,13 @@ class Worker:
     ) -> None:
         o = self.options
         started = time.monotonic()
-        log = self.log.bind(task_id=env.task.task_id, message_id=entry_id)
         ctx = TaskContext(
             entry_id=entry_id,
             stream=o.stream,
             consumer=o.consumer,
             attempts=env.attempts + delivered - 1,
-            log=log,
+            task_id=env.task_id,
+            parent_log=self.log,
         )
         try:
             async with asyncio.timeout(o.handler_timeout_s):
@@ -375,9 +405,9 @@ class Worker:
         except TaskError as exc:  # a TaskError of no family: treat as transient
             outcome = Retry(exc.error_type, str(exc), delay_s=exc.retry_after_s)
         except Exception as exc:
-            log.exception("handler_crashed")
+            ctx.log.exception("handler_crashed")
             outcome = Retry(type(exc).__name__, str(exc) or type(exc).__name__)
-        await self._apply(entry_id, env, delivered, fields, outcome, started, log)
+        await self._apply(entry_id, env, delivered, fields, outcome, started, ctx)
 
     async def _apply(
         self,
@@ -387,7 +417,7 @@ class Worker:
         fields: dict[str, str],
         outcome: Outcome,
         started: float,
-        log: Any,
+        ctx: TaskContext,
     ) -> None:
         o = self.options
         deliveries = env.attempts + delivered
@@ -408,7 +438,7 @@ class Worker:
                         "handler forwarded tasks but the worker has no forward_stream",
                     ),
                     started,
-                    log,
+                    ctx,
                 )
                 return
             forwards = [(target, self.codec.encode(t)) for t in outcome.tasks]
@@ -419,12 +449,12 @@ class Worker:
                 started,
             )
         elif isinstance(outcome, Fail):
-            log.warning("task_failed", error_type=outcome.error_type, error=outcome.message)
+            ctx.log.warning("task_failed", error_type=outcome.error_type, error=outcome.message)
             await self._dead(
                 entry_id, fields, outcome.error_type, outcome.message, deliveries, started
             )
         elif outcome.spend_attempt and deliveries >= o.max_deliveries:
-            log.warning(
+            ctx.log.warning(
                 "task_retries_exhausted", error_type=outcome.error_type, error=outcome.message
             )
             await self._dead(
@@ -446,7 +476,7 @@ class Worker:
             )
             member = json.dumps({**fields, FIELD_ATTEMPTS: str(kept)}, sort_keys=True)
             kind = "retried" if outcome.spend_attempt else "waited"
-            log.info(
+            ctx.log.info(
                 "task_retry_scheduled",
                 error_type=outcome.error_type,
                 error=outcome.message,
@@ -485,7 +515,7 @@ class Worker:
         )
 
     def _dedup_key(self, env: Envelope[BaseTask]) -> str:
-        return self._dedup.key(env.task.task_id) if self._dedup is not None else ""
+        return self._dedup.key(env.task_id) if self._dedup is not None else ""
 
     async def _settle(
         self, item: Settlement, kind: str, error_type: str | None, started: float
