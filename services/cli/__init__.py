@@ -1,0 +1,20 @@
+"""The ``trail-etl`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from services.cli import dlq, serve
+
+app = typer.Typer(
+    name="trail-etl",
+    help="A reliable weather-to-trail-conditions ETL pipeline on Redis Streams.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(serve.app, name="serve")
+app.add_typer(dlq.app, name="dlq")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,32 @@
+"""``trail-etl serve``: run one of the HTTP services with uvicorn."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Run an HTTP service (uvicorn).", no_args_is_help=True)
+
+HOST_HELP = "Interface to bind."
+PORT_HELP = "TCP port to listen on."
+
+
+@app.command("weather-service")
+def weather_service(
+    host: str = typer.Option("127.0.0.1", help=HOST_HELP),
+    port: int = typer.Option(8000, min=1, max=65535, help=PORT_HELP),
+) -> None:
+    """The weather service (settings: DATABASE_URL, WEATHER_SERVICE_API_KEYS, ...)."""
+    from weather_service.server import serve
+
+    serve(host, port)
+
+
+@app.command("mock-owm")
+def mock_owm(
+    host: str = typer.Option("127.0.0.1", help=HOST_HELP),
+    port: int = typer.Option(8001, min=1, max=65535, help=PORT_HELP),
+) -> None:
+    """The OpenWeatherMap One Call 3.0 mock (settings: MOCK_OWM_*)."""
+    from mock_owm.server import serve
+
+    serve(host, port)

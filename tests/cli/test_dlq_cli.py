@@ -1,0 +1,91 @@
+"""``trail-etl dlq`` against a real redis-server, end to end through the command line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import redis
+from typer.testing import CliRunner
+
+from etl_core import keys
+from services.cli import app
+from tests.support.redis_server import RedisServer
+
+runner = CliRunner()
+STREAM = "cli-stream"
+
+
+@pytest.fixture
+def dlq_client(redis_server: RedisServer) -> Any:
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushall()
+    for i, error_type in enumerate(["AuthError", "AuthError", "BadData"]):
+        client.xadd(
+            keys.dead_letter_stream(STREAM),
+            {
+                "type": "t",
+                "v": "1",
+                "task_id": f"t:{i}",
+                "payload": "{}",
+                "attempts": "3",
+                "dlq_error_type": error_type,
+                "dlq_error": f"boom {i}",
+                "dlq_stage": "g",
+                "dlq_deliveries": "3",
+            },
+        )
+    yield client
+    client.flushall()
+    client.close()
+
+
+def invoke(redis_server: RedisServer, *args: str) -> Any:
+    return runner.invoke(app, list(args), env={"REDIS_URL": redis_server.url})
+
+
+def test_list_and_show(redis_server: RedisServer, dlq_client: Any) -> None:
+    result = invoke(redis_server, "dlq", "list", STREAM, "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["total"] == 3 and body["by_error_type"] == {"AuthError": 2, "BadData": 1}
+    first = body["entries"][0]["id"]
+    shown = invoke(redis_server, "dlq", "show", f"{STREAM}:dlq", first)
+    assert shown.exit_code == 0 and json.loads(shown.output)["task_id"] == "t:0"
+    missing = invoke(redis_server, "dlq", "show", STREAM, "1-1")
+    assert missing.exit_code == 1 and "no entry 1-1" in missing.output
+
+
+def test_redrive_by_error_type_with_dry_run(redis_server: RedisServer, dlq_client: Any) -> None:
+    dry = invoke(
+        redis_server, "dlq", "redrive", STREAM, "--all", "--error-type", "AuthError", "--dry-run"
+    )
+    assert dry.exit_code == 0 and "would redrive 2 entries" in dry.output
+    assert dlq_client.xlen(keys.dead_letter_stream(STREAM)) == 3
+    done = invoke(redis_server, "dlq", "redrive", STREAM, "--all", "--error-type", "AuthError")
+    assert done.exit_code == 0 and "redrove 2 entries" in done.output
+    moved = dlq_client.xrange(STREAM)
+    assert [f["task_id"] for _i, f in moved] == ["t:0", "t:1"]
+    assert all(f["attempts"] == "0" and not any(k.startswith("dlq_") for k in f) for _i, f in moved)
+    assert dlq_client.xlen(keys.dead_letter_stream(STREAM)) == 1
+
+
+def test_purge_needs_confirmation_and_a_selection(
+    redis_server: RedisServer, dlq_client: Any
+) -> None:
+    ids = [i for i, _f in dlq_client.xrange(keys.dead_letter_stream(STREAM))]
+    refused = invoke(redis_server, "dlq", "purge", STREAM, "--id", ids[0])
+    assert refused.exit_code == 2 and "--yes" in refused.output
+    neither = invoke(redis_server, "dlq", "purge", STREAM, "--yes")
+    assert neither.exit_code == 2 and "--id ID" in neither.output
+    purged = invoke(redis_server, "dlq", "purge", STREAM, "--id", ids[0], "--yes")
+    assert purged.exit_code == 0 and "purged 1 entries" in purged.output
+    assert dlq_client.xlen(keys.dead_letter_stream(STREAM)) == 2
+
+
+def test_bad_redis_url_is_a_clear_error(redis_server: RedisServer) -> None:
+    result = runner.invoke(app, ["dlq", "list", STREAM], env={"REDIS_URL": "nope"})
+    assert result.exit_code == 2 and "REDIS_URL" in result.output
+    down = runner.invoke(app, ["dlq", "list", STREAM], env={"REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert down.exit_code == 2 and "cannot reach Redis" in down.output
