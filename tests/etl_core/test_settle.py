@@ -1,0 +1,58 @@
+"""settle.lua applies an outcome only while the entry is still pending for the settling consumer."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from etl_core import keys
+from etl_core.worker.settle import Settlement, Settler
+from tests.etl_core.workerkit import CODEC, GROUP, NEXT, STREAM, NextJob, jobs, publish
+
+
+async def test_a_reclaimed_entry_cannot_be_settled_by_its_old_consumer(aredis: Any) -> None:
+    (entry_id,) = [i.decode() for i in await publish(aredis, jobs(1))]
+    await aredis.xgroup_create(STREAM, GROUP, id="0")
+    await aredis.xreadgroup(GROUP, "slow", {STREAM: ">"})
+    await aredis.xclaim(STREAM, GROUP, "fast", 0, [entry_id])  # reclaimed while "slow" still works
+    forward = [(NEXT, CODEC.encode(NextJob(location_id="loc-0", window="w1")))]
+    dedup = keys.dedup_mark(GROUP, "test.job:loc-0@w1")
+
+    slow = Settler(aredis, stream=STREAM, group=GROUP, consumer="slow", dedup_ttl_ms=60_000)
+    late = slow.submit(Settlement("fwd", entry_id, dedup, forwards=forward))
+    await slow.flush(give_up_after_s=5)
+    assert await late is False
+    assert await aredis.xlen(NEXT) == 0 and not await aredis.exists(dedup)
+
+    fast = Settler(aredis, stream=STREAM, group=GROUP, consumer="fast", dedup_ttl_ms=60_000)
+    owner = fast.submit(Settlement("fwd", entry_id, dedup, forwards=forward))
+    again = fast.submit(Settlement("fwd", entry_id, dedup, forwards=forward))  # a duplicate settle
+    await fast.flush(give_up_after_s=5)
+    assert (await owner, await again) == (True, False)
+    assert await aredis.xlen(NEXT) == 1 and await aredis.exists(dedup)
+    assert (await aredis.xpending(STREAM, GROUP))["pending"] == 0
+    assert 0 < await aredis.pttl(dedup) <= 60_000
+
+
+async def test_settle_batches_mixed_outcomes_in_one_call(aredis: Any) -> None:
+    ids = [i.decode() for i in await publish(aredis, jobs(4))]
+    await aredis.xgroup_create(STREAM, GROUP, id="0")
+    await aredis.xreadgroup(GROUP, "me", {STREAM: ">"})
+    settler = Settler(aredis, stream=STREAM, group=GROUP, consumer="me", dedup_ttl_ms=60_000)
+    futures = [
+        settler.submit(Settlement("ack", ids[0], keys.dedup_mark(GROUP, "a"))),
+        settler.submit(
+            Settlement(
+                "fwd", ids[1], "", forwards=[(NEXT, {"k": "1"}), ("other-stream", {"k": "2"})]
+            )
+        ),
+        settler.submit(Settlement("retry", ids[2], delay_ms=60_000, member='{"x": "1"}')),
+        settler.submit(Settlement("dead", ids[3], dead_fields={"dlq_error_type": "E", "x": "y"})),
+    ]
+    await settler.flush(give_up_after_s=5)
+    assert await asyncio.gather(*futures) == [True, True, True, True]
+    assert await aredis.xlen(NEXT) == 1 and await aredis.xlen("other-stream") == 1
+    assert await aredis.zcard(keys.delayed_set(STREAM)) == 1
+    dead = await aredis.xrange(keys.dead_letter_stream(STREAM))
+    assert dead[0][1][b"x"] == b"y" and int(dead[0][1][b"dlq_failed_at_ms"]) > 0
+    assert (await aredis.xpending(STREAM, GROUP))["pending"] == 0
