@@ -1,0 +1,1 @@
+"""fetch-weather: OpenWeatherMap -> weather service, then a categorize task downstream."""

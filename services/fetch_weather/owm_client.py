@@ -1,0 +1,132 @@
+"""An async client for OpenWeatherMap One Call 3.0 that works unchanged against the real service.
+
+Errors are translated where they enter our code:
+
+* 400, 404 -> ``OwmRequestRejected`` (permanent: the same request will fail again)
+* 401      -> ``OwmAuthError`` (permanent until an operator fixes the key; then redrive)
+* 429      -> ``OwmRateLimited`` (wait, spend no attempt; ``Retry-After`` honoured when present)
+* 5xx, timeouts, connection errors, a body that is not the JSON we expect -> ``OwmUnavailable``
+  (transient)
+
+Precipitation is always mm whatever ``units`` says; the client always asks for metric units.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+
+from etl_core.errors import PermanentError, RateLimited, TransientError
+
+ONECALL_PATH = "/data/3.0/onecall"
+TIMEMACHINE_PATH = "/data/3.0/onecall/timemachine"
+DAY_SUMMARY_PATH = "/data/3.0/onecall/day_summary"
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_429_RETRY_AFTER_S = 600.0  # OpenWeatherMap's own advice: repeat the request in 10 minutes
+MAX_ERROR_BODY_CHARS = 300
+
+
+class OwmAuthError(PermanentError):
+    """401: no key, a wrong key, a key not yet active, or no One Call subscription."""
+
+
+class OwmRequestRejected(PermanentError):
+    """400 or 404: a parameter is out of range or there is no data for it."""
+
+
+class OwmRateLimited(RateLimited):
+    """429: the provider says the quota is exceeded."""
+
+
+class OwmUnavailable(TransientError):
+    """5xx, a timeout, a dropped connection or a malformed answer."""
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text[:MAX_ERROR_BODY_CHARS]
+    if not isinstance(body, dict):
+        return str(body)[:MAX_ERROR_BODY_CHARS]
+    message = str(body.get("message", ""))[:MAX_ERROR_BODY_CHARS]
+    parameters = body.get("parameters")
+    if isinstance(parameters, list) and parameters:
+        message += f" (parameters: {', '.join(map(str, parameters))})"
+    return message
+
+
+def _retry_after_s(response: httpx.Response, default_s: float) -> float:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return default_s
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return default_s  # an HTTP date: rare for APIs; fall back to the default
+
+
+@dataclass(frozen=True)
+class OwmClientOptions:
+    base_url: str
+    api_key: str
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    retry_after_429_s: float = DEFAULT_429_RETRY_AFTER_S
+    units: str = "metric"
+
+
+class OwmClient:
+    """One method per endpoint; every call is one paid request (callers rate-limit them)."""
+
+    def __init__(self, http: httpx.AsyncClient, options: OwmClientOptions) -> None:
+        self._http = http
+        self._options = options
+        self._base = options.base_url.rstrip("/")
+
+    async def onecall(
+        self, lat: float, lon: float, *, exclude: tuple[str, ...] = ("minutely",)
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"lat": lat, "lon": lon}
+        if exclude:
+            params["exclude"] = ",".join(exclude)
+        return await self._get(ONECALL_PATH, params)
+
+    async def timemachine(self, lat: float, lon: float, dt_unix: int) -> dict[str, Any]:
+        return await self._get(TIMEMACHINE_PATH, {"lat": lat, "lon": lon, "dt": dt_unix})
+
+    async def day_summary(self, lat: float, lon: float, day: date) -> dict[str, Any]:
+        return await self._get(DAY_SUMMARY_PATH, {"lat": lat, "lon": lon, "date": day.isoformat()})
+
+    async def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        query = {**params, "units": self._options.units, "appid": self._options.api_key}
+        try:
+            response = await self._http.get(
+                self._base + path, params=query, timeout=self._options.timeout_s
+            )
+        except httpx.TimeoutException as exc:
+            raise OwmUnavailable(f"{path}: timed out after {self._options.timeout_s} s") from exc
+        except httpx.TransportError as exc:
+            raise OwmUnavailable(f"{path}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if status == 200:
+            try:
+                body = response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise OwmUnavailable(f"{path}: answer is not valid JSON ({exc})") from None
+            if not isinstance(body, dict):
+                raise OwmUnavailable(f"{path}: answer is not a JSON object")
+            return body
+        message = f"{path}: HTTP {status}: {_error_message(response)}"
+        if status == 401:
+            raise OwmAuthError(message)
+        if status == 429:
+            raise OwmRateLimited(
+                message, retry_after_s=_retry_after_s(response, self._options.retry_after_429_s)
+            )
+        if status >= 500:
+            raise OwmUnavailable(message, retry_after_s=_retry_after_s(response, 0.0) or None)
+        raise OwmRequestRejected(message)
