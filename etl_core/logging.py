@@ -50,5 +50,6 @@ def configure_logging(*, json: bool | None = None, level: str = "INFO") -> None:
 
 def get_logger(name: str | None = None, **context: object) -> structlog.stdlib.BoundLogger:
     """A structlog logger with ``context`` bound (e.g. ``component="outbox"``)."""
-    logger = structlog.get_logger(name)
-    return logger.bind(**context) if context else logger
+    # A lazy proxy: binding happens on first use, so module-level loggers made at import time
+    # still follow a configure_logging() that runs later.
+    return structlog.get_logger(name, **context)

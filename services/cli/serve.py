@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
+
+from etl_core.errors import ConfigurationError
+from services.cli.common import fail
 
 app = typer.Typer(help="Run an HTTP service (uvicorn).", no_args_is_help=True)
 
@@ -18,7 +23,7 @@ def weather_service(
     """The weather service (settings: DATABASE_URL, WEATHER_SERVICE_API_KEYS, ...)."""
     from weather_service.server import serve
 
-    serve(host, port)
+    _run(serve, host, port)
 
 
 @app.command("mock-owm")
@@ -29,4 +34,12 @@ def mock_owm(
     """The OpenWeatherMap One Call 3.0 mock (settings: MOCK_OWM_*)."""
     from mock_owm.server import serve
 
-    serve(host, port)
+    _run(serve, host, port)
+
+
+def _run(serve: Callable[[str, int], None], host: str, port: int) -> None:
+    """A wrong setting is one clear line naming it, not a traceback."""
+    try:
+        serve(host, port)
+    except ConfigurationError as exc:
+        raise fail(str(exc)) from None

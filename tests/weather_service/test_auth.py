@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from etl_core.errors import ConfigurationError
+from tests.weather_service.conftest import (
+    API_KEY,
+    OTHER_KEY,
+    Api,
+    add_locations,
+    condition,
+    location,
+    weather,
+)
+from weather_service.settings import WeatherServiceSettings
+
+VALID_WRITES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/v1/locations"): {"locations": [location("trail-0002")]},
+    ("PUT", "/v1/locations/{location_id}/weather"): {"records": [weather(0)]},
+    ("PUT", "/v1/weather"): {"records": [weather(0, location_id="trail-0001")]},
+    ("PUT", "/v1/locations/{location_id}/conditions"): {"conditions": [condition(0)]},
+    ("PUT", "/v1/conditions"): {"conditions": [condition(0, location_id="trail-0001")]},
+    ("POST", "/v1/runs"): {"run_id": "r-2", "stage": "fetch-weather"},
+    ("PATCH", "/v1/runs/{run_id}"): {"status": "failed"},
+}
+
+
+def write_routes(api: Api) -> list[tuple[str, str]]:
+    """Every (method, path template) in the OpenAPI schema that is not a read."""
+    paths = api.client.get("/openapi.json").json()["paths"]
+    return [
+        (method.upper(), path)
+        for path, operations in paths.items()
+        for method in operations
+        if method.upper() in {"POST", "PUT", "PATCH", "DELETE"}
+    ]
+
+
+def snapshot(api: Api) -> Any:
+    get = api.client.get
+    return (
+        get("/v1/stats").json(),
+        get("/v1/locations").json(),
+        get("/v1/locations/trail-0001/weather").json(),
+        get("/v1/locations/trail-0001/conditions").json(),
+        get("/v1/runs/r-1").json(),
+    )
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong-key-0123456789"},
+                                     {"X-API-Key": API_KEY[:-1]}, {"X-API-Key": ""},
+                                     {"Authorization": f"Bearer {API_KEY}"}])
+def test_every_write_without_a_valid_key_is_401_and_changes_nothing(
+    api: Api, headers: dict[str, str]
+) -> None:
+    add_locations(api, "trail-0001")
+    api.write("POST", "/v1/runs", {"run_id": "r-1", "stage": "fetch-weather"})
+    before = snapshot(api)
+    routes = write_routes(api)
+    assert sorted(routes) == sorted(VALID_WRITES), "a write route has no auth test body"
+
+    for method, template in routes:
+        path = template.format(location_id="trail-0001", run_id="r-1")
+        response = api.client.request(
+            method, path, json=VALID_WRITES[(method, template)], headers=headers
+        )
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.headers["WWW-Authenticate"] == "ApiKey"
+
+    assert snapshot(api) == before
+
+
+def test_every_configured_key_is_accepted(api: Api) -> None:
+    for key in (API_KEY, OTHER_KEY):
+        response = api.client.post(
+            "/v1/locations", json={"locations": [location()]}, headers={"X-API-Key": key}
+        )
+        assert response.status_code == 200
+
+
+def test_reads_are_open_by_default_and_keyed_when_read_auth_is_on(make_api: Any) -> None:
+    open_api = make_api()
+    assert open_api.client.get("/v1/locations").status_code == 200
+
+    closed = make_api(weather_service_read_auth=True)
+    for path in ("/v1/locations", "/v1/locations/x", "/v1/conditions/latest", "/v1/stats",
+                 "/v1/runs/x", "/v1/locations/x/weather", "/v1/locations/x/conditions"):
+        assert closed.client.get(path).status_code == 401, path
+    assert closed.client.get("/v1/locations", headers={"X-API-Key": OTHER_KEY}).status_code == 200
+    for path in ("/health", "/ready", "/metrics"):
+        assert closed.client.get(path).status_code == 200, path
+
+
+def test_anonymous_writes_only_with_the_explicit_development_setting(make_api: Any) -> None:
+    api = make_api(weather_service_api_keys="", weather_service_allow_anonymous_writes=True)
+    response = api.client.post("/v1/locations", json={"locations": [location()]})
+    assert response.status_code == 200
+
+
+def test_settings_refuse_to_load_without_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEATHER_SERVICE_API_KEYS", raising=False)
+    monkeypatch.delenv("WEATHER_SERVICE_ALLOW_ANONYMOUS_WRITES", raising=False)
+    with pytest.raises(ConfigurationError, match="WEATHER_SERVICE_API_KEYS"):
+        WeatherServiceSettings.load()
+    monkeypatch.setenv("WEATHER_SERVICE_API_KEYS", "short")
+    with pytest.raises(ConfigurationError, match="at least 16"):
+        WeatherServiceSettings.load()
+    monkeypatch.setenv("WEATHER_SERVICE_API_KEYS", " a-key-long-enough-1 , a-key-long-enough-2 ")
+    monkeypatch.setenv("WEATHER_SERVICE_MAX_BATCH", "0")
+    with pytest.raises(ConfigurationError, match="WEATHER_SERVICE_MAX_BATCH"):
+        WeatherServiceSettings.load()
+    monkeypatch.delenv("WEATHER_SERVICE_MAX_BATCH")
+    settings = WeatherServiceSettings.load()
+    assert settings.api_keys == ("a-key-long-enough-1", "a-key-long-enough-2")
+    assert API_KEY not in repr(settings) and "a-key-long-enough-1" not in repr(settings)
+
+
+def test_settings_refuse_in_memory_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEATHER_SERVICE_API_KEYS", API_KEY)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///:memory:")
+    with pytest.raises(ConfigurationError, match="DATABASE_URL"):
+        WeatherServiceSettings.load()

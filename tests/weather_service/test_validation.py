@@ -1,0 +1,202 @@
+"""Bad input is a 4xx naming the field, and nothing of the request is written."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.weather_service.conftest import (
+    WRITE_HEADERS,
+    Api,
+    add_locations,
+    condition,
+    location,
+    weather,
+)
+
+JSON_HEADERS = {**WRITE_HEADERS, "Content-Type": "application/json"}
+
+
+def send_raw(api: Api, method: str, path: str, raw: bytes | str) -> Any:
+    content = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    return api.client.request(method, path, content=content, headers=JSON_HEADERS)
+
+
+def first_error(response: Any) -> dict[str, Any]:
+    detail = response.json()["detail"]
+    assert isinstance(detail, list) and detail, detail
+    return dict(detail[0])
+
+
+LOCATION_CASES = [
+    ({"lat": 90.5}, "lat"),
+    ({"lat": -91}, "lat"),
+    ({"lon": 180.01}, "lon"),
+    ({"lat": "40"}, "lat"),
+    ({"lat": True}, "lat"),
+    ({"elevation_m": 10**40}, "elevation_m"),
+    ({"soil_drainage": "swampy"}, "soil_drainage"),
+    ({"aspect": "north"}, "aspect"),
+    ({"canopy": "jungle"}, "canopy"),
+    ({"name": ""}, "name"),
+    ({"name": "x" * 201}, "name"),
+    ({"name": "nul\x00byte"}, "name"),
+    ({"name": "line\nbreak"}, "name"),
+    ({"id": "has space"}, "id"),
+    ({"id": "x" * 101}, "id"),
+    ({"id": "-leading-dash"}, "id"),
+    ({"colour": "green"}, "colour"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field"), LOCATION_CASES)
+def test_bad_location_field_is_named_and_nothing_is_written(
+    api: Api, fields: dict[str, Any], field: str
+) -> None:
+    good = location("trail-0001")
+    bad = location("trail-0002", **fields)
+    response = api.write("POST", "/v1/locations", {"locations": [good, bad]})
+    assert response.status_code == 422, response.text
+    assert first_error(response)["loc"] == ["body", "locations", 1, field]
+    assert api.client.get("/v1/locations").json()["items"] == []
+
+
+WEATHER_CASES = [
+    ({"humidity_pct": 100.5}, "humidity_pct"),
+    ({"humidity_pct": -1}, "humidity_pct"),
+    ({"rain_mm": -0.1}, "rain_mm"),
+    ({"snow_mm": -5}, "snow_mm"),
+    ({"precipitation_mm": -1}, "precipitation_mm"),
+    ({"pop": 1.5}, "pop"),
+    ({"temperature_c": 1e308}, "temperature_c"),
+    ({"weather_id": 2**80}, "weather_id"),
+    ({"weather_id": 5.5}, "weather_id"),
+    ({"kind": "guessed"}, "kind"),
+    ({"hour": "2026-11-01T10:30:00Z"}, "hour"),
+    ({"hour": "2026-11-01T10:00:00"}, "hour"),
+    ({"hour": "0001-01-01T00:00:00Z"}, "hour"),
+    ({"hour": "9999-12-31T23:00:00-05:00"}, "hour"),
+    ({"hour": "not a time"}, "hour"),
+    ({"hour": 10**30}, "hour"),
+    ({"fetched_at": "2199-01-01T00:00:00Z"}, "fetched_at"),
+    ({"source": "a\x00b"}, "source"),
+    ({"source": "s" * 65}, "source"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field"), WEATHER_CASES)
+def test_bad_weather_field_is_named_and_nothing_is_written(
+    api: Api, fields: dict[str, Any], field: str
+) -> None:
+    add_locations(api, "trail-0001")
+    records = [weather(0), weather(1, **fields)]
+    response = api.write("PUT", "/v1/locations/trail-0001/weather", {"records": records})
+    assert response.status_code == 422, response.text
+    assert first_error(response)["loc"] == ["body", "records", 1, field]
+    assert api.client.get("/v1/locations/trail-0001/weather").json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "literal", ["NaN", "Infinity", "-Infinity", "1e999", "123456789012345678901234567890"]
+)
+def test_non_finite_and_huge_numbers_are_422_not_500(api: Api, literal: str) -> None:
+    add_locations(api, "trail-0001")
+    record = json.dumps(weather(0)).replace('"temperature_c": 4.5', f'"temperature_c": {literal}')
+    raw = f'{{"records": [{record}]}}'
+    response = send_raw(api, "PUT", "/v1/locations/trail-0001/weather", raw)
+    assert response.status_code == 422, response.text
+    assert first_error(response)["loc"] == ["body", "records", 0, "temperature_c"]
+
+
+def test_lone_surrogates_and_escaped_nul_bytes_are_422(api: Api) -> None:
+    for name in ('"\\ud800"', '"a\\u0000b"'):
+        raw = f'{{"locations": [{{"id": "t-1", "name": {name}, "lat": 1, "lon": 2}}]}}'
+        response = send_raw(api, "POST", "/v1/locations", raw)
+        assert response.status_code == 422, response.text
+        assert first_error(response)["loc"] == ["body", "locations", 0, "name"]
+
+
+def test_condition_reasons_refuse_nul_bytes_and_non_finite_values(api: Api) -> None:
+    add_locations(api, "trail-0001")
+    for reason in ({"metric": "P\x0024"}, {"metric": "P24", "value": float("inf")}):
+        body = {"conditions": [condition(0, reasons=[reason])]}
+        content = json.dumps(body).encode()
+        response = api.client.put(
+            "/v1/locations/trail-0001/conditions", content=content, headers=JSON_HEADERS
+        )
+        assert response.status_code == 422, response.text
+        assert first_error(response)["loc"][:5] == ["body", "conditions", 0, "reasons", 0]
+
+
+def test_malformed_json_is_a_4xx_that_points_into_the_body(api: Api) -> None:
+    response = send_raw(api, "POST", "/v1/locations", b'{"locations": [')
+    assert 400 <= response.status_code < 500
+    assert first_error(response)["loc"][0] == "body"
+
+
+def test_empty_and_missing_bodies_are_422(api: Api) -> None:
+    assert send_raw(api, "POST", "/v1/locations", b"").status_code == 422
+    empty = api.write("POST", "/v1/locations", {"locations": []})
+    assert empty.status_code == 422
+    assert first_error(empty)["loc"] == ["body", "locations"]
+
+
+def test_oversized_batch_is_422_naming_the_field(make_api: Any) -> None:
+    api = make_api(weather_service_max_batch=10)
+    add_locations(api, "trail-0001")
+    response = api.write(
+        "PUT", "/v1/locations/trail-0001/weather", {"records": [weather(h) for h in range(11)]}
+    )
+    assert response.status_code == 422
+    error = first_error(response)
+    assert error["loc"] == ["body", "records"]
+    assert "at most 10" in error["msg"]
+    assert api.write(
+        "PUT", "/v1/locations/trail-0001/weather", {"records": [weather(h) for h in range(10)]}
+    ).status_code == 200
+
+
+def test_oversized_body_is_413(make_api: Any) -> None:
+    api = make_api(weather_service_max_body_bytes=4096)
+    many = {"locations": [location(f"t-{n}") for n in range(100)]}
+    declared = api.write("POST", "/v1/locations", many)
+    assert declared.status_code == 413
+
+    def chunks() -> Any:
+        for _ in range(10):
+            yield b" " * 1000
+
+    streamed = api.client.post("/v1/locations", content=chunks(), headers=JSON_HEADERS)
+    assert streamed.status_code == 413
+    assert api.client.get("/v1/locations").json()["items"] == []
+
+
+def test_bad_path_and_query_values_are_422(api: Api) -> None:
+    assert api.client.get("/v1/locations/bad%00id").status_code == 422
+    assert api.client.get("/v1/locations/" + "x" * 101).status_code == 422
+    add_locations(api, "trail-0001")
+    for params in ({"start": "2026-01-01T00:00:00"}, {"start": "99999-01-01T00:00:00Z"},
+                   {"kind": "guess"}, {"limit": "10000000000000000000000"}):
+        response = api.client.get("/v1/locations/trail-0001/weather", params=params)
+        assert response.status_code == 422, (params, response.text)
+
+
+def test_validation_errors_do_not_echo_the_input(api: Api) -> None:
+    secret = "s3cret-value-that-must-not-come-back"
+    response = api.write("POST", "/v1/locations", {"locations": [location(name=secret, lat=99)]})
+    assert response.status_code == 422
+    assert secret not in response.text
+
+
+def test_timestamps_must_be_iso_text_not_unix_numbers(api: Api) -> None:
+    add_locations(api, "trail-0001")
+    for value in (0, 1_700_000_000, "1700000000", "0.5"):
+        response = api.write(
+            "PUT", "/v1/locations/trail-0001/weather", {"records": [weather(0, fetched_at=value)]}
+        )
+        assert response.status_code == 422, value
+        assert first_error(response)["loc"] == ["body", "records", 0, "fetched_at"]
+    query = api.client.get("/v1/locations/trail-0001/weather", params={"start": "0.5"})
+    assert query.status_code == 422

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource, plus the dependencies and error handlers they share."""

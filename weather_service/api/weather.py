@@ -1,0 +1,137 @@
+"""Hourly weather: bulk upsert for one location or many, and the listing of one location's hours.
+
+Precedence (see ``store.weather``): observed beats forecast, never the reverse; among records of
+one kind the later ``fetched_at`` wins.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from etl_core.logging import get_logger
+from weather_service.api.deps import (
+    CursorQuery,
+    EngineDep,
+    LocationIdPath,
+    SettingsDep,
+    check_batch_size,
+    cursor_error,
+    field_error,
+    not_found,
+    page_of,
+)
+from weather_service.db.engine import read_transaction, write_transaction
+from weather_service.models.common import ErrorOut, Page, UpsertResult, UtcTime
+from weather_service.models.weather import WeatherBatchUpsert, WeatherRecordOut, WeatherUpsert
+from weather_service.store import weather as store
+from weather_service.store.cursor import CursorError, decode_time_cursor, encode_time_cursor
+from weather_service.store.locations import existing_ids, get_location
+
+LISTING = "weather"
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 5000
+
+read_router = APIRouter(tags=["weather"])
+write_router = APIRouter(tags=["weather"])
+log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
+
+BATCH_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut},
+    413: {"model": ErrorOut},
+}
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **BATCH_WRITE_RESPONSES,
+    404: {"model": ErrorOut, "description": "Unknown location."},
+}
+
+
+@write_router.put(
+    "/v1/locations/{location_id}/weather", response_model=UpsertResult, responses=WRITE_RESPONSES
+)
+def put_location_weather(
+    location_id: LocationIdPath,
+    body: WeatherUpsert,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> UpsertResult:
+    """Upsert hourly records of one location (404 if the location is unknown)."""
+    check_batch_size(len(body.records), settings, "records")
+    rows = body.rows(location_id)
+    with write_transaction(engine) as connection:
+        if get_location(connection, location_id) is None:
+            not_found("location", location_id)
+        written = store.upsert_weather(connection, rows)
+    return _written(request, location_id, len(rows), written)
+
+
+@write_router.put("/v1/weather", response_model=UpsertResult, responses=BATCH_WRITE_RESPONSES)
+def put_weather_batch(
+    body: WeatherBatchUpsert, request: Request, engine: EngineDep, settings: SettingsDep
+) -> UpsertResult:
+    """Upsert hourly records of many locations; every ``location_id`` must exist (else 422
+    naming the first unknown one, and nothing is written)."""
+    check_batch_size(len(body.records), settings, "records")
+    rows = body.rows()
+    with write_transaction(engine) as connection:
+        known = existing_ids(connection, (row["location_id"] for row in rows))
+        unknown = next((i for i, r in enumerate(rows) if r["location_id"] not in known), None)
+        if unknown is not None:
+            field_error(
+                ["body", "records", unknown, "location_id"],
+                f"unknown location {rows[unknown]['location_id']!r}",
+                "unknown_location",
+            )
+        written = store.upsert_weather(connection, rows)
+    return _written(request, None, len(rows), written)
+
+
+def _written(
+    request: Request, location_id: str | None, received: int, written: int
+) -> UpsertResult:
+    request.app.state.metrics.observe_write("weather", received=received, written=written)
+    log.info("weather_upserted", location_id=location_id, received=received, written=written)
+    return UpsertResult(received=received, written=written)
+
+
+@read_router.get(
+    "/v1/locations/{location_id}/weather",
+    response_model=Page[WeatherRecordOut],
+    responses={404: {"model": ErrorOut}},
+)
+def list_location_weather(
+    location_id: LocationIdPath,
+    engine: EngineDep,
+    start: Annotated[UtcTime | None, Query(description="Earliest hour, inclusive.")] = None,
+    end: Annotated[UtcTime | None, Query(description="Latest hour, exclusive.")] = None,
+    kind: Literal["observed", "forecast"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[WeatherRecordOut]:
+    """One location's hourly records, oldest first."""
+    if start is not None and end is not None and end < start:
+        field_error(["query", "end"], "must not be before start")
+    try:
+        after: datetime | None = decode_time_cursor(LISTING, cursor) if cursor else None
+    except CursorError as exc:
+        cursor_error(exc)
+    with read_transaction(engine) as connection:
+        if get_location(connection, location_id) is None:
+            not_found("location", location_id)
+        rows = store.list_weather(
+            connection,
+            location_id,
+            limit=limit + 1,
+            start=start,
+            end=end,
+            kind=kind,
+            after_hour=after,
+        )
+    items, more = page_of(rows, limit)
+    return Page[WeatherRecordOut](
+        items=[WeatherRecordOut.model_validate(row._mapping) for row in items],
+        next_cursor=encode_time_cursor(LISTING, items[-1].hour) if more else None,
+    )

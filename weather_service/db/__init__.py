@@ -1,0 +1,1 @@
+"""Storage: table definitions, engine construction and transactions."""

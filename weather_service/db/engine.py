@@ -1,0 +1,98 @@
+"""Engines for SQLite (the default, a WAL-mode file) and PostgreSQL (psycopg 3), and transactions.
+
+SQLite: the driver's own transaction handling is switched off and this module emits ``BEGIN``
+itself, ``BEGIN IMMEDIATE`` for writes, so two concurrent writers queue on the busy timeout instead
+of one failing with "database is locked" when it upgrades a read lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+WRITE_OPTION = "weather_service_write"
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def normalize_url(database_url: str) -> str:
+    """``postgres://`` and ``postgresql://`` mean psycopg 3; anything else is used as given."""
+    for prefix in ("postgres://", "postgresql://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix):]
+    return database_url
+
+
+def make_engine(
+    database_url: str,
+    *,
+    pool_size: int = 5,
+    connect_timeout_s: float = 5.0,
+    statement_timeout_s: float = 30.0,
+) -> Engine:
+    """An engine for ``database_url``; nothing connects until first use."""
+    url = make_url(normalize_url(database_url))
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
+        )
+        _configure_sqlite(engine)
+        return engine
+    connect_args: dict[str, Any] = {
+        "connect_timeout": max(1, round(connect_timeout_s)),
+        "options": f"-c statement_timeout={round(statement_timeout_s * 1000)}",
+        "application_name": "weather_service",
+    }
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_pre_ping=True,
+        pool_timeout=connect_timeout_s,
+        connect_args=connect_args,
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions are begun in _on_begin below
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={round(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction for one request's writes: all of it commits, or none of it."""
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE_OPTION: True})
+        with connection.begin():
+            yield connection
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for one request's reads."""
+    with engine.connect() as connection, connection.begin():
+        yield connection

@@ -1,0 +1,91 @@
+"""Hourly weather records: one per location and UTC hour, observed or forecast."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, Strict
+
+from weather_service.models.common import (
+    Fraction,
+    InputModel,
+    OutputModel,
+    PastUtcTime,
+    ResourceId,
+    Slug,
+    UtcHour,
+)
+
+WeatherKind = Literal["observed", "forecast"]
+
+Temperature = Annotated[float, Strict(), Field(ge=-100.0, le=70.0, allow_inf_nan=False)]
+Percent = Annotated[float, Strict(), Field(ge=0.0, le=100.0, allow_inf_nan=False)]
+Speed = Annotated[float, Strict(), Field(ge=0.0, le=150.0, allow_inf_nan=False)]
+Amount = Annotated[float, Strict(), Field(ge=0.0, le=1000.0, allow_inf_nan=False)]
+WeatherId = Annotated[int, Strict(), Field(ge=100, le=999)]
+
+
+class WeatherRecordIn(InputModel):
+    hour: UtcHour = Field(
+        description="Start of the UTC hour the record describes.", examples=["2026-11-22T10:00:00Z"]
+    )
+    kind: WeatherKind
+    temperature_c: Temperature
+    humidity_pct: Percent | None = None
+    wind_speed_ms: Speed | None = None
+    wind_gust_ms: Speed | None = None
+    precipitation_mm: Amount | None = Field(
+        default=None, description="Liquid-equivalent total in the hour; rain_mm + snow_mm if null."
+    )
+    rain_mm: Amount = 0.0
+    snow_mm: Amount = Field(default=0.0, description="Snowfall as water equivalent.")
+    weather_id: WeatherId | None = Field(default=None, description="OpenWeatherMap condition id.")
+    pop: Fraction | None = Field(default=None, description="Probability of precipitation, 0..1.")
+    source: Slug = Field(examples=["owm-onecall-3.0"])
+    fetched_at: PastUtcTime = Field(description="When the provider was asked; newer wins.")
+
+
+class LocatedWeatherRecordIn(WeatherRecordIn):
+    location_id: ResourceId = Field(examples=["trail-0042"])
+
+
+def _completed(rows: list[dict[str, Any]], location_id: str | None) -> list[dict[str, Any]]:
+    for row in rows:
+        if location_id is not None:
+            row["location_id"] = location_id
+        if row["precipitation_mm"] is None:
+            row["precipitation_mm"] = row["rain_mm"] + row["snow_mm"]
+    return rows
+
+
+class WeatherUpsert(InputModel):
+    records: list[WeatherRecordIn] = Field(min_length=1)
+
+    def rows(self, location_id: str) -> list[dict[str, Any]]:
+        """The records as table rows (one ``model_dump`` for the batch: it is the hot path)."""
+        return _completed(self.model_dump()["records"], location_id)
+
+
+class WeatherBatchUpsert(InputModel):
+    records: list[LocatedWeatherRecordIn] = Field(min_length=1)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return _completed(self.model_dump()["records"], None)
+
+
+class WeatherRecordOut(OutputModel):
+    location_id: str
+    hour: datetime
+    kind: WeatherKind
+    temperature_c: float
+    humidity_pct: float | None
+    wind_speed_ms: float | None
+    wind_gust_ms: float | None
+    precipitation_mm: float
+    rain_mm: float
+    snow_mm: float
+    weather_id: int | None
+    pop: float | None
+    source: str
+    fetched_at: datetime

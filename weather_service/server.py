@@ -1,0 +1,34 @@
+"""Run the service: load settings, migrate the schema, serve with uvicorn until SIGTERM."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from etl_core.logging import configure_logging, get_logger
+from weather_service.app import create_app
+from weather_service.migrate import migrate
+from weather_service.settings import WeatherServiceSettings
+
+GRACEFUL_SHUTDOWN_S = 20
+
+log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
+
+
+def serve(host: str, port: int) -> None:
+    """Serve the weather service on ``host:port``. Settings come from the environment; a bad one
+    raises ``ConfigurationError`` naming it before anything starts."""
+    settings = WeatherServiceSettings.load()
+    configure_logging(level=settings.weather_service_log_level)
+    if settings.weather_service_migrate_on_start:
+        migrate(settings.database_url)
+    app = create_app(settings.model_copy(update={"weather_service_migrate_on_start": False}))
+    log.info("serving", host=host, port=port)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        proxy_headers=False,
+    )

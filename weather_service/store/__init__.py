@@ -1,0 +1,1 @@
+"""Queries: bulk upserts and keyset-paginated reads in SQLAlchemy Core (SQLite and PostgreSQL)."""
