@@ -166,8 +166,13 @@ async def test_half_open_admits_exactly_max_trials_across_replicas(
     clients: Callable[[], Any], max_calls: int
 ) -> None:
     replicas = [
-        CircuitBreaker(clients(), "trial", failure_threshold=1, reset_timeout_s=RESET_S,
-                       half_open_max_calls=max_calls)
+        CircuitBreaker(
+            clients(),
+            "trial",
+            failure_threshold=1,
+            reset_timeout_s=RESET_S,
+            half_open_max_calls=max_calls,
+        )
         for _ in range(max_calls + 3)
     ]
     await trip(replicas[0])
@@ -188,7 +193,9 @@ async def test_trial_success_closes(clients: Callable[[], Any]) -> None:
     assert await two.call(ok) == "ok"
     status = await one.status()
     assert (status.state, status.consecutive_failures, status.opened_at_ms) == (
-        BreakerState.CLOSED, 0, None,
+        BreakerState.CLOSED,
+        0,
+        None,
     )
     assert await one.call(ok) == "ok"
     assert not await one.client.exists(keys.breaker("svc"))  # closed and clean: nothing stored
@@ -244,7 +251,9 @@ async def test_a_trial_without_verdict_gives_its_slot_back(aredis: Any) -> None:
         await breaker.call(bug)
     status = await breaker.status()
     assert (status.state, status.trials_in_flight, status.retry_after_s) == (
-        BreakerState.HALF_OPEN, 0, 0.0,
+        BreakerState.HALF_OPEN,
+        0,
+        0.0,
     )
     assert await breaker.call(ok) == "ok"
     assert (await breaker.status()).state is BreakerState.CLOSED
@@ -257,8 +266,9 @@ async def test_state_changes_are_reported_to_the_hook(aredis: Any) -> None:
         seen.append((name, old, new))
         raise RuntimeError("a broken hook must not break the breaker")
 
-    breaker = CircuitBreaker(aredis, "hooked", failure_threshold=1, reset_timeout_s=RESET_S,
-                             on_state_change=hook)
+    breaker = CircuitBreaker(
+        aredis, "hooked", failure_threshold=1, reset_timeout_s=RESET_S, on_state_change=hook
+    )
     await trip(breaker)
     await wait_half_open(breaker)
     assert await breaker.call(ok) == "ok"

@@ -205,14 +205,18 @@ async def test_usage_reports_windows_and_day_and_writes_nothing(aredis: Any) -> 
     empty = await limiter.usage()
     assert await aredis.keys("*") == []
     assert (empty.used_this_minute, empty.used_today, empty.per_minute, empty.per_day) == (
-        0, 0, 30, 1000,
+        0,
+        0,
+        30,
+        1000,
     )
     await limiter.try_acquire(3)
     await limiter.try_acquire()
     usage = await limiter.usage()
     assert usage.name == "status"
     assert [(w.window_ms, w.limit, w.used) for w in usage.windows] == [
-        (60_000, 30, 4), (1_000, 5, 4),
+        (60_000, 30, 4),
+        (1_000, 5, 4),
     ]
     assert usage.used_today == 4
     assert usage.server_time_us > 0

@@ -89,8 +89,9 @@ def test_no_rolling_window_exceeds_the_limit_across_processes(redis_server: Redi
     for proc in procs:
         proc.start()
     try:
-        per_process = collect(procs, results,
-                              timeout_s=BARRIER_TIMEOUT_S + RUN_S + RESULT_TIMEOUT_S)
+        per_process = collect(
+            procs, results, timeout_s=BARRIER_TIMEOUT_S + RUN_S + RESULT_TIMEOUT_S
+        )
     finally:
         for proc in procs:
             proc.join(timeout=RESULT_TIMEOUT_S)
