@@ -36,13 +36,18 @@ def delayed_set(stream: str) -> str:
     return f"{PREFIX}:delayed:{stream}"
 
 
-def published_marker(stream: str, task_id: str) -> str:
-    """Marks that ``task_id`` was already added to ``stream`` (idempotent publishing)."""
-    return f"{PREFIX}:published:{stream}:{task_id}"
+def published_markers(stream: str) -> str:
+    """Prefix of the hashes that record which task ids were already added to ``stream``.
+
+    ``publish_once.lua`` appends a time bucket (``<prefix>:<n>``, n = server time // TTL): one hash
+    per bucket, fields are task ids. A marker therefore lives between one and two TTLs.
+    """
+    return f"{PREFIX}:published:{stream}"
 
 
 def published_marker_prefix(stream: str) -> str:
-    return f"{PREFIX}:published:{stream}:"
+    """Pattern prefix matching every marker hash of ``stream`` (for SCAN)."""
+    return f"{published_markers(stream)}:"
 
 
 def dedup_mark(stage: str, task_id: str) -> str:

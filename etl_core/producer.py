@@ -1,10 +1,10 @@
 """Publishing to one stream: batched, idempotent, never trimming, with back-pressure.
 
-Each batch is one EVALSHA of ``publish_once.lua``: for every task it sets the task's publish marker
-(``keys.published_marker``) with ``SET NX PX`` and adds the entry only when the marker is new, so a
-batch sent again after any crash adds nothing twice while the marker lives. Several batches travel
-in one round trip, and ``send`` returns before their replies are read, so a caller (the outbox) can
-do its own work while Redis runs the scripts.
+Each batch is one EVALSHA of ``publish_once.lua``: for every task it records the task id in a
+time-bucketed marker hash (``keys.published_markers``) and adds the entry only when the id was not
+recorded yet, so a batch sent again after any crash adds nothing twice while the marker lives.
+Several batches travel in one round trip, and ``send`` returns before their replies are read, so a
+caller (the outbox) can do its own work while Redis runs the scripts.
 
 The producer never trims (``XADD MAXLEN`` deletes entries no consumer has read yet). Instead, when
 ``max_backlog`` is set, it measures the stream's backlog once before each round trip and sends at
@@ -32,7 +32,15 @@ from redis.exceptions import NoScriptError
 from etl_core import keys, scripts
 from etl_core.errors import BackpressureError, TransientError
 from etl_core.logging import get_logger
-from etl_core.task import FIELD_TASK_ID, BaseTask, TaskCodec
+from etl_core.task import (
+    FIELD_ATTEMPTS,
+    FIELD_PAYLOAD,
+    FIELD_TASK_ID,
+    FIELD_TYPE,
+    FIELD_VERSION,
+    BaseTask,
+    TaskCodec,
+)
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_BATCHES_PER_ROUND_TRIP = 8
@@ -150,9 +158,10 @@ class PendingPublish:
 class StreamProducer:
     """Adds entries to one stream through ``publish_once.lua``; never trims. One thread.
 
-    ``marker_ttl_s`` is how long a task's publish marker lives; within it, publishing the same
-    ``task_id`` again adds nothing. It must exceed the longest gap between a crash after publishing
-    and the next flush of the outbox (the cron interval, plus slack). ``max_backlog=None`` means no
+    ``marker_ttl_s`` is how long a task's publish marker lives at least (at most twice that);
+    within it, publishing the same ``task_id`` again adds nothing. It must exceed the longest gap
+    between a crash after publishing and the next flush of the outbox (the cron interval, plus
+    slack). ``max_backlog=None`` means no
     bound; otherwise see the module documentation. ``clock`` and ``sleep`` are injectable for tests.
 
     Rounds go out on one connection, in order. Without a bound, up to ``max_rounds_in_flight`` (2)
@@ -192,6 +201,7 @@ class StreamProducer:
         self.backpressure_timeout_s = backpressure_timeout_s
         self.backpressure_poll_s = backpressure_poll_s
         self.marker_ttl_ms = int(marker_ttl_s * 1000)
+        self._markers = keys.published_markers(stream)
         self.max_rounds_in_flight = MAX_ROUNDS_IN_FLIGHT if max_backlog is None else 1
         self._clock = clock
         self._sleep = sleep
@@ -254,17 +264,18 @@ class StreamProducer:
     # -- sending -----------------------------------------------------------------------------
 
     def _command(self, batch: Sequence[WireEntry]) -> tuple[Any, ...]:
-        stream = self.stream
-        markers = [keys.published_marker(stream, task_id) for task_id, _ in batch]
-        return (
+        args: list[Any] = [
             "EVALSHA",
             self._script.sha,
-            len(batch) + 1,
-            stream,
-            *markers,
+            2,
+            self.stream,
+            self._markers,
             self.marker_ttl_ms,
-            *[fields for _, fields in batch],
-        )
+        ]
+        for task_id, fields in batch:
+            args.append(task_id)
+            args.append(fields)
+        return tuple(args)
 
     def send(
         self, entries: Sequence[WireEntry], *, batch_size: int = DEFAULT_BATCH_SIZE
@@ -435,7 +446,26 @@ class StreamProducer:
 
 
 def wire_entries_of(tasks: Iterable[BaseTask], codec: TaskCodec) -> Iterator[WireEntry]:
-    """Tasks encoded by ``codec``, in wire form (what the outbox stores)."""
+    """Tasks encoded by ``codec``, in wire form (what the outbox stores).
+
+    The same as ``encode_fields(codec.encode(task))`` (a test holds them equal), built from a
+    per-type template: the outbox puts hundreds of thousands of tasks at a time.
+    """
+    templates: dict[type[BaseTask], str] = {}
     for task in tasks:
-        fields = codec.encode(task)  # str to str by construction
-        yield fields[FIELD_TASK_ID], _wire(fields)
+        head = templates.get(type(task))
+        if head is None:
+            reference = codec.encode(task)  # also checks that the type is registered
+            head = templates[type(task)] = (
+                f"[{encode_basestring(FIELD_TYPE)},{encode_basestring(reference[FIELD_TYPE])},"
+                f"{encode_basestring(FIELD_VERSION)},{encode_basestring(reference[FIELD_VERSION])},"
+                f"{encode_basestring(FIELD_TASK_ID)},"
+            )
+        task_id = task.task_id
+        yield (
+            task_id,
+            (
+                f"{head}{encode_basestring(task_id)},{encode_basestring(FIELD_PAYLOAD)},"
+                f'{encode_basestring(task.model_dump_json())},{encode_basestring(FIELD_ATTEMPTS)},"0"]'
+            ),
+        )

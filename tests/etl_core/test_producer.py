@@ -11,9 +11,15 @@ import redis
 
 from etl_core import keys, scripts
 from etl_core.errors import BackpressureError
-from etl_core.producer import StreamProducer, decode_fields, encode_fields, stream_backlog
+from etl_core.producer import (
+    StreamProducer,
+    decode_fields,
+    encode_fields,
+    stream_backlog,
+    wire_entries_of,
+)
 from tests.conftest import RedisBackend
-from tests.etl_core.outbox_crash_child import CODEC, jobs
+from tests.etl_core.outbox_crash_child import CODEC, OutboxJob, jobs
 
 STREAM = "test-producer-stream"
 GROUP = "g"
@@ -76,17 +82,32 @@ def test_tasks_round_trip_through_the_codec(sredis: Any) -> None:
     assert decoded == tasks
 
 
-def test_marker_is_written_per_task_with_the_configured_ttl(sredis: Any) -> None:
+def marker_hashes(client: Any) -> list[Any]:
+    return sorted(client.scan_iter(match=keys.published_marker_prefix(STREAM) + "*"))
+
+
+def test_markers_live_between_one_and_two_ttls(sredis: Any) -> None:
     StreamProducer(sredis, STREAM, marker_ttl_s=3600).publish(entries(3))
-    for i in range(3):
-        ttl_ms = sredis.pttl(keys.published_marker(STREAM, f"t-{i}"))
-        assert 3_500_000 < ttl_ms <= 3_600_000
+    (bucket,) = marker_hashes(sredis)
+    assert sorted(sredis.hkeys(bucket)) == [b"t-0", b"t-1", b"t-2"]
+    assert 3_600_000 < sredis.pttl(bucket) <= 7_200_000
+
+
+def test_the_previous_buckets_markers_still_count(sredis: Any) -> None:
+    producer = StreamProducer(sredis, STREAM, marker_ttl_s=3600)
+    producer.publish(entries(2))
+    (bucket,) = marker_hashes(sredis)
+    number = int(bucket.decode().rsplit(":", 1)[1])
+    sredis.rename(bucket, f"{keys.published_markers(STREAM)}:{number - 1}")  # an hour went by
+    again = producer.publish(entries(3))
+    assert (again.published, again.already_published) == (1, 2)
 
 
 def test_an_expired_marker_allows_publishing_again(sredis: Any) -> None:
     producer = StreamProducer(sredis, STREAM)
     producer.publish(entries(2))
-    sredis.delete(keys.published_marker(STREAM, "t-0"))  # what expiry does
+    for bucket in marker_hashes(sredis):
+        sredis.hdel(bucket, "t-0")  # what expiry of its bucket does
     again = producer.publish(entries(2))
     assert (again.published, again.already_published) == (1, 1)
 
@@ -132,7 +153,15 @@ def test_one_evalsha_per_batch_and_no_per_task_round_trips(backend: RedisBackend
     assert report.batches == 10
     assert stats["cmdstat_evalsha"]["calls"] == 10
     assert stats["cmdstat_xadd"]["calls"] == 1000  # all of them inside those 10 scripts
-    client_commands = {name for name in stats if name not in ("cmdstat_xadd", "cmdstat_set")}
+    in_script = {
+        "cmdstat_xadd",
+        "cmdstat_hexists",
+        "cmdstat_hsetnx",
+        "cmdstat_pexpireat",
+        "cmdstat_time",
+    }
+    assert stats["cmdstat_hsetnx"]["calls"] == 1000
+    client_commands = {name for name in stats if name not in in_script}
     assert client_commands <= {
         "cmdstat_evalsha",
         "cmdstat_script|load",
@@ -348,12 +377,20 @@ def test_a_consumer_thread_releases_a_waiting_producer(backend: RedisBackend) ->
     consumer.close()
 
 
-def test_the_script_refuses_a_batch_whose_keys_and_fields_do_not_match(sredis: Any) -> None:
+def test_the_script_refuses_a_batch_whose_ids_and_fields_do_not_match(sredis: Any) -> None:
     source = scripts.source("publish_once")
-    marker = keys.published_marker(STREAM, "t-1")
-    with pytest.raises(redis.ResponseError, match="one fields argument per marker key"):
-        sredis.eval(source, 2, STREAM, marker, 1000)
-    assert sredis.exists(STREAM, marker) == 0
-    ids = sredis.eval(source, 2, STREAM, marker, 1000, '["a","1"]')
+    markers = keys.published_markers(STREAM)
+    with pytest.raises(redis.ResponseError, match="a task id and fields per task"):
+        sredis.eval(source, 2, STREAM, markers, 1000, "t-1")
+    assert sredis.exists(STREAM) == 0 and not marker_hashes(sredis)
+    ids = sredis.eval(source, 2, STREAM, markers, 1000, "t-1", '["a","1"]')
     assert len(ids) == 1 and ids[0] is not None
-    assert sredis.eval(source, 2, STREAM, marker, 1000, '["a","1"]') == [None]
+    assert sredis.eval(source, 2, STREAM, markers, 1000, "t-1", '["a","1"]') == [None]
+
+
+def test_the_wire_form_of_tasks_equals_the_codecs_fields() -> None:
+    tasks = [*jobs(3), OutboxJob(location_id='quote"and\\back\u00e9', window="w")]
+    for (task_id, wire), task in zip(wire_entries_of(tasks, CODEC), tasks, strict=True):
+        assert task_id == task.task_id
+        assert wire == encode_fields(CODEC.encode(task))
+        assert decode_fields(wire) == CODEC.encode(task)
