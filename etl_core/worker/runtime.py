@@ -1,16 +1,18 @@
 """The worker runtime: read a stream through a consumer group and run a handler on each task.
 
 The handler reports what happened (``etl_core.outcomes``) or raises an ``etl_core.errors`` error;
-the runtime does the rest:
+the runtime does the rest (what it decides is in ``policy.py``):
 
-* reads with XREADGROUP in batches and runs up to ``concurrency`` handlers at once (asyncio);
+* reads with XREADGROUP in batches; ``concurrency`` runner coroutines run handlers at once;
 * settles outcomes atomically (forward + ack + dedup mark in one script, see ``settle.py``);
 * retries later through a delayed set, with backoff and full jitter, without holding a slot;
-* counts every delivery, crashes included (attempts field + the pending list's delivery count),
-  and past ``max_deliveries`` sends the entry to the dead-letter stream;
+* counts every delivery, crashes included, and past ``max_deliveries`` dead-letters the entry;
 * reclaims entries idle longer than ``reclaim_idle_ms`` from crashed consumers;
-* on ``stop()`` (SIGTERM/SIGINT) stops reading, lets in-flight work finish within the grace period,
-  and releases what did not finish, unacked, for others to reclaim at once.
+* on ``stop()`` (SIGTERM/SIGINT) stops reading, lets running handlers finish within the grace
+  period, and releases what did not finish, unacked, for others to reclaim at once.
+
+An entry holds a slot from the moment it is read until its outcome is applied in Redis, so read,
+running and settling entries together never exceed ``concurrency``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import json
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -29,12 +30,12 @@ import redis.exceptions
 
 from etl_core import keys
 from etl_core.backoff import compute_backoff_s
-from etl_core.deadletter import dead_letter_fields
 from etl_core.dedup import DedupMarks
-from etl_core.errors import PermanentError, PoisonMessage, TaskError, TransientError, WaitAndRetry
+from etl_core.errors import PoisonMessage, TaskError
 from etl_core.logging import get_logger
-from etl_core.outcomes import Done, Fail, Forward, Outcome, OutcomeCounts, Retry
-from etl_core.task import FIELD_ATTEMPTS, BaseTask, Envelope, TaskCodec
+from etl_core.outcomes import OutcomeCounts
+from etl_core.task import BaseTask, Envelope, TaskCodec
+from etl_core.worker.context import Handler, TaskContext
 from etl_core.worker.hooks import WorkerHooks
 from etl_core.worker.maintenance import (
     ConsumerPruner,
@@ -46,60 +47,28 @@ from etl_core.worker.maintenance import (
     write_heartbeat,
 )
 from etl_core.worker.options import WorkerOptions
+from etl_core.worker.policy import Decision, Policy, outcome_of_error
 from etl_core.worker.settle import Settlement, Settler
 
 REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 MAX_REDIS_BACKOFF_S = 5.0
 CHORE_STOP_TIMEOUT_S = 5.0
+PROMOTE_BATCH = 500
+
+Runnable = tuple[str, Envelope[BaseTask], int, dict[str, str]]
 
 
-class TaskContext:
-    """What a handler may want to know about the delivery it is handling."""
-
-    __slots__ = ("_log", "_parent_log", "attempts", "consumer", "entry_id", "stream", "task_id")
-
-    def __init__(
-        self,
-        *,
-        entry_id: str,
-        stream: str,
-        consumer: str,
-        attempts: int,
-        task_id: str,
-        parent_log: Any,
-    ) -> None:
-        self.entry_id = entry_id
-        self.stream = stream
-        self.consumer = consumer
-        self.attempts = attempts  # attempts spent before this delivery (retries and crashes)
-        self.task_id = task_id
-        self._parent_log = parent_log
-        self._log: Any = None
-
-    @property
-    def log(self) -> Any:
-        """A logger bound to this task id and entry id (bound on first use: hot path)."""
-        if self._log is None:
-            self._log = self._parent_log.bind(task_id=self.task_id, message_id=self.entry_id)
-        return self._log
-
-
-Handler = Callable[[Any, TaskContext], Awaitable[Outcome]]
+def _as_text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _text_fields(fields: dict[Any, Any] | None) -> dict[str, str]:
     if not fields:
         return {}
-    return {
-        (k.decode("utf-8", "replace") if isinstance(k, bytes) else str(k)): (
-            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-        )
-        for k, v in fields.items()
-    }
-
-
-def _as_text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    try:  # the usual case: a client that returns bytes, valid UTF-8
+        return {k.decode(): v.decode() for k, v in fields.items()}
+    except (AttributeError, UnicodeDecodeError):
+        return {_as_text(k): _as_text(v) for k, v in fields.items()}
 
 
 def _id_tuple(entry_id: Any) -> tuple[int, int]:
@@ -126,6 +95,7 @@ class Worker:
         self.log = get_logger(
             "etl_core.worker", stream=o.stream, group=o.group, consumer=o.consumer
         )
+        self._policy = Policy(o, codec)
         self._dedup = DedupMarks(o.group, ttl_s=o.dedup_ttl_s) if o.dedup else None
         self._settler = Settler(
             client,
@@ -141,7 +111,7 @@ class Worker:
             consumer=o.consumer,
             min_idle_ms=o.reclaim_idle_ms,
         )
-        self._promoter = DelayedPromoter(client, stream=o.stream)
+        self._promoter = DelayedPromoter(client, stream=o.stream, batch=PROMOTE_BATCH)
         self._pruner = ConsumerPruner(
             client,
             stream=o.stream,
@@ -149,7 +119,10 @@ class Worker:
             consumer=o.consumer,
             min_idle_ms=o.consumer_prune_idle_ms,
         )
-        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._in_flight: set[str] = set()  # read and not yet settled: each holds a slot
+        self._running: dict[asyncio.Task[Any], float] = {}  # runner -> its handler's deadline
+        self._timed_out: set[asyncio.Task[Any]] = set()
+        self._queue: asyncio.Queue[Runnable] = asyncio.Queue()
         self._slot_free = asyncio.Event()
         self._stopping = asyncio.Event()
         self._chores_stop = asyncio.Event()
@@ -160,7 +133,7 @@ class Worker:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop reading; in-flight work finishes within ``shutdown_grace_s``. Idempotent."""
+        """Stop reading; running handlers finish within ``shutdown_grace_s``. Idempotent."""
         if not self._stopping.is_set():
             self.log.info("worker_stopping", in_flight=len(self._in_flight))
             self._stopping.set()
@@ -184,9 +157,15 @@ class Worker:
             "ensure_group", lambda: ensure_group(self.client, o.stream, o.group)
         )
         self.log.info("worker_started", concurrency=o.concurrency)
+        runners = [
+            asyncio.create_task(self._runner(), name=f"runner-{i}") for i in range(o.concurrency)
+        ]
         chores = [
             asyncio.create_task(self._settler.run(self._chores_stop), name="settler"),
-            asyncio.create_task(self._promote_loop(), name="promote"),
+            asyncio.create_task(self._every(o.delayed_poll_ms, self._promote), name="promote"),
+            asyncio.create_task(
+                self._every(self._watch_interval_ms(), self._watchdog), name="watchdog"
+            ),
             asyncio.create_task(
                 self._every(o.housekeeping_interval_ms, self._housekeeping), name="housekeeping"
             ),
@@ -194,31 +173,26 @@ class Worker:
         try:
             await self._read_loop(until_idle=until_idle)
         finally:
-            await self._shutdown(chores)
+            await self._shutdown(runners, chores)
         return self.counts
 
-    async def _shutdown(self, chores: list[asyncio.Task[Any]]) -> None:
+    async def _shutdown(
+        self, runners: list[asyncio.Task[None]], chores: list[asyncio.Task[Any]]
+    ) -> None:
         o = self.options
-        if self._in_flight:
-            _done, pending = await asyncio.wait(
-                list(self._in_flight.values()), timeout=o.shutdown_grace_s
-            )
-            unfinished = [eid for eid, t in self._in_flight.items() if t in pending]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            if unfinished:
-                with contextlib.suppress(*REDIS_ERRORS):
-                    await release(
-                        self.client,
-                        stream=o.stream,
-                        group=o.group,
-                        consumer=o.consumer,
-                        entry_ids=unfinished,
-                        idle_ms=o.reclaim_idle_ms,
-                    )
-                self.counts.released += len(unfinished)
-                self.log.warning("worker_released_unfinished", count=len(unfinished))
+        unstarted = []
+        while not self._queue.empty():  # read but not started: hand back at once
+            unstarted.append(self._queue.get_nowait()[0])
+        deadline = time.monotonic() + o.shutdown_grace_s
+        while (
+            len(self._in_flight) > len(unstarted) and (remaining := deadline - time.monotonic()) > 0
+        ):
+            self._slot_free.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._slot_free.wait(), timeout=remaining)
+        for runner in runners:  # idle, or stuck in a handler past the grace period
+            runner.cancel()
+        await asyncio.wait(runners, timeout=CHORE_STOP_TIMEOUT_S)
         self._chores_stop.set()
         _done, still_running = await asyncio.wait(chores, timeout=CHORE_STOP_TIMEOUT_S)
         for chore in still_running:  # e.g. the settler blocked on an unreachable Redis
@@ -226,12 +200,24 @@ class Worker:
         if still_running:
             await asyncio.wait(still_running, timeout=CHORE_STOP_TIMEOUT_S)
         await self._settler.flush(give_up_after_s=max(o.shutdown_grace_s, 1.0))
+        unfinished = sorted(self._in_flight)
+        if unfinished:
+            with contextlib.suppress(*REDIS_ERRORS):
+                await release(
+                    self.client,
+                    stream=o.stream,
+                    group=o.group,
+                    consumer=o.consumer,
+                    entry_ids=unfinished,
+                    idle_ms=o.reclaim_idle_ms,
+                )
+            self.counts.released += len(unfinished)
+            self._in_flight.clear()
+            self.log.warning("worker_released_unfinished", count=len(unfinished))
         with contextlib.suppress(*REDIS_ERRORS):
             await delete_heartbeat(self.client, group=o.group, consumer=o.consumer)
-        self.log.info(
-            "worker_stopped",
-            **{k: v for k, v in dataclasses.asdict(self.counts).items() if k != "by_error_type"},
-        )
+        counts = {k: v for k, v in dataclasses.asdict(self.counts).items() if k != "by_error_type"}
+        self.log.info("worker_stopped", **counts)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -246,11 +232,10 @@ class Worker:
                 await self._slot_free.wait()
                 continue
             if time.monotonic() >= self._next_reclaim:
-                # Reclaim happens here, not in a chore of its own: one place fills the slots, so
-                # reclaimed and newly read entries together never exceed ``concurrency``.
+                # Reclaim happens here, not in a chore of its own: one place fills the slots.
                 self._next_reclaim = time.monotonic() + o.reclaim_interval_ms / 1000
                 try:
-                    await self._reclaim()
+                    await self._reclaim(free)
                 except REDIS_ERRORS as exc:
                     await self._redis_backoff("reclaim", exc)
                 except redis.exceptions.ResponseError:
@@ -304,77 +289,62 @@ class Worker:
         return _id_tuple(group["last-delivered-id"]) >= _id_tuple(info["last-generated-id"])
 
     async def _dispatch(self, entries: list[tuple[Any, Any, int]]) -> None:
-        """Decode a batch, settle what needs no handler, start the rest."""
-        runnable: list[tuple[str, Envelope[BaseTask], int, dict[str, str]]] = []
+        """Decode a batch; settle what needs no handler; queue the rest for the runners."""
+        max_deliveries = self.options.max_deliveries
+        runnable: list[Runnable] = []
         for raw_id, raw_fields, delivered in entries:
-            entry_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
-            if entry_id in self._in_flight:  # reclaimed from ourselves while still running here
+            entry_id = _as_text(raw_id)
+            if entry_id in self._in_flight:  # reclaimed from ourselves while still held here
                 continue
+            self._in_flight.add(entry_id)
             fields = _text_fields(raw_fields)
             try:
                 env = self.codec.decode_text(fields)
             except PoisonMessage as exc:
                 self.log.warning("poison_message", message_id=entry_id, error=str(exc))
-                self._track(
-                    entry_id,
-                    self._dead(
-                        entry_id, fields, "PoisonMessage", str(exc), delivered, time.monotonic()
-                    ),
+                self._submit(
+                    self._policy.dead(entry_id, fields, "PoisonMessage", str(exc), delivered)
                 )
                 continue
             deliveries = env.attempts + delivered
-            if deliveries > self.options.max_deliveries:
-                message = (
-                    f"delivered {deliveries} times (max_deliveries={self.options.max_deliveries}); "
-                    f"{delivered - 1} deliveries ended without an outcome (crash or timeout)"
-                )
+            if deliveries > max_deliveries:
                 self.log.warning(
                     "max_deliveries_exceeded", message_id=entry_id, task_id=env.task_id
                 )
-                self._track(
-                    entry_id,
-                    self._dead(
-                        entry_id,
-                        fields,
-                        "MaxDeliveriesExceeded",
-                        message,
-                        deliveries - 1,
-                        time.monotonic(),
-                    ),
+                message = (
+                    f"delivered {deliveries} times (max_deliveries={max_deliveries}); "
+                    f"{delivered - 1} deliveries ended without an outcome (crash or timeout)"
+                )
+                self._submit(
+                    self._policy.dead(
+                        entry_id, fields, "MaxDeliveriesExceeded", message, deliveries - 1
+                    )
                 )
                 continue
             runnable.append((entry_id, env, delivered, fields))
         if self._dedup is not None and runnable:
+            dedup = self._dedup
             done = await self._with_redis_retry(
-                "dedup",
-                lambda: self._dedup.done_among(self.client, [r[1].task_id for r in runnable]),  # type: ignore[union-attr]
+                "dedup", lambda: dedup.done_among(self.client, [r[1].task_id for r in runnable])
             )
             if done:
                 for entry_id, env, _d, _f in runnable:
                     if env.task_id in done:
-                        self._track(
-                            entry_id,
-                            self._settle(
-                                Settlement("ack", entry_id, self._dedup_key(env)),
-                                "already_done",
-                                None,
-                                time.monotonic(),
-                            ),
+                        self._submit(
+                            Decision(
+                                Settlement("ack", entry_id, dedup.key(env.task_id)), "already_done"
+                            )
                         )
                 runnable = [r for r in runnable if r[1].task_id not in done]
-        for entry_id, env, delivered, fields in runnable:
-            self._track(entry_id, self._run_one(entry_id, env, delivered, fields))
+        for item in runnable:
+            self._queue.put_nowait(item)
 
-    def _track(self, entry_id: str, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._in_flight[entry_id] = task
-        task.add_done_callback(functools.partial(self._finished, entry_id))
+    # -- running -------------------------------------------------------------------------------
 
-    def _finished(self, entry_id: str, _task: asyncio.Future[None]) -> None:
-        self._in_flight.pop(entry_id, None)
-        self._slot_free.set()
-
-    # -- running one task ---------------------------------------------------------------------
+    async def _runner(self) -> None:
+        while True:
+            entry_id, env, delivered, fields = await self._queue.get()
+            await self._run_one(entry_id, env, delivered, fields)
 
     async def _run_one(
         self, entry_id: str, env: Envelope[BaseTask], delivered: int, fields: dict[str, str]
@@ -389,141 +359,65 @@ class Worker:
             task_id=env.task_id,
             parent_log=self.log,
         )
+        me = asyncio.current_task()
+        assert me is not None
+        self._running[me] = started + o.handler_timeout_s
         try:
-            async with asyncio.timeout(o.handler_timeout_s):
-                outcome = await self.handler(env.task, ctx)
-        except TimeoutError:
-            outcome = Retry("HandlerTimeout", f"handler took longer than {o.handler_timeout_s} s")
-        except WaitAndRetry as exc:
-            outcome = Retry(
-                exc.error_type, str(exc), delay_s=exc.retry_after_s, spend_attempt=False
-            )
-        except PermanentError as exc:
-            outcome = Fail(exc.error_type, str(exc))
-        except TransientError as exc:
-            outcome = Retry(exc.error_type, str(exc), delay_s=exc.retry_after_s)
-        except TaskError as exc:  # a TaskError of no family: treat as transient
-            outcome = Retry(exc.error_type, str(exc), delay_s=exc.retry_after_s)
+            outcome = await self.handler(env.task, ctx)
+        except asyncio.CancelledError:
+            if me not in self._timed_out:
+                raise  # shutdown
+            outcome = outcome_of_error(TimeoutError(), handler_timeout_s=o.handler_timeout_s)
         except Exception as exc:
-            ctx.log.exception("handler_crashed")
-            outcome = Retry(type(exc).__name__, str(exc) or type(exc).__name__)
-        await self._apply(entry_id, env, delivered, fields, outcome, started, ctx)
-
-    async def _apply(
-        self,
-        entry_id: str,
-        env: Envelope[BaseTask],
-        delivered: int,
-        fields: dict[str, str],
-        outcome: Outcome,
-        started: float,
-        ctx: TaskContext,
-    ) -> None:
-        o = self.options
-        deliveries = env.attempts + delivered
-        if isinstance(outcome, Done):
-            await self._settle(
-                Settlement("ack", entry_id, self._dedup_key(env)), "done", None, started
-            )
-        elif isinstance(outcome, Forward):
-            target = outcome.stream or o.forward_stream
-            if target is None:
-                await self._apply(
-                    entry_id,
-                    env,
-                    delivered,
-                    fields,
-                    Fail(
-                        "ConfigurationError",
-                        "handler forwarded tasks but the worker has no forward_stream",
-                    ),
-                    started,
-                    ctx,
-                )
-                return
-            forwards = [(target, self.codec.encode(t)) for t in outcome.tasks]
-            await self._settle(
-                Settlement("fwd", entry_id, self._dedup_key(env), forwards=forwards),
-                "forwarded",
-                None,
-                started,
-            )
-        elif isinstance(outcome, Fail):
-            ctx.log.warning("task_failed", error_type=outcome.error_type, error=outcome.message)
-            await self._dead(
-                entry_id, fields, outcome.error_type, outcome.message, deliveries, started
-            )
-        elif outcome.spend_attempt and deliveries >= o.max_deliveries:
-            ctx.log.warning(
-                "task_retries_exhausted", error_type=outcome.error_type, error=outcome.message
-            )
-            await self._dead(
-                entry_id,
-                fields,
-                outcome.error_type,
-                f"{outcome.message} (gave up after {deliveries} deliveries)",
-                deliveries,
-                started,
-            )
-        else:
-            kept = deliveries if outcome.spend_attempt else deliveries - 1
-            delay_s = (
-                outcome.delay_s
-                if outcome.delay_s is not None
-                else compute_backoff_s(
-                    max(kept, 1), base_s=o.retry_backoff_base_s, max_s=o.retry_backoff_max_s
-                )
-            )
-            member = json.dumps({**fields, FIELD_ATTEMPTS: str(kept)}, sort_keys=True)
-            kind = "retried" if outcome.spend_attempt else "waited"
-            ctx.log.info(
-                "task_retry_scheduled",
-                error_type=outcome.error_type,
-                error=outcome.message,
-                delay_s=round(delay_s, 3),
-                attempts=kept,
-            )
-            await self._settle(
-                Settlement("retry", entry_id, delay_ms=int(delay_s * 1000), member=member),
-                kind,
-                outcome.error_type,
-                started,
-            )
-
-    async def _dead(
-        self,
-        entry_id: str,
-        fields: dict[str, str],
-        error_type: str,
-        message: str,
-        deliveries: int,
-        started: float,
-    ) -> None:
-        o = self.options
-        dead = dead_letter_fields(
-            fields,
-            error_type=error_type,
-            error=message,
-            stage=o.group,
-            consumer=o.consumer,
-            deliveries=deliveries,
-            source_stream=o.stream,
-            source_id=entry_id,
+            if not isinstance(exc, TaskError):
+                ctx.log.exception("handler_crashed")
+            outcome = outcome_of_error(exc, handler_timeout_s=o.handler_timeout_s)
+        finally:
+            del self._running[me]
+            if me in self._timed_out:
+                self._timed_out.discard(me)
+                me.uncancel()
+        dedup_key = self._dedup.key(env.task_id) if self._dedup is not None else ""
+        decision = self._policy.settlement_for(
+            outcome,
+            entry_id=entry_id,
+            fields=fields,
+            attempts=env.attempts,
+            delivered=delivered,
+            dedup_key=dedup_key,
         )
-        await self._settle(
-            Settlement("dead", entry_id, dead_fields=dead), "dead_lettered", error_type, started
+        if decision.log_event is not None:
+            level = (
+                ctx.log.info if decision.log_event == "task_retry_scheduled" else ctx.log.warning
+            )
+            level(
+                decision.log_event,
+                error_type=decision.error_type,
+                error=getattr(outcome, "message", ""),
+                delay_s=decision.delay_s,
+            )
+        self._submit(decision, started)
+
+    def _submit(self, decision: Decision, started: float | None = None) -> None:
+        self._settler.submit_nowait(
+            decision.settlement,
+            functools.partial(
+                self._settled,
+                decision.settlement.entry_id,
+                decision.kind,
+                decision.error_type,
+                started if started is not None else time.monotonic(),
+            ),
         )
 
-    def _dedup_key(self, env: Envelope[BaseTask]) -> str:
-        return self._dedup.key(env.task_id) if self._dedup is not None else ""
-
-    async def _settle(
-        self, item: Settlement, kind: str, error_type: str | None, started: float
+    def _settled(
+        self, entry_id: str, kind: str, error_type: str | None, started: float, applied: bool
     ) -> None:
-        applied = await self._settler.submit(item)
+        self._in_flight.discard(entry_id)
+        self._slot_free.set()
         if not applied:
             self.counts.skipped_not_owned += 1
-            self.log.info("settle_skipped_not_owned", message_id=item.entry_id, kind=kind)
+            self.log.info("settle_skipped_not_owned", message_id=entry_id, kind=kind)
             return
         setattr(self.counts, kind, getattr(self.counts, kind) + 1)
         if error_type:
@@ -549,13 +443,24 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._chores_stop.wait(), timeout=interval_ms / 1000)
 
-    async def _reclaim(self) -> None:
-        if self._stopping.is_set():
-            return
-        free = self.options.concurrency - len(self._in_flight)
+    def _watch_interval_ms(self) -> int:
+        return max(10, min(1000, int(self.options.handler_timeout_s * 1000 / 20)))
+
+    async def _watchdog(self) -> None:
+        """Cancel handlers past ``handler_timeout_s``: one timer for all, not one per task.
+
+        The runner sees the cancellation inside the handler's await, recognises it as a timeout
+        (``_timed_out``) and reports ``HandlerTimeout``, as ``asyncio.timeout`` would.
+        """
+        now = time.monotonic()
+        for runner, deadline in list(self._running.items()):
+            if deadline <= now and runner not in self._timed_out:
+                self._timed_out.add(runner)
+                runner.cancel()
+
+    async def _reclaim(self, free: int) -> None:
         result = await self._reclaimer.claim(min(free, self.options.read_count))
         if result.deleted_ids:
-            self.counts.deleted_while_pending += len(result.deleted_ids)
             self.log.warning(
                 "reclaim_found_deleted_entries",
                 count=len(result.deleted_ids),
@@ -564,22 +469,20 @@ class Worker:
         gone = [eid for eid, fields, _ in result.entries if fields is None]
         if gone:  # Redis 6.2: a deleted entry is claimed with no fields; ack it, never retry it
             await self.client.xack(self.options.stream, self.options.group, *gone)
-            self.counts.deleted_while_pending += len(gone)
         live = [e for e in result.entries if e[1] is not None]
-        if live or result.deleted_ids:
+        deleted = len(result.deleted_ids) + len(gone)
+        self.counts.deleted_while_pending += deleted
+        if live or deleted:
             self.counts.reclaimed += len(live)
-            self.log.info("reclaimed", count=len(live), deleted=len(result.deleted_ids) + len(gone))
-            self._safe_hook(self.hooks.on_reclaimed, len(live), len(result.deleted_ids) + len(gone))
+            self.log.info("reclaimed", count=len(live), deleted=deleted)
+            self._safe_hook(self.hooks.on_reclaimed, len(live), deleted)
         if live:
             await self._dispatch(live)
 
-    async def _promote_loop(self) -> None:
-        async def promote() -> None:
+    async def _promote(self) -> None:
+        moved, _next_due = await self._promoter.promote()
+        while moved >= PROMOTE_BATCH:
             moved, _next_due = await self._promoter.promote()
-            while moved >= 500:
-                moved, _next_due = await self._promoter.promote()
-
-        await self._every(self.options.delayed_poll_ms, promote)
 
     async def _housekeeping(self) -> None:
         o = self.options

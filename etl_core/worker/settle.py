@@ -9,7 +9,7 @@ retry + ack, or dead-letter + ack) and only while the entry is still pending for
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ class Settlement:
     member: str = ""
     dead_fields: dict[str, str] = field(default_factory=dict)
     future: asyncio.Future[bool] | None = None
+    on_done: Callable[[bool], None] | None = None
 
 
 def _encode(items: Sequence[Settlement], base_keys: list[str]) -> tuple[list[str], list[str]]:
@@ -84,10 +85,17 @@ class Settler:
         return len(self._queue)
 
     def submit(self, item: Settlement) -> asyncio.Future[bool]:
+        """Queue ``item``; the future tells whether it was applied."""
         item.future = asyncio.get_running_loop().create_future()
         self._queue.append(item)
         self._wakeup.set()
         return item.future
+
+    def submit_nowait(self, item: Settlement, on_done: Callable[[bool], None]) -> None:
+        """Queue ``item``; ``on_done(applied)`` is called once it was sent (the hot path)."""
+        item.on_done = on_done
+        self._queue.append(item)
+        self._wakeup.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Flush whatever is queued until ``stop`` is set (then call ``flush`` to drain)."""
@@ -128,7 +136,9 @@ class Settler:
         for item, applied in zip(batch, results, strict=True):
             if not applied:
                 self.skipped += 1
-            if item.future is not None and not item.future.done():
+            if item.on_done is not None:
+                item.on_done(bool(applied))
+            elif item.future is not None and not item.future.done():
                 item.future.set_result(bool(applied))
 
     async def _call_with_retries(

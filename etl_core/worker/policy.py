@@ -1,0 +1,120 @@
+"""What happens to an entry: pure decisions, no I/O.
+
+``outcome_of_error`` maps what a handler raised to an outcome; ``settlement_for`` maps an outcome
+to the settlement the runtime applies (and the counter it moves). Attempts are counted here:
+
+* ``attempts`` (entry field): attempts spent by earlier deliveries;
+* ``delivered`` (pending-list delivery count of this entry): > 1 means earlier deliveries of the
+  very same entry ended without an outcome (a crash, a kill, a timeout of the whole process).
+
+So ``deliveries = attempts + delivered`` counts crashes too. A retry that spends an attempt past
+``max_deliveries`` goes to the dead-letter stream; a wait (rate limit, open breaker) keeps the
+count it had.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from etl_core.backoff import compute_backoff_s
+from etl_core.deadletter import dead_letter_fields
+from etl_core.errors import PermanentError, TaskError, TransientError, WaitAndRetry
+from etl_core.outcomes import Done, Fail, Forward, Outcome, Retry
+from etl_core.task import FIELD_ATTEMPTS, TaskCodec
+from etl_core.worker.options import WorkerOptions
+from etl_core.worker.settle import Settlement
+
+
+def outcome_of_error(exc: BaseException, *, handler_timeout_s: float) -> Outcome:
+    """The outcome for an exception a handler raised (``TimeoutError``: it ran too long)."""
+    if isinstance(exc, TimeoutError):
+        return Retry("HandlerTimeout", f"handler took longer than {handler_timeout_s} s")
+    if isinstance(exc, WaitAndRetry):
+        return Retry(exc.error_type, str(exc), delay_s=exc.retry_after_s, spend_attempt=False)
+    if isinstance(exc, PermanentError):
+        return Fail(exc.error_type, str(exc))
+    if isinstance(exc, TransientError | TaskError):  # a TaskError of no family: transient
+        return Retry(exc.error_type, str(exc), delay_s=exc.retry_after_s)
+    return Retry(type(exc).__name__, str(exc) or type(exc).__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    settlement: Settlement
+    kind: str  # the counter it moves: done, forwarded, retried, waited, dead_lettered, already_done
+    error_type: str | None = None
+    log_event: str | None = None  # a warning or info line worth writing, if any
+    delay_s: float | None = None
+
+
+class Policy:
+    def __init__(self, options: WorkerOptions, codec: TaskCodec) -> None:
+        self.options = options
+        self.codec = codec
+
+    def dead(
+        self, entry_id: str, fields: dict[str, str], error_type: str, message: str, deliveries: int
+    ) -> Decision:
+        o = self.options
+        dead = dead_letter_fields(
+            fields,
+            error_type=error_type,
+            error=message,
+            stage=o.group,
+            consumer=o.consumer,
+            deliveries=deliveries,
+            source_stream=o.stream,
+            source_id=entry_id,
+        )
+        return Decision(Settlement("dead", entry_id, dead_fields=dead), "dead_lettered", error_type)
+
+    def settlement_for(
+        self,
+        outcome: Outcome,
+        *,
+        entry_id: str,
+        fields: dict[str, str],
+        attempts: int,
+        delivered: int,
+        dedup_key: str,
+    ) -> Decision:
+        o = self.options
+        deliveries = attempts + delivered
+        if isinstance(outcome, Done):
+            return Decision(Settlement("ack", entry_id, dedup_key), "done")
+        if isinstance(outcome, Forward):
+            target = outcome.stream or o.forward_stream
+            if target is None:
+                return self.dead(
+                    entry_id,
+                    fields,
+                    "ConfigurationError",
+                    "handler forwarded tasks but the worker has no forward_stream",
+                    deliveries,
+                )
+            forwards = [(target, self.codec.encode(t)) for t in outcome.tasks]
+            return Decision(Settlement("fwd", entry_id, dedup_key, forwards=forwards), "forwarded")
+        if isinstance(outcome, Fail):
+            decision = self.dead(entry_id, fields, outcome.error_type, outcome.message, deliveries)
+            return Decision(decision.settlement, decision.kind, outcome.error_type, "task_failed")
+        if outcome.spend_attempt and deliveries >= o.max_deliveries:
+            message = f"{outcome.message} (gave up after {deliveries} deliveries)"
+            decision = self.dead(entry_id, fields, outcome.error_type, message, deliveries)
+            return Decision(
+                decision.settlement, decision.kind, outcome.error_type, "task_retries_exhausted"
+            )
+        kept = deliveries if outcome.spend_attempt else deliveries - 1
+        delay_s = outcome.delay_s
+        if delay_s is None:
+            delay_s = compute_backoff_s(
+                max(kept, 1), base_s=o.retry_backoff_base_s, max_s=o.retry_backoff_max_s
+            )
+        member = json.dumps({**fields, FIELD_ATTEMPTS: str(kept)}, sort_keys=True)
+        return Decision(
+            Settlement("retry", entry_id, delay_ms=int(delay_s * 1000), member=member),
+            "retried" if outcome.spend_attempt else "waited",
+            outcome.error_type,
+            "task_retry_scheduled",
+            delay_s,
+        )
