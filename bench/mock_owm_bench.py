@@ -59,8 +59,9 @@ def _places(rnd: random.Random) -> tuple[float, float]:
     return round(rnd.uniform(25.0, 65.0), 4), round(rnd.uniform(-125.0, 40.0), 4)
 
 
-async def _phase(clients: list[httpx.AsyncClient], pid: int, *, seconds: float,
-                 concurrency: int, next_place: Any) -> dict[str, Any]:
+async def _phase(
+    clients: list[httpx.AsyncClient], pid: int, *, seconds: float, concurrency: int, next_place: Any
+) -> dict[str, Any]:
     done = errors = 0
     deadline = time.monotonic() + seconds
 
@@ -71,8 +72,9 @@ async def _phase(clients: list[httpx.AsyncClient], pid: int, *, seconds: float,
             if place is None:
                 return
             lat, lon = place
-            response = await client.get("/data/3.0/onecall",
-                                        params={"lat": lat, "lon": lon, "appid": API_KEY})
+            response = await client.get(
+                "/data/3.0/onecall", params={"lat": lat, "lon": lon, "appid": API_KEY}
+            )
             if response.status_code == 200:
                 done += 1
             else:
@@ -103,44 +105,72 @@ async def _measure(base_url: str, pid: int, seconds: float, concurrency: int) ->
     n_clients = max(1, concurrency // CONNECTIONS_PER_CLIENT)
     per_client = -(-concurrency // n_clients)
     limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
-    clients = [httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0)
-               for _ in range(n_clients)]
+    clients = [
+        httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0) for _ in range(n_clients)
+    ]
     try:
         for _ in range(WARMUP_REQUESTS):
             lat, lon = _places(rnd)
-            await clients[0].get("/data/3.0/onecall",
-                                 params={"lat": lat, "lon": lon, "appid": API_KEY})
-        unique = await _phase(clients, pid, seconds=seconds, concurrency=concurrency,
-                              next_place=lambda: _places(rnd))
+            await clients[0].get(
+                "/data/3.0/onecall", params={"lat": lat, "lon": lon, "appid": API_KEY}
+            )
+        unique = await _phase(
+            clients, pid, seconds=seconds, concurrency=concurrency, next_place=lambda: _places(rnd)
+        )
         fixed = [_places(rnd) for _ in range(REPEATED_PLACES)]
         for lat, lon in fixed:
-            await clients[0].get("/data/3.0/onecall",
-                                 params={"lat": lat, "lon": lon, "appid": API_KEY})
-        repeated = await _phase(clients, pid, seconds=seconds, concurrency=concurrency,
-                                next_place=lambda: fixed[rnd.randrange(REPEATED_PLACES)])
+            await clients[0].get(
+                "/data/3.0/onecall", params={"lat": lat, "lon": lon, "appid": API_KEY}
+            )
+        repeated = await _phase(
+            clients,
+            pid,
+            seconds=seconds,
+            concurrency=concurrency,
+            next_place=lambda: fixed[rnd.randrange(REPEATED_PLACES)],
+        )
         fresh = [_places(rnd) for _ in range(PREWARMED_PLACES)]
         warmed = await clients[0].post("/__warm", json={"locations": fresh}, timeout=120.0)
         warmed.raise_for_status()
         queue = iter(fresh)
-        prewarmed = await _phase(clients, pid, seconds=seconds, concurrency=concurrency,
-                                 next_place=lambda: next(queue, None))
+        prewarmed = await _phase(
+            clients,
+            pid,
+            seconds=seconds,
+            concurrency=concurrency,
+            next_place=lambda: next(queue, None),
+        )
     finally:
         for client in clients:
             await client.aclose()
-    return {"unique_locations": unique, "repeated_locations": repeated,
-            "prewarmed_locations": prewarmed}
+    return {
+        "unique_locations": unique,
+        "repeated_locations": repeated,
+        "prewarmed_locations": prewarmed,
+    }
 
 
 def run(seconds: float = 5.0, concurrency: int = 64) -> dict[str, Any]:
     """Start the mock in a subprocess, measure both phases (``seconds`` each), stop it."""
     port = free_port()
     env = {**os.environ, "MOCK_OWM_API_KEYS": API_KEY, "MOCK_OWM_LOG_LEVEL": "WARNING"}
-    for name in ("ERROR_RATE", "LATENCY_MS", "TIMEOUT_RATE", "MALFORMED_RATE", "429_RATE",
-                 "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_PER_DAY", "NOW"):
+    for name in (
+        "ERROR_RATE",
+        "LATENCY_MS",
+        "TIMEOUT_RATE",
+        "MALFORMED_RATE",
+        "429_RATE",
+        "RATE_LIMIT_PER_MINUTE",
+        "RATE_LIMIT_PER_DAY",
+        "NOW",
+    ):
         env.pop(f"MOCK_OWM_{name}", None)
-    proc = subprocess.Popen([sys.executable, "-m", "mock_owm.server", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mock_owm.server", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base_url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
@@ -174,9 +204,15 @@ def main() -> None:
     for name in ("unique_locations", "repeated_locations", "prewarmed_locations"):
         phase = result[name]
         capacity = phase.get("server_capacity_per_core_per_s")
-        print(f"{name}: {phase['requests_per_s']} onecall/s measured"
-              + (f"; server {phase['server_cpu_ms_per_request']} ms CPU per request"
-                 f" = {capacity}/s per core" if capacity else ""))
+        print(
+            f"{name}: {phase['requests_per_s']} onecall/s measured"
+            + (
+                f"; server {phase['server_cpu_ms_per_request']} ms CPU per request"
+                f" = {capacity}/s per core"
+                if capacity
+                else ""
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -123,8 +123,9 @@ def _raw(client: redis.Redis, stream: str, n: int, window: str) -> tuple[float, 
     return elapsed, client_cpu, server_cpu
 
 
-def _outbox(client: redis.Redis, stream: str, n: int, window: str,
-            db_dir: Path) -> tuple[float, float, float, float, float]:
+def _outbox(
+    client: redis.Redis, stream: str, n: int, window: str, db_dir: Path
+) -> tuple[float, float, float, float, float]:
     """Seconds to build, put and flush ``n`` tasks, then client and server CPU seconds."""
     producer = StreamProducer(client, stream)
     with SqliteOutbox(db_dir / "outbox.db") as outbox:
@@ -170,12 +171,14 @@ def _sample(client: redis.Redis, n: int) -> Sample:
             )
     finally:
         _clean(client, [raw_stream, outbox_stream])
-    return Sample(n, raw_s, raw_client_cpu, raw_server_cpu, build_s, put_s, flush_s,
-                  client_cpu, server_cpu)
+    return Sample(
+        n, raw_s, raw_client_cpu, raw_server_cpu, build_s, put_s, flush_s, client_cpu, server_cpu
+    )
 
 
-def run(n: int = DEFAULT_N, redis_url: str | None = None, *,
-        repeats: int = DEFAULT_REPEATS) -> dict[str, Any]:
+def run(
+    n: int = DEFAULT_N, redis_url: str | None = None, *, repeats: int = DEFAULT_REPEATS
+) -> dict[str, Any]:
     """Measure both rates ``repeats`` times, alternating; print and return the best of each."""
     server: RedisServer | None = None
     if redis_url is None:
@@ -211,13 +214,19 @@ def run(n: int = DEFAULT_N, redis_url: str | None = None, *,
         "meets_target": ratio >= TARGET_RATIO,
     }
     print(f"raw pipelined XADD (batches of {RAW_BATCH_SIZE}): {best_raw.raw_per_s:,.0f} entries/s")
-    print(f"outbox put+flush of {n:,} tasks: {best_outbox.outbox_per_s:,.0f} tasks/s "
-          f"(put {best_outbox.put_s:.2f} s, flush {best_outbox.flush_s:.2f} s)")
+    print(
+        f"outbox put+flush of {n:,} tasks: {best_outbox.outbox_per_s:,.0f} tasks/s "
+        f"(put {best_outbox.put_s:.2f} s, flush {best_outbox.flush_s:.2f} s)"
+    )
     print(f"ratio: {ratio:.2f} (target >= {TARGET_RATIO})")
-    print(f"counting the time to build the task objects too: {with_build:,.0f} tasks/s, "
-          f"ratio {with_build / best_raw.raw_per_s:.2f}")
-    print(f"CPU (client + redis) per entry: raw {raw_cpu / n * 1e6:.1f} us, outbox "
-          f"{outbox_cpu / n * 1e6:.1f} us, ratio {raw_cpu / outbox_cpu:.2f}")
+    print(
+        f"counting the time to build the task objects too: {with_build:,.0f} tasks/s, "
+        f"ratio {with_build / best_raw.raw_per_s:.2f}"
+    )
+    print(
+        f"CPU (client + redis) per entry: raw {raw_cpu / n * 1e6:.1f} us, outbox "
+        f"{outbox_cpu / n * 1e6:.1f} us, ratio {raw_cpu / outbox_cpu:.2f}"
+    )
     for number, sample in enumerate(result["samples"], start=1):
         print(f"  sample {number}: {sample}")
     return result
@@ -225,5 +234,7 @@ def run(n: int = DEFAULT_N, redis_url: str | None = None, *,
 
 if __name__ == "__main__":
     configure_logging(json=False, level="WARNING")
-    run(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_N,
-        sys.argv[2] if len(sys.argv) > 2 else None)
+    run(
+        int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_N,
+        sys.argv[2] if len(sys.argv) > 2 else None,
+    )

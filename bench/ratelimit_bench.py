@@ -22,8 +22,9 @@ DEFAULT_RUN_S = 5.0
 
 async def bench(url: str, *, concurrency: int, run_s: float, limit: int, window_ms: int) -> None:
     client = aioredis.Redis.from_url(url)
-    limiter = RateLimiter(client, f"bench-{secrets.token_hex(4)}", windows=[(window_ms, limit)],
-                          per_day=10**12)
+    limiter = RateLimiter(
+        client, f"bench-{secrets.token_hex(4)}", windows=[(window_ms, limit)], per_day=10**12
+    )
     checks = admitted = 0
     end = time.monotonic() + run_s
 
@@ -40,8 +41,10 @@ async def bench(url: str, *, concurrency: int, run_s: float, limit: int, window_
     finally:
         await client.aclose()
     elapsed_s = time.monotonic() - started
-    print(f"{checks / elapsed_s:,.0f} checks/s, {admitted / elapsed_s:,.0f} admitted/s "
-          f"(window {window_ms} ms, limit {limit}, concurrency {concurrency})")
+    print(
+        f"{checks / elapsed_s:,.0f} checks/s, {admitted / elapsed_s:,.0f} admitted/s "
+        f"(window {window_ms} ms, limit {limit}, concurrency {concurrency})"
+    )
 
 
 def main() -> None:
@@ -52,8 +55,15 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=1_000, help="permits per window")
     parser.add_argument("--window-ms", type=int, default=1_000)
     args = parser.parse_args()
-    asyncio.run(bench(args.url, concurrency=args.concurrency, run_s=args.seconds,
-                      limit=args.limit, window_ms=args.window_ms))
+    asyncio.run(
+        bench(
+            args.url,
+            concurrency=args.concurrency,
+            run_s=args.seconds,
+            limit=args.limit,
+            window_ms=args.window_ms,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,9 @@ HOURS_PER_LOCATION = 2000
 DEFAULT_CONCURRENCY = 2
 START_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 120.0
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_ADMIN_URL = (
+    os.environ.get("TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 PG_BENCH_PREFIX = "trail_etl_bench_"
 
 
@@ -90,23 +92,25 @@ def _bodies(n_records: int, batch: int) -> tuple[list[str], list[bytes]]:
     records: list[dict[str, Any]] = []
     for n in range(n_records):
         location, hour = divmod(n, HOURS_PER_LOCATION)
-        records.append({
-            "location_id": ids[location],
-            "hour": (first_hour + timedelta(hours=hour)).isoformat(),
-            "kind": "observed" if hour % 3 else "forecast",
-            "temperature_c": round(-5 + (n % 300) / 10, 1),
-            "humidity_pct": 40 + n % 60,
-            "wind_speed_ms": 3.5,
-            "wind_gust_ms": 7.25,
-            "rain_mm": (n % 7) / 10,
-            "snow_mm": 0.0,
-            "weather_id": 500 if n % 7 else 800,
-            "pop": 0.4,
-            "source": "owm-onecall-3.0",
-            "fetched_at": fetched_at,
-        })
+        records.append(
+            {
+                "location_id": ids[location],
+                "hour": (first_hour + timedelta(hours=hour)).isoformat(),
+                "kind": "observed" if hour % 3 else "forecast",
+                "temperature_c": round(-5 + (n % 300) / 10, 1),
+                "humidity_pct": 40 + n % 60,
+                "wind_speed_ms": 3.5,
+                "wind_gust_ms": 7.25,
+                "rain_mm": (n % 7) / 10,
+                "snow_mm": 0.0,
+                "weather_id": 500 if n % 7 else 800,
+                "pop": 0.4,
+                "source": "owm-onecall-3.0",
+                "fetched_at": fetched_at,
+            }
+        )
     bodies = [
-        json.dumps({"records": records[i:i + batch]}).encode()
+        json.dumps({"records": records[i : i + batch]}).encode()
         for i in range(0, len(records), batch)
     ]
     return ids, bodies
@@ -119,7 +123,7 @@ def _measure(base_url: str, n_records: int, batch: int, concurrency: int) -> dic
         for i in range(0, len(ids), 1000):
             locations = [
                 {"id": loc, "name": f"Bench {loc}", "lat": 40.0, "lon": -105.0}
-                for loc in ids[i:i + 1000]
+                for loc in ids[i : i + 1000]
             ]
             client.post("/v1/locations", json={"locations": locations}).raise_for_status()
 
