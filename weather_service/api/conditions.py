@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from etl_core.logging import get_logger
+from weather_service.api.batch import require_known_locations, written
 from weather_service.api.deps import (
     CursorQuery,
     EngineDep,
@@ -37,7 +37,7 @@ from weather_service.store.cursor import (
     encode_cursor,
     encode_time_cursor,
 )
-from weather_service.store.locations import existing_ids, get_location
+from weather_service.store.locations import get_location
 
 HISTORY_LISTING = "conditions"
 LATEST_LISTING = "conditions-latest"
@@ -46,7 +46,6 @@ MAX_LIMIT = 1000
 
 read_router = APIRouter(tags=["conditions"])
 write_router = APIRouter(tags=["conditions"])
-log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
 
 
 @write_router.put(
@@ -67,13 +66,11 @@ def put_location_conditions(
     with write_transaction(engine) as connection:
         if get_location(connection, location_id) is None:
             not_found("location", location_id)
-        written = store.upsert_conditions(connection, rows)
-    return _written(request, location_id, len(rows), written)
+        count = store.upsert_conditions(connection, rows)
+    return written(request, "conditions", location_id, len(rows), count)
 
 
-@write_router.put(
-    "/v1/conditions", response_model=UpsertResult, responses=BATCH_WRITE_RESPONSES
-)
+@write_router.put("/v1/conditions", response_model=UpsertResult, responses=BATCH_WRITE_RESPONSES)
 def put_conditions_batch(
     body: ConditionsBatchUpsert, request: Request, engine: EngineDep, settings: SettingsDep
 ) -> UpsertResult:
@@ -82,24 +79,9 @@ def put_conditions_batch(
     check_batch_size(len(body.conditions), settings, "conditions")
     rows = [condition.to_row(condition.location_id) for condition in body.conditions]
     with write_transaction(engine) as connection:
-        known = existing_ids(connection, (row["location_id"] for row in rows))
-        unknown = next((i for i, r in enumerate(rows) if r["location_id"] not in known), None)
-        if unknown is not None:
-            field_error(
-                ["body", "conditions", unknown, "location_id"],
-                f"unknown location {rows[unknown]['location_id']!r}",
-                "unknown_location",
-            )
-        written = store.upsert_conditions(connection, rows)
-    return _written(request, None, len(rows), written)
-
-
-def _written(
-    request: Request, location_id: str | None, received: int, written: int
-) -> UpsertResult:
-    request.app.state.metrics.observe_write("conditions", received=received, written=written)
-    log.info("conditions_upserted", location_id=location_id, received=received, written=written)
-    return UpsertResult(received=received, written=written)
+        require_known_locations(connection, rows, "conditions")
+        count = store.upsert_conditions(connection, rows)
+    return written(request, "conditions", None, len(rows), count)
 
 
 @read_router.get(

@@ -113,8 +113,13 @@ def update_run(run_id: RunIdPath, body: RunPatch, engine: EngineDep) -> RunOut:
         row = store.get_run(connection, run_id)
     assert row is not None
     if "status" in values:
-        log.info("run_status_changed", run_id=run_id, stage=row.stage, status=row.status,
-                 counts=row.counts)
+        log.info(
+            "run_status_changed",
+            run_id=run_id,
+            stage=row.stage,
+            status=row.status,
+            counts=row.counts,
+        )
     return run_out(row)
 
 
@@ -141,9 +146,7 @@ def _patch_values(existing: Row[Any], body: RunPatch) -> dict[str, Any]:
     return values
 
 
-@read_router.get(
-    "/v1/runs/{run_id}", response_model=RunOut, responses={404: {"model": ErrorOut}}
-)
+@read_router.get("/v1/runs/{run_id}", response_model=RunOut, responses={404: {"model": ErrorOut}})
 def get_run(run_id: RunIdPath, engine: EngineDep) -> RunOut:
     with read_transaction(engine) as connection:
         row = store.get_run(connection, run_id)

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from etl_core.logging import get_logger
+from weather_service.api.batch import require_known_locations, written
 from weather_service.api.deps import (
     CursorQuery,
     EngineDep,
@@ -28,7 +28,7 @@ from weather_service.models.common import ErrorOut, Page, UpsertResult, UtcTime
 from weather_service.models.weather import WeatherBatchUpsert, WeatherRecordOut, WeatherUpsert
 from weather_service.store import weather as store
 from weather_service.store.cursor import CursorError, decode_time_cursor, encode_time_cursor
-from weather_service.store.locations import existing_ids, get_location
+from weather_service.store.locations import get_location
 
 LISTING = "weather"
 DEFAULT_LIMIT = 1000
@@ -36,7 +36,6 @@ MAX_LIMIT = 5000
 
 read_router = APIRouter(tags=["weather"])
 write_router = APIRouter(tags=["weather"])
-log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
 
 BATCH_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},
@@ -64,8 +63,8 @@ def put_location_weather(
     with write_transaction(engine) as connection:
         if get_location(connection, location_id) is None:
             not_found("location", location_id)
-        written = store.upsert_weather(connection, rows)
-    return _written(request, location_id, len(rows), written)
+        count = store.upsert_weather(connection, rows)
+    return written(request, "weather", location_id, len(rows), count)
 
 
 @write_router.put("/v1/weather", response_model=UpsertResult, responses=BATCH_WRITE_RESPONSES)
@@ -77,24 +76,9 @@ def put_weather_batch(
     check_batch_size(len(body.records), settings, "records")
     rows = body.rows()
     with write_transaction(engine) as connection:
-        known = existing_ids(connection, (row["location_id"] for row in rows))
-        unknown = next((i for i, r in enumerate(rows) if r["location_id"] not in known), None)
-        if unknown is not None:
-            field_error(
-                ["body", "records", unknown, "location_id"],
-                f"unknown location {rows[unknown]['location_id']!r}",
-                "unknown_location",
-            )
-        written = store.upsert_weather(connection, rows)
-    return _written(request, None, len(rows), written)
-
-
-def _written(
-    request: Request, location_id: str | None, received: int, written: int
-) -> UpsertResult:
-    request.app.state.metrics.observe_write("weather", received=received, written=written)
-    log.info("weather_upserted", location_id=location_id, received=received, written=written)
-    return UpsertResult(received=received, written=written)
+        require_known_locations(connection, rows, "records")
+        count = store.upsert_weather(connection, rows)
+    return written(request, "weather", None, len(rows), count)
 
 
 @read_router.get(

@@ -22,7 +22,7 @@ def normalize_url(database_url: str) -> str:
     """``postgres://`` and ``postgresql://`` mean psycopg 3; anything else is used as given."""
     for prefix in ("postgres://", "postgresql://"):
         if database_url.startswith(prefix):
-            return "postgresql+psycopg://" + database_url[len(prefix):]
+            return "postgresql+psycopg://" + database_url[len(prefix) :]
     return database_url
 
 

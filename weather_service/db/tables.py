@@ -31,7 +31,12 @@ STAGE_LENGTH = 64
 MESSAGE_LENGTH = 2000
 
 SOIL_DRAINAGE_CLASSES = (
-    "excessively", "well", "moderately_well", "somewhat_poorly", "poorly", "very_poorly",
+    "excessively",
+    "well",
+    "moderately_well",
+    "somewhat_poorly",
+    "poorly",
+    "very_poorly",
 )
 ASPECTS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 CANOPIES = ("open", "partial", "forest")

@@ -109,9 +109,7 @@ class Page(BaseModel, Generic[T]):
     """One page of a listing; pass ``next_cursor`` back as ``?cursor=`` for the next page."""
 
     items: list[T]
-    next_cursor: str | None = Field(
-        description="Opaque; null on the last page.", examples=[None]
-    )
+    next_cursor: str | None = Field(description="Opaque; null on the last page.", examples=[None])
 
 
 class UpsertResult(BaseModel):

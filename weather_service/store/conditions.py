@@ -20,9 +20,7 @@ def _incoming_wins(table: Table, incoming: Excluded) -> ColumnElement[bool]:
     return incoming.computed_at >= table.c.computed_at
 
 
-_upsert = BulkUpsert(
-    trail_conditions, key=KEY, update=VALUE_COLUMNS, incoming_wins=_incoming_wins
-)
+_upsert = BulkUpsert(trail_conditions, key=KEY, update=VALUE_COLUMNS, incoming_wins=_incoming_wins)
 
 
 def upsert_conditions(connection: Connection, rows: Iterable[dict[str, Any]]) -> int:

@@ -48,7 +48,7 @@ def existing_ids(connection: Connection, ids: Iterable[str]) -> set[str]:
     wanted = sorted(set(ids))
     found: set[str] = set()
     for start in range(0, len(wanted), ID_LOOKUP_CHUNK):
-        chunk = wanted[start:start + ID_LOOKUP_CHUNK]
+        chunk = wanted[start : start + ID_LOOKUP_CHUNK]
         found.update(connection.scalars(select(locations.c.id).where(locations.c.id.in_(chunk))))
     return found
 

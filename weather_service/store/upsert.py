@@ -45,9 +45,7 @@ def _converters(table: Table, dialect_name: str) -> dict[str, Converter]:
     for column in table.columns:
         if isinstance(column.type, UtcDateTime) and dialect_name == "sqlite":
             converters[column.name] = _sqlite_time
-        elif isinstance(column.type, JSON) or isinstance(
-            getattr(column.type, "impl", None), JSON
-        ):
+        elif isinstance(column.type, JSON) or isinstance(getattr(column.type, "impl", None), JSON):
             converters[column.name] = _sqlite_json if dialect_name == "sqlite" else Jsonb
     return converters
 
@@ -95,7 +93,7 @@ class BulkUpsert:
         compiled = self._compile(connection.dialect)
         written = 0
         for start in range(0, len(rows), chunk_rows):
-            params = self._params(compiled, rows[start:start + chunk_rows])
+            params = self._params(compiled, rows[start : start + chunk_rows])
             result = connection.exec_driver_sql(
                 compiled.sql, params, execution_options={"preserve_rowcount": True}
             )

@@ -75,8 +75,10 @@ def upgrade() -> None:
         sa.Column("fetched_at", _utc(), nullable=False),
         sa.PrimaryKeyConstraint("location_id", "hour", name=op.f("pk_weather_hourly")),
         sa.ForeignKeyConstraint(
-            ["location_id"], ["locations.id"],
-            name=op.f("fk_weather_hourly_location_id_locations"), ondelete="CASCADE",
+            ["location_id"],
+            ["locations.id"],
+            name=op.f("fk_weather_hourly_location_id_locations"),
+            ondelete="CASCADE",
         ),
         sa.CheckConstraint(
             "kind IN ('observed', 'forecast')", name=op.f("ck_weather_hourly_kind_value")
@@ -107,8 +109,10 @@ def upgrade() -> None:
         sa.Column("window_end", _utc(), nullable=True),
         sa.PrimaryKeyConstraint("location_id", "valid_for", name=op.f("pk_trail_conditions")),
         sa.ForeignKeyConstraint(
-            ["location_id"], ["locations.id"],
-            name=op.f("fk_trail_conditions_location_id_locations"), ondelete="CASCADE",
+            ["location_id"],
+            ["locations.id"],
+            name=op.f("fk_trail_conditions_location_id_locations"),
+            ondelete="CASCADE",
         ),
         sa.CheckConstraint(
             "label IN ('dry', 'wet', 'muddy', 'snow', 'icy', 'unknown')",
