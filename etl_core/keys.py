@@ -81,3 +81,17 @@ def heartbeat(group: str, consumer: str) -> str:
 
 def heartbeat_prefix(group: str) -> str:
     return f"{PREFIX}:heartbeat:{group}:"
+
+
+def owm_answer_cache(endpoint: str, identity: str) -> str:
+    """A raw OpenWeatherMap answer kept for a few windows, so a redelivery pays no second call.
+
+    ``identity`` names the request, e.g. ``trail-0042@2026-11-22T10:00Z`` for a onecall or
+    ``trail-0042:2026-11-21`` for a day summary.
+    """
+    return f"{PREFIX}:owm:{endpoint}:{identity}"
+
+
+# Names of the shared limiter and breaker that guard OpenWeatherMap (see rate_limit_*, breaker).
+OWM_RATE_LIMITER = "owm"
+OWM_BREAKER = "owm"

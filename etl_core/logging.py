@@ -45,6 +45,9 @@ def configure_logging(*, json: bool | None = None, level: str = "INFO") -> None:
     logging.basicConfig(
         level=level_no, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
     )
+    # httpx/httpcore log every request at INFO: noise at production volume, kept for DEBUG.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(level_no, logging.WARNING))
     _configured = True
 
 

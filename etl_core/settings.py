@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from etl_core.errors import ConfigurationError
 
+# A setting whose name contains one of these is never echoed back in an error message.
+SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
+
 
 class ServiceSettings(BaseSettings):
     """Fields map to upper-case environment variables (``redis_url`` -> ``REDIS_URL``)."""
@@ -31,7 +34,8 @@ class ServiceSettings(BaseSettings):
             for err in exc.errors():
                 name = (prefix + "_".join(str(p) for p in err["loc"])).upper() or cls.__name__
                 value = err.get("input")
-                shown = "" if isinstance(value, dict) else f" (got {value!r})"
+                secret = any(word in name for word in SECRET_WORDS)
+                shown = "" if isinstance(value, dict) or secret else f" (got {value!r})"
                 problems.append(f"{name}: {err['msg']}{shown}")
             raise ConfigurationError(
                 f"invalid {cls.__name__} settings: " + "; ".join(problems)

@@ -17,6 +17,14 @@ from tests.support.redis_server import RedisServer, redis_server_binary, require
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+@pytest.fixture(autouse=True)
+def _no_mock_owm_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests set their own mock settings; MOCK_OWM_* variables of the machine must not leak in."""
+    for name in list(os.environ):
+        if name.upper().startswith("MOCK_OWM_"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """One private redis-server for the session (tests flush it; it holds nothing else)."""

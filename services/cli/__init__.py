@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import dlq, serve
+from services.cli import dlq, locations, schedule, serve, worker
 
 app = typer.Typer(
     name="trail-etl",
@@ -12,6 +12,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(schedule.app, name="schedule")
+app.add_typer(worker.app, name="worker")
+app.add_typer(locations.app, name="locations")
 app.add_typer(serve.app, name="serve")
 app.add_typer(dlq.app, name="dlq")
 

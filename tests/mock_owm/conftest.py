@@ -25,24 +25,15 @@ ZURICH = {"lat": 47.3769, "lon": 8.5417}
 MockClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
-@pytest.fixture(autouse=True)
-def _no_mock_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests set their own settings; MOCK_OWM_* variables of the machine must not leak in."""
-    import os
-
-    for name in list(os.environ):
-        if name.upper().startswith("MOCK_OWM_"):
-            monkeypatch.delenv(name)
-
-
 @asynccontextmanager
 async def mock_app_client(**settings: Any) -> AsyncIterator[tuple[MockOwm, httpx.AsyncClient]]:
     """An app with ``settings`` (the clock fixed at FIXED_NOW unless given), its state and a
     client for it."""
     settings.setdefault("now", FIXED_NOW)
     app = create_app(MockOwmSettings.load(**settings))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://mock-owm") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock-owm"
+    ) as client:
         yield app.state.mock, client
 
 

@@ -29,15 +29,6 @@ KEY = "mock-owm-key"
 FETCHED_AT = datetime(2024, 1, 15, 12, 0, 5, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _no_mock_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.upper().startswith("MOCK_OWM_"):
-            monkeypatch.delenv(name)
-
-
 @asynccontextmanager
 async def owm(
     api_key: str = KEY, timeout_s: float = 5.0, **settings: Any
@@ -101,7 +92,7 @@ async def test_provider_429_waits_without_spending_an_attempt() -> None:
 
 
 async def test_retry_after_header_is_honoured() -> None:
-    async with owm(**{"rate_429": 1.0, "retry_after_s": 7}) as client:
+    async with owm(rate_429=1.0, retry_after_s=7) as client:
         with pytest.raises(OwmRateLimited) as info:
             await client.onecall(47.37, 8.54)
     assert info.value.retry_after_s == 7.0

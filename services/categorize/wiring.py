@@ -1,0 +1,79 @@
+"""Builds the categorize-trail-conditions worker from its settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+
+from etl_core import keys
+from etl_core.errors import ConfigurationError
+from etl_core.worker import Worker, WorkerOptions
+from services.categorize.contract import TrailClassifier, load_classifier
+from services.categorize.handler import CategorizeHandler, CategorizeOptions
+from services.categorize.settings import CategorizeSettings
+from services.tasks import PIPELINE_CODEC
+from services.weather_client import WeatherClientOptions, WeatherServiceClient
+
+
+def classifier_from(settings: CategorizeSettings) -> TrailClassifier:
+    """The classifier named by CLASSIFIER; ``ConfigurationError`` naming it when it is bad."""
+    try:
+        return load_classifier(settings.classifier)
+    except ValueError as exc:
+        raise ConfigurationError(f"CLASSIFIER: {exc}") from None
+
+
+def categorize_worker_options(
+    settings: CategorizeSettings, *, concurrency: int | None = None, **overrides: Any
+) -> WorkerOptions:
+    return WorkerOptions(
+        stream=keys.CATEGORIZATION_STREAM,
+        group=keys.CATEGORIZE_GROUP,
+        concurrency=concurrency or settings.categorize_concurrency,
+        handler_timeout_s=settings.worker_handler_timeout_s,
+        reclaim_idle_ms=settings.worker_reclaim_idle_ms,
+        max_deliveries=settings.worker_max_deliveries,
+        shutdown_grace_s=settings.worker_shutdown_grace_s,
+        **overrides,
+    )
+
+
+@asynccontextmanager
+async def categorize_worker(
+    settings: CategorizeSettings,
+    *,
+    redis: Any | None = None,
+    weather_http: httpx.AsyncClient | None = None,
+    concurrency: int | None = None,
+    **option_overrides: Any,
+) -> AsyncIterator[Worker]:
+    """The worker, with its clients open; clients passed in are used as they are (tests)."""
+    classifier = classifier_from(settings)  # fails before anything is opened
+    async with AsyncExitStack() as stack:
+        if redis is None:
+            redis = aioredis.Redis.from_url(settings.redis_url)
+            stack.push_async_callback(redis.aclose)
+        if weather_http is None:
+            weather_http = await stack.enter_async_context(httpx.AsyncClient())
+        weather = WeatherServiceClient(
+            weather_http,
+            WeatherClientOptions(
+                base_url=settings.weather_service_url,
+                api_key=settings.weather_service_api_key,
+                timeout_s=settings.weather_service_timeout_s,
+            ),
+        )
+        handler = CategorizeHandler(
+            classifier=classifier,
+            weather=weather,
+            options=CategorizeOptions(
+                history_h=settings.categorize_history_h,
+                forecast_h=settings.categorize_forecast_h,
+            ),
+        )
+        options = categorize_worker_options(settings, concurrency=concurrency, **option_overrides)
+        yield Worker(redis, PIPELINE_CODEC, handler, options)

@@ -1,0 +1,53 @@
+"""``trail-etl locations``: manage the locations the pipeline schedules."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import typer
+from pydantic import Field
+
+from etl_core.errors import ConfigurationError, EtlError
+from etl_core.settings import ServiceSettings
+from services.cli.exits import EXIT_FAILED, exit_with
+from services.locations_import import import_locations
+from services.weather_client import WeatherClientOptions, WeatherServiceClient
+
+app = typer.Typer(help="Manage the locations the pipeline schedules.", no_args_is_help=True)
+
+
+class LocationsSettings(ServiceSettings):
+    weather_service_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://")
+    weather_service_api_key: str = Field(min_length=16)
+    weather_service_timeout_s: float = Field(default=30.0, gt=0)
+
+
+async def _import(path: Path, settings: LocationsSettings) -> int:
+    async with httpx.AsyncClient() as http:
+        client = WeatherServiceClient(
+            http,
+            WeatherClientOptions(
+                base_url=settings.weather_service_url,
+                api_key=settings.weather_service_api_key,
+                timeout_s=settings.weather_service_timeout_s,
+            ),
+        )
+        return await import_locations(path, client)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="A .csv (with header), .json or .jsonl file."),
+) -> None:
+    """Upsert the locations of FILE into the weather service (id, name, lat, lon, elevation_m,
+    soil_drainage, aspect, canopy). Safe to run again."""
+    try:
+        settings: LocationsSettings = LocationsSettings.load()
+        count = asyncio.run(_import(file, settings))
+    except ConfigurationError as exc:
+        raise exit_with(str(exc)) from None
+    except EtlError as exc:
+        raise exit_with(f"import failed: {type(exc).__name__}: {exc}", code=EXIT_FAILED) from None
+    typer.echo(f"imported {count} locations from {file}")

@@ -1,0 +1,66 @@
+"""``trail-etl worker fetch-weather`` and ``trail-etl worker categorize-trail-conditions``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any
+
+import typer
+
+from etl_core.errors import ConfigurationError
+from etl_core.logging import configure_logging
+from etl_core.settings import ServiceSettings
+from etl_core.worker import Worker
+from services.categorize.settings import CategorizeSettings
+from services.categorize.wiring import categorize_worker
+from services.cli.exits import exit_with
+from services.fetch_weather.settings import FetchWeatherSettings
+from services.fetch_weather.wiring import fetch_worker
+
+app = typer.Typer(
+    help="Run a pipeline worker until SIGTERM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+Concurrency = Annotated[
+    int | None,
+    typer.Option("--concurrency", min=1, help="Handlers in flight (default: from the settings)."),
+]
+WorkerFactory = Callable[..., AbstractAsyncContextManager[Worker]]
+
+
+def _settings(cls: type[ServiceSettings]) -> Any:
+    try:
+        return cls.load()
+    except ConfigurationError as exc:
+        raise exit_with(str(exc)) from None
+
+
+async def _serve(factory: WorkerFactory, settings: Any, concurrency: int | None) -> None:
+    worker_context: AbstractAsyncContextManager[Worker] = factory(settings, concurrency=concurrency)
+    async with worker_context as worker:
+        worker.install_signal_handlers()
+        await worker.run()
+
+
+def _run(factory: WorkerFactory, settings: Any, concurrency: int | None) -> None:
+    configure_logging(level=settings.log_level)
+    try:
+        asyncio.run(_serve(factory, settings, concurrency))
+    except ConfigurationError as exc:
+        raise exit_with(str(exc)) from None
+
+
+@app.command("fetch-weather")
+def fetch_weather(concurrency: Concurrency = None) -> None:
+    """Fetch OpenWeatherMap data for owm-ingestion-stream tasks."""
+    _run(fetch_worker, _settings(FetchWeatherSettings), concurrency)
+
+
+@app.command("categorize-trail-conditions")
+def categorize_trail_conditions(concurrency: Concurrency = None) -> None:
+    """Label trail conditions for owm-categorization-stream tasks."""
+    _run(categorize_worker, _settings(CategorizeSettings), concurrency)

@@ -1,0 +1,77 @@
+"""Every paid OpenWeatherMap call passes here: answer cache, circuit breaker, rate limiter.
+
+The raw answer is cached in Redis right after it arrives (key from ``etl_core.keys``), so a task
+redelivered after a crash reuses it instead of paying for a second call. Order of the checks: the
+cache, then the breaker (an open breaker spends no permit), then the shared rate limiter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from etl_core import keys
+from etl_core.breaker import CircuitBreaker
+from etl_core.logging import get_logger
+from etl_core.ratelimit import RateLimiter
+
+Clock = Callable[[], datetime]
+log = get_logger("services.fetch_weather.owm_gate")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedAnswer:
+    answer: dict[str, Any]
+    fetched_at: datetime
+    from_cache: bool
+
+
+class OwmGate:
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        limiter: RateLimiter,
+        breaker: CircuitBreaker,
+        cache_ttl_s: int,
+        rate_limit_wait_s: float,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._redis = redis
+        self._limiter = limiter
+        self._breaker = breaker
+        self._cache_ttl_s = cache_ttl_s
+        self._rate_limit_wait_s = rate_limit_wait_s
+        self._clock = clock
+
+    async def fetch(
+        self, endpoint: str, identity: str, call: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> CachedAnswer:
+        """The answer of ``call``, from the cache when this request was made before."""
+        key = keys.owm_answer_cache(endpoint, identity)
+        raw = await self._redis.get(key)
+        if raw is not None:
+            stored = json.loads(raw)
+            return CachedAnswer(
+                answer=stored["answer"],
+                fetched_at=datetime.fromisoformat(stored["fetched_at"]),
+                from_cache=True,
+            )
+
+        async def limited() -> dict[str, Any]:
+            await self._limiter.acquire(timeout_s=self._rate_limit_wait_s)
+            return await call()
+
+        answer = await self._breaker.call(limited)
+        fetched_at = self._clock()
+        stored_text = json.dumps({"answer": answer, "fetched_at": fetched_at.isoformat()})
+        await self._redis.set(key, stored_text, ex=self._cache_ttl_s)
+        log.debug("owm_answer_cached", endpoint=endpoint, identity=identity)
+        return CachedAnswer(answer=answer, fetched_at=fetched_at, from_cache=False)

@@ -1,0 +1,94 @@
+"""Builds the fetch-weather worker from its settings (the one place that wires its objects)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+
+from etl_core import keys
+from etl_core.breaker import CircuitBreaker
+from etl_core.ratelimit import RateLimiter
+from etl_core.worker import Worker, WorkerOptions
+from services.fetch_weather.handler import FetchWeatherHandler
+from services.fetch_weather.owm_client import OwmClient, OwmClientOptions
+from services.fetch_weather.owm_gate import OwmGate
+from services.fetch_weather.settings import FetchWeatherSettings
+from services.tasks import PIPELINE_CODEC
+from services.weather_client import WeatherClientOptions, WeatherServiceClient
+
+
+def fetch_worker_options(
+    settings: FetchWeatherSettings, *, concurrency: int | None = None, **overrides: Any
+) -> WorkerOptions:
+    return WorkerOptions(
+        stream=keys.INGESTION_STREAM,
+        group=keys.FETCH_GROUP,
+        forward_stream=keys.CATEGORIZATION_STREAM,
+        concurrency=concurrency or settings.fetch_concurrency,
+        handler_timeout_s=settings.worker_handler_timeout_s,
+        reclaim_idle_ms=settings.worker_reclaim_idle_ms,
+        max_deliveries=settings.worker_max_deliveries,
+        shutdown_grace_s=settings.worker_shutdown_grace_s,
+        **overrides,
+    )
+
+
+@asynccontextmanager
+async def fetch_worker(
+    settings: FetchWeatherSettings,
+    *,
+    redis: Any | None = None,
+    owm_http: httpx.AsyncClient | None = None,
+    weather_http: httpx.AsyncClient | None = None,
+    concurrency: int | None = None,
+    **option_overrides: Any,
+) -> AsyncIterator[Worker]:
+    """The worker, with its clients open; clients passed in are used as they are (tests)."""
+    async with AsyncExitStack() as stack:
+        if redis is None:
+            redis = aioredis.Redis.from_url(settings.redis_url)
+            stack.push_async_callback(redis.aclose)
+        if owm_http is None:
+            owm_http = await stack.enter_async_context(httpx.AsyncClient())
+        if weather_http is None:
+            weather_http = await stack.enter_async_context(httpx.AsyncClient())
+        owm = OwmClient(
+            owm_http,
+            OwmClientOptions(
+                base_url=settings.owm_base_url,
+                api_key=settings.owm_api_key,
+                timeout_s=settings.owm_timeout_s,
+            ),
+        )
+        gate = OwmGate(
+            redis,
+            limiter=RateLimiter(
+                redis,
+                keys.OWM_RATE_LIMITER,
+                per_minute=settings.owm_rate_limit_per_minute,
+                per_day=settings.owm_rate_limit_per_day,
+            ),
+            breaker=CircuitBreaker(
+                redis,
+                keys.OWM_BREAKER,
+                failure_threshold=settings.owm_breaker_failure_threshold,
+                reset_timeout_s=settings.owm_breaker_reset_timeout_s,
+            ),
+            cache_ttl_s=settings.owm_cache_ttl_s,
+            rate_limit_wait_s=settings.owm_rate_limit_wait_s,
+        )
+        weather = WeatherServiceClient(
+            weather_http,
+            WeatherClientOptions(
+                base_url=settings.weather_service_url,
+                api_key=settings.weather_service_api_key,
+                timeout_s=settings.weather_service_timeout_s,
+            ),
+        )
+        handler = FetchWeatherHandler(owm=owm, gate=gate, weather=weather)
+        options = fetch_worker_options(settings, concurrency=concurrency, **option_overrides)
+        yield Worker(redis, PIPELINE_CODEC, handler, options)

@@ -1,0 +1,77 @@
+"""``trail-etl locations import FILE``: register locations and their traits in the weather service.
+
+The file formats are those of schedule-jobs' LOCATIONS_FILE (CSV with a header, JSON array, JSON
+lines). Each row is validated here first, so an error names the file line and the field before
+anything is sent; rows go to ``POST /v1/locations`` (an idempotent upsert) in chunks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from services.schedule_jobs.locations import ID_PATTERN, LocationsFileError, location_rows
+from services.weather_client import WeatherServiceClient
+
+DEFAULT_IMPORT_CHUNK = 1000
+
+
+class LocationRecord(BaseModel):
+    """A location as the weather service stores it; empty CSV cells mean "unknown"."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(default="", max_length=200)
+    lat: float = Field(ge=-90.0, le=90.0, allow_inf_nan=False)
+    lon: float = Field(ge=-180.0, le=180.0, allow_inf_nan=False)
+    elevation_m: float | None = Field(default=None, ge=-500.0, le=9000.0, allow_inf_nan=False)
+    soil_drainage: (
+        Literal[
+            "excessively", "well", "moderately_well", "somewhat_poorly", "poorly", "very_poorly"
+        ]
+        | None
+    ) = None
+    aspect: Literal["N", "NE", "E", "SE", "S", "SW", "W", "NW"] | None = None
+    canopy: Literal["open", "partial", "forest"] | None = None
+
+    @field_validator("elevation_m", "soil_drainage", "aspect", "canopy", mode="before")
+    @classmethod
+    def _blank_is_unknown(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def as_body(self) -> dict[str, Any]:
+        body = self.model_dump(exclude_none=True)
+        body["name"] = self.name or self.id
+        return body
+
+
+def _record(path: Path, where: str, fields: Any) -> LocationRecord:
+    try:
+        return LocationRecord.model_validate(fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "entry"
+        raise LocationsFileError(f"{path}: {where}: field {field!r}: {err['msg']}") from None
+
+
+async def import_locations(
+    path: Path, client: WeatherServiceClient, *, chunk: int = DEFAULT_IMPORT_CHUNK
+) -> int:
+    """Upsert every location of ``path``; returns how many were sent. Stops at the first bad row
+    (rows of earlier chunks are stored: the import is idempotent, so fix the file and run again).
+    """
+    batch: list[dict[str, Any]] = []
+    sent = 0
+    for raw in location_rows(path):
+        batch.append(_record(path, raw.where, raw.fields).as_body())
+        if len(batch) >= chunk:
+            await client.upsert_locations(batch)
+            sent += len(batch)
+            batch = []
+    if batch:
+        await client.upsert_locations(batch)
+        sent += len(batch)
+    return sent

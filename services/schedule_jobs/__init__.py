@@ -1,0 +1,1 @@
+"""schedule-jobs: queue one ``IngestTask`` per location for the current schedule window."""

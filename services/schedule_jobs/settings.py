@@ -1,0 +1,38 @@
+"""The settings of the schedule-jobs deployable (environment variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from etl_core.settings import ServiceSettings
+from etl_core.windows import parse_window
+from services.settings_types import LogLevel
+
+DEFAULT_CHUNK_SIZE = 1000
+
+
+class ScheduleSettings(ServiceSettings):
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
+    weather_service_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://")
+    weather_service_api_key: str = Field(min_length=16)
+    weather_service_timeout_s: float = Field(default=30.0, gt=0)
+    outbox_path: Path = Path("./schedule-jobs-outbox.sqlite3")
+    schedule_window: str = "1h"
+    locations_file: Path | None = None
+    locations_chunk_size: int = Field(default=DEFAULT_CHUNK_SIZE, ge=1, le=100_000)
+    stream_max_backlog: int | None = Field(default=None, ge=1)
+    backpressure_timeout_s: float = Field(default=300.0, ge=0)
+    log_level: LogLevel = "INFO"
+
+    @field_validator("schedule_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_window(value)
+        return value
+
+    @field_validator("locations_file", mode="before")
+    @classmethod
+    def _blank_file(cls, value: object) -> object:
+        return None if value == "" else value

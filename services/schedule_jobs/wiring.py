@@ -1,0 +1,46 @@
+"""Builds one schedule-jobs run from its settings (the one place that wires its objects)."""
+
+from __future__ import annotations
+
+import httpx
+import redis
+
+from services.schedule_jobs.run import ScheduleOptions, ScheduleReport, producer_for, run_schedule
+from services.schedule_jobs.settings import ScheduleSettings
+from services.weather_client import WeatherClientOptions, WeatherServiceClient
+
+REDIS_SOCKET_TIMEOUT_S = 30.0
+
+
+def schedule_options(settings: ScheduleSettings) -> ScheduleOptions:
+    return ScheduleOptions(
+        outbox_path=settings.outbox_path,
+        window=settings.schedule_window,
+        locations_file=settings.locations_file,
+        chunk_size=settings.locations_chunk_size,
+    )
+
+
+async def run_from_settings(settings: ScheduleSettings) -> ScheduleReport:
+    client = redis.Redis.from_url(
+        settings.redis_url, socket_connect_timeout=5, socket_timeout=REDIS_SOCKET_TIMEOUT_S
+    )
+    try:
+        producer = producer_for(
+            client,
+            max_backlog=settings.stream_max_backlog,
+            backpressure_timeout_s=settings.backpressure_timeout_s,
+        )
+        async with httpx.AsyncClient() as http:
+            weather = WeatherServiceClient(
+                http,
+                WeatherClientOptions(
+                    base_url=settings.weather_service_url,
+                    api_key=settings.weather_service_api_key,
+                    timeout_s=settings.weather_service_timeout_s,
+                ),
+            )
+            options = schedule_options(settings)
+            return await run_schedule(options, weather=weather, producer=producer)
+    finally:
+        client.close()

@@ -1,0 +1,76 @@
+"""Fixtures of the pipeline service tests: the weather service and mock OWM in process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mock_owm.app import create_app as create_mock_owm
+from mock_owm.settings import MockOwmSettings
+from services.weather_client import WeatherClientOptions, WeatherServiceClient
+from weather_service.app import create_app as create_weather_service
+from weather_service.migrate import migrate
+from weather_service.settings import WeatherServiceSettings
+
+WS_API_KEY = "pipeline-test-key-0123456789"
+OWM_KEY = "mock-owm-key"
+WS_BASE = "http://weather-service"
+OWM_BASE = "http://mock-owm"
+
+
+@dataclass
+class WeatherService:
+    http: httpx.AsyncClient
+    client: WeatherServiceClient
+
+
+@pytest.fixture
+async def weather(tmp_path: Path) -> AsyncIterator[WeatherService]:
+    url = f"sqlite:///{tmp_path}/weather.db"
+    migrate(url)
+    app = create_weather_service(
+        WeatherServiceSettings(
+            database_url=url,
+            weather_service_api_keys=WS_API_KEY,
+            weather_service_migrate_on_start=False,
+        )
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=WS_BASE) as http:
+        client = WeatherServiceClient(
+            http, WeatherClientOptions(base_url=WS_BASE, api_key=WS_API_KEY)
+        )
+        yield WeatherService(http=http, client=client)
+
+
+@pytest.fixture
+async def owm_http() -> AsyncIterator[httpx.AsyncClient]:
+    """Mock OWM on the real clock (records it makes must not lie in the future)."""
+    app = create_mock_owm(MockOwmSettings.load())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=OWM_BASE) as http:
+        yield http
+
+
+async def owm_calls(http: httpx.AsyncClient, endpoint: str) -> int:
+    stats: dict[str, Any] = (await http.get("/__stats")).json()
+    return int(stats["requests_by_endpoint"].get(endpoint, 0))
+
+
+def trail(n: int) -> dict[str, Any]:
+    return {
+        "id": f"trail-{n:04d}",
+        "name": f"Trail {n}",
+        "lat": round(39.0 + n * 0.01, 4),
+        "lon": round(-105.0 + n * 0.01, 4),
+        "soil_drainage": "well",
+    }
+
+
+async def owm_total_calls(http: httpx.AsyncClient) -> int:
+    stats: dict[str, Any] = (await http.get("/__stats")).json()
+    return int(stats["requests_total"])

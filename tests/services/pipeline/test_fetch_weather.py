@@ -1,0 +1,179 @@
+"""fetch-weather: records stored, categorize task forwarded, one paid call per task, backfill."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from etl_core import keys
+from etl_core.errors import BreakerOpen, RateLimited, TransientError
+from etl_core.outcomes import Forward
+from etl_core.windows import window_label
+from mock_owm.app import create_app as create_mock_owm
+from mock_owm.settings import MockOwmSettings
+from services.fetch_weather.handler import FetchWeatherHandler
+from services.fetch_weather.wiring import fetch_worker
+from services.tasks import PIPELINE_CODEC, CategorizeTask, IngestTask
+from tests.services.conftest import OWM_BASE, WeatherService, owm_calls, owm_total_calls, trail
+from tests.services.pipeline.helpers import FAST_WORKER, context_for, fetch_settings
+
+
+def ingest(n: int, now: datetime | None = None) -> IngestTask:
+    loc = trail(n)
+    window = window_label(now or datetime.now(UTC), "1h")
+    return IngestTask(location_id=loc["id"], window=window, lat=loc["lat"], lon=loc["lon"])
+
+
+@pytest.fixture
+async def handler(
+    weather: WeatherService, owm_http: httpx.AsyncClient, aredis: Any
+) -> AsyncIterator[FetchWeatherHandler]:
+    await weather.client.upsert_locations([trail(n) for n in range(3)])
+    async with fetch_worker(
+        fetch_settings(), redis=aredis, owm_http=owm_http, weather_http=weather.http
+    ) as worker:
+        assert isinstance(worker.handler, FetchWeatherHandler)
+        yield worker.handler
+
+
+async def _observed_72h(weather: WeatherService, location_id: str) -> int:
+    now = datetime.now(UTC)
+    records = await weather.client.weather_records(
+        location_id, start=now - timedelta(hours=72), end=now + timedelta(hours=1), kind="observed"
+    )
+    return len(records)
+
+
+async def test_new_location_is_backfilled_and_forwarded(
+    handler: FetchWeatherHandler, weather: WeatherService, owm_http: httpx.AsyncClient
+) -> None:
+    task = ingest(0)
+    outcome = await handler(task, context_for(task))
+    assert isinstance(outcome, Forward)
+    assert outcome.tasks == [CategorizeTask(location_id=task.location_id, window=task.window)]
+    assert await owm_calls(owm_http, "onecall") == 1
+    assert await owm_calls(owm_http, "day_summary") == 3
+    assert await _observed_72h(weather, task.location_id) >= 48
+    forecast = await weather.client.weather_records(
+        task.location_id,
+        start=datetime.now(UTC),
+        end=datetime.now(UTC) + timedelta(hours=49),
+        kind="forecast",
+    )
+    assert len(forecast) >= 40
+
+
+async def test_no_backfill_when_history_exists(
+    handler: FetchWeatherHandler, owm_http: httpx.AsyncClient
+) -> None:
+    first = ingest(1)
+    await handler(first, context_for(first))
+    summaries = await owm_calls(owm_http, "day_summary")
+    assert summaries >= 1
+    later = ingest(1, datetime.now(UTC) + timedelta(hours=1))
+    await handler(later, context_for(later))
+    assert await owm_calls(owm_http, "day_summary") == summaries
+    assert await owm_calls(owm_http, "onecall") == 2
+
+
+async def test_a_redelivered_task_reuses_the_cached_answer(
+    handler: FetchWeatherHandler, owm_http: httpx.AsyncClient, aredis: Any
+) -> None:
+    task = ingest(2)
+    await handler(task, context_for(task))
+    calls = await owm_total_calls(owm_http)
+    again = await handler(task, context_for(task))
+    assert isinstance(again, Forward)
+    assert await owm_calls(owm_http, "onecall") == 1
+    assert await owm_total_calls(owm_http) == calls
+    ttl_s = await aredis.ttl(keys.owm_answer_cache("onecall", task.identity()))
+    assert 0 < ttl_s <= fetch_settings().owm_cache_ttl_s
+
+
+async def test_worker_forwards_to_the_categorization_stream(
+    weather: WeatherService, owm_http: httpx.AsyncClient, aredis: Any
+) -> None:
+    await weather.client.upsert_locations([trail(n) for n in range(4)])
+    tasks = [ingest(n) for n in range(4)]
+    for task in tasks:
+        await aredis.xadd(keys.INGESTION_STREAM, PIPELINE_CODEC.encode(task))
+    async with fetch_worker(
+        fetch_settings(),
+        redis=aredis,
+        owm_http=owm_http,
+        weather_http=weather.http,
+        **FAST_WORKER,
+    ) as worker:
+        await worker.run(until_idle=True)
+    entries = await aredis.xrange(keys.CATEGORIZATION_STREAM)
+    forwarded = {PIPELINE_CODEC.decode(fields).task_id for _, fields in entries}
+    assert forwarded == {f"owm.categorize:{t.identity()}" for t in tasks}
+    assert await owm_calls(owm_http, "onecall") == 4
+
+
+async def test_only_missing_days_are_backfilled(
+    handler: FetchWeatherHandler, weather: WeatherService, owm_http: httpx.AsyncClient
+) -> None:
+    task = ingest(1)
+    now = datetime.now(UTC)
+    yesterday = datetime.combine(now.date() - timedelta(days=1), datetime.min.time(), UTC)
+    stored = [
+        {
+            "location_id": task.location_id,
+            "hour": (yesterday + timedelta(hours=h)).isoformat(),
+            "kind": "observed",
+            "temperature_c": 3.0,
+            "source": "test",
+            "fetched_at": now.isoformat(),
+        }
+        for h in range(24)
+    ]
+    await weather.client.upsert_weather(stored)
+    assert await handler.missing_days(task.location_id, now) == [
+        now.date() - timedelta(days=3),
+        now.date() - timedelta(days=2),
+    ]
+    await handler(task, context_for(task))
+    assert await owm_calls(owm_http, "day_summary") == 2
+
+
+async def test_every_paid_call_goes_through_the_shared_rate_limiter(
+    weather: WeatherService, owm_http: httpx.AsyncClient, aredis: Any
+) -> None:
+    await weather.client.upsert_locations([trail(0)])
+    settings = fetch_settings(owm_rate_limit_per_day=2, owm_rate_limit_wait_s=0)
+    task = ingest(0)
+    async with fetch_worker(
+        settings, redis=aredis, owm_http=owm_http, weather_http=weather.http
+    ) as worker:
+        with pytest.raises(RateLimited):
+            await worker.handler(task, context_for(task))
+        with pytest.raises(RateLimited):  # the two answers paid for are cached, not paid again
+            await worker.handler(task, context_for(task))
+    assert await owm_total_calls(owm_http) == 2
+
+
+async def test_the_shared_breaker_opens_after_failures(
+    weather: WeatherService, aredis: Any
+) -> None:
+    await weather.client.upsert_locations([trail(0)])
+    settings = fetch_settings(owm_breaker_failure_threshold=2, owm_breaker_reset_timeout_s=600)
+    failing = create_mock_owm(MockOwmSettings.load(error_rate=1.0, seed=1))
+    transport = httpx.ASGITransport(app=failing)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url=OWM_BASE) as owm_http,
+        fetch_worker(
+            settings, redis=aredis, owm_http=owm_http, weather_http=weather.http
+        ) as worker,
+    ):
+        task = ingest(0)
+        for _ in range(2):
+            with pytest.raises(TransientError):
+                await worker.handler(task, context_for(task))
+        with pytest.raises(BreakerOpen):
+            await worker.handler(task, context_for(task))
+        assert await owm_total_calls(owm_http) == 2

@@ -1,0 +1,109 @@
+"""schedule-jobs: tasks land once, re-runs add nothing, leftovers first, location files."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from etl_core import keys
+from etl_core.outbox import SqliteOutbox
+from etl_core.producer import StreamProducer
+from services.schedule_jobs.locations import LocationsFileError
+from services.schedule_jobs.run import ScheduleOptions, run_schedule
+from services.tasks import PIPELINE_CODEC, IngestTask
+from tests.services.conftest import WeatherService, trail
+
+NOW = datetime(2026, 11, 1, 10, 17, tzinfo=UTC)
+WINDOW = "2026-11-01T10:00Z"
+
+
+@pytest.fixture
+def sync_redis(sredis: Any) -> Any:
+    """fakeredis, and a real redis-server when there is one (``tests/conftest.py``)."""
+    return sredis
+
+
+def _stream_task_ids(client: Any) -> list[str]:
+    return [fields[b"task_id"].decode() for _, fields in client.xrange(keys.INGESTION_STREAM)]
+
+
+async def _run(weather: WeatherService, sync_redis: Any, tmp_path: Path, **options: Any) -> Any:
+    producer = StreamProducer(sync_redis, keys.INGESTION_STREAM)
+    return await run_schedule(
+        ScheduleOptions(outbox_path=tmp_path / "outbox.sqlite3", chunk_size=4, **options),
+        weather=weather.client,
+        producer=producer,
+        now=NOW,
+    )
+
+
+async def test_tasks_land_once_and_a_rerun_adds_nothing(
+    weather: WeatherService, sync_redis: Any, tmp_path: Path
+) -> None:
+    await weather.client.upsert_locations([trail(n) for n in range(10)])
+    first = await _run(weather, sync_redis, tmp_path)
+    assert (first.locations, first.published) == (10, 10)
+    ids = _stream_task_ids(sync_redis)
+    assert sorted(ids) == sorted(f"owm.ingest:{trail(n)['id']}@{WINDOW}" for n in range(10))
+    decoded = PIPELINE_CODEC.decode(sync_redis.xrange(keys.INGESTION_STREAM, count=1)[0][1])
+    assert isinstance(decoded.task, IngestTask) and decoded.task.lat == trail(0)["lat"]
+
+    second = await _run(weather, sync_redis, tmp_path)
+    assert (second.published, second.already_published) == (0, 10)
+    assert sync_redis.xlen(keys.INGESTION_STREAM) == 10
+    run = (await weather.http.get(f"/v1/runs/{second.run_id}")).json()
+    assert run["status"] == "succeeded"
+    assert run["counts"]["already_published"] == 10
+
+
+async def test_leftovers_of_a_crashed_run_are_flushed_first(
+    weather: WeatherService, sync_redis: Any, tmp_path: Path
+) -> None:
+    leftover = IngestTask(location_id="old-trail", window="2026-11-01T09:00Z", lat=1.0, lon=2.0)
+    with SqliteOutbox(tmp_path / "outbox.sqlite3") as outbox:
+        outbox.put_tasks(keys.INGESTION_STREAM, [leftover], PIPELINE_CODEC)
+    await weather.client.upsert_locations([trail(1)])
+    report = await _run(weather, sync_redis, tmp_path)
+    assert report.leftovers_published == 1
+    assert _stream_task_ids(sync_redis) == [leftover.task_id, f"owm.ingest:trail-0001@{WINDOW}"]
+    with SqliteOutbox(tmp_path / "outbox.sqlite3") as outbox:
+        assert outbox.pending_count() == 0
+
+
+async def test_csv_locations_file(weather: WeatherService, sync_redis: Any, tmp_path: Path) -> None:
+    path = tmp_path / "trails.csv"
+    path.write_text("id,name,lat,lon\na-1,A,45.1,7.2\nb-2,B,-12.5,130\n", encoding="utf-8")
+    report = await _run(weather, sync_redis, tmp_path, locations_file=path)
+    assert report.published == 2
+    assert _stream_task_ids(sync_redis) == [f"owm.ingest:a-1@{WINDOW}", f"owm.ingest:b-2@{WINDOW}"]
+
+
+async def test_json_locations_file(
+    weather: WeatherService, sync_redis: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "trails.json"
+    path.write_text(json.dumps([trail(n) for n in range(9)]), encoding="utf-8")
+    report = await _run(weather, sync_redis, tmp_path, locations_file=path)
+    assert (report.locations, report.published) == (9, 9)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("bad.csv", "id,lat,lon\nok,1,2\nbad,95,2\n", r"line 3: field 'lat'"),
+        ("bad.csv", "id,lat\nok,1\n", r"line 1: header lacks column\(s\) lon"),
+        ("bad.json", '[{"id": "ok", "lat": 1, "lon": 2}, {"id": "x", "lat": 1}]', r"item 1.*'lon'"),
+        ("bad.jsonl", '{"id": "ok", "lat": 1, "lon": 2}\n{"id": ', r"line 2"),
+    ],
+)
+async def test_a_bad_file_names_the_line_and_field(
+    weather: WeatherService, sync_redis: Any, tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LocationsFileError, match=expected):
+        await _run(weather, sync_redis, tmp_path, locations_file=path)
