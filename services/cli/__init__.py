@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import dlq, locations, schedule, serve, worker
+from services.cli import demo, dlq, locations, schedule, serve, status, worker
 
 app = typer.Typer(
     name="trail-etl",
@@ -12,11 +12,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("demo")(demo.demo)
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(worker.app, name="worker")
 app.add_typer(locations.app, name="locations")
 app.add_typer(serve.app, name="serve")
 app.add_typer(dlq.app, name="dlq")
+app.command("status")(status.status)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ class FetchWeatherSettings(ServiceSettings):
     owm_rate_limit_per_minute: int = Field(default=60, ge=1)
     owm_rate_limit_per_day: int = Field(default=1000, ge=1)
     owm_rate_limit_wait_s: float = Field(default=5.0, ge=0)
+    owm_transient_attempts: int = Field(default=3, ge=1, le=10)
     owm_breaker_failure_threshold: int = Field(default=5, ge=1)
     owm_breaker_reset_timeout_s: float = Field(default=30.0, gt=0)
     owm_cache_ttl_s: int = Field(default=3 * 3600, ge=1)

@@ -80,6 +80,7 @@ async def fetch_worker(
             ),
             cache_ttl_s=settings.owm_cache_ttl_s,
             rate_limit_wait_s=settings.owm_rate_limit_wait_s,
+            transient_attempts=settings.owm_transient_attempts,
         )
         weather = WeatherServiceClient(
             weather_http,

@@ -161,7 +161,9 @@ async def test_the_shared_breaker_opens_after_failures(
     weather: WeatherService, aredis: Any
 ) -> None:
     await weather.client.upsert_locations([trail(0)])
-    settings = fetch_settings(owm_breaker_failure_threshold=2, owm_breaker_reset_timeout_s=600)
+    settings = fetch_settings(
+        owm_breaker_failure_threshold=2, owm_breaker_reset_timeout_s=600, owm_transient_attempts=1
+    )
     failing = create_mock_owm(MockOwmSettings.load(error_rate=1.0, seed=1))
     transport = httpx.ASGITransport(app=failing)
     async with (
@@ -177,3 +179,23 @@ async def test_the_shared_breaker_opens_after_failures(
         with pytest.raises(BreakerOpen):
             await worker.handler(task, context_for(task))
         assert await owm_total_calls(owm_http) == 2
+
+
+async def test_transient_failures_are_retried_in_process_before_the_task_fails(
+    weather: WeatherService, aredis: Any
+) -> None:
+    await weather.client.upsert_locations([trail(0)])
+    settings = fetch_settings(owm_breaker_failure_threshold=50, owm_transient_attempts=3)
+    failing = create_mock_owm(MockOwmSettings.load(error_rate=1.0, seed=1))
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=failing), base_url=OWM_BASE
+        ) as owm_http,
+        fetch_worker(
+            settings, redis=aredis, owm_http=owm_http, weather_http=weather.http
+        ) as worker,
+    ):
+        task = ingest(0)
+        with pytest.raises(TransientError):
+            await worker.handler(task, context_for(task))
+        assert await owm_total_calls(owm_http) == 3  # the first day_summary, three times

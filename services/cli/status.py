@@ -1,0 +1,164 @@
+"""``trail-etl status``: the pipeline at a glance, as tables or as one JSON object."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+import typer
+from pydantic import Field
+from rich.markup import escape
+from rich.table import Table
+
+from etl_core.breaker import DEFAULT_RESET_TIMEOUT_S
+from etl_core.errors import ConfigurationError
+from services.cli.common import console, err_console, fail
+from services.cli.settings import CliSettings
+from services.status import PIPELINE_STREAMS, gather_status
+
+
+class StatusSettings(CliSettings):
+    """The CLI settings plus the fetch workers' limits, shown next to what is used."""
+
+    owm_rate_limit_per_minute: int = Field(default=60, ge=1)
+    owm_rate_limit_per_day: int = Field(default=1000, ge=1)
+    owm_breaker_reset_timeout_s: float = Field(default=DEFAULT_RESET_TIMEOUT_S, gt=0)
+
+
+async def _gather(settings: StatusSettings, streams: list[str]) -> dict[str, Any]:
+    client = aioredis.Redis.from_url(
+        settings.redis_url, socket_connect_timeout=5, socket_timeout=30
+    )
+    try:
+        await client.ping()
+        return await gather_status(
+            client,
+            streams=streams,
+            per_minute=settings.owm_rate_limit_per_minute,
+            per_day=settings.owm_rate_limit_per_day,
+            breaker_reset_timeout_s=settings.owm_breaker_reset_timeout_s,
+        )
+    finally:
+        await client.aclose()
+
+
+def _idle(ms: int) -> str:
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title)
+    for column in columns:
+        last = column == columns[-1]
+        table.add_column(column, overflow="fold", no_wrap=not last)
+    return table
+
+
+def _render(status: dict[str, Any]) -> None:
+    streams = _table("streams", "stream", "length", "groups", "delayed", "dlq", "dlq by error")
+    groups = _table("consumer groups", "stream", "group", "pending", "lag", "last delivered")
+    consumers = _table("consumers", "stream", "group", "consumer", "pending", "idle", "heartbeat")
+    for s in status["streams"]:
+        dead = s["dead_letters"]
+        by_error = ", ".join(f"{k or '?'}={v}" for k, v in dead["by_error_type"].items())
+        streams.add_row(
+            escape(s["name"]) + ("" if s["exists"] else " [dim](missing)[/]"),
+            str(s["length"]),
+            str(len(s["groups"])),
+            str(s["delayed"]),
+            str(dead["count"]),
+            escape(by_error),
+        )
+        for g in s["groups"]:
+            groups.add_row(
+                escape(s["name"]),
+                escape(g["name"]),
+                str(g["pending"]),
+                "?" if g["lag"] is None else str(g["lag"]),
+                g["last_delivered_id"],
+            )
+            for c in g["consumers"]:
+                consumers.add_row(
+                    escape(s["name"]),
+                    escape(g["name"]),
+                    escape(c["name"]),
+                    str(c["pending"]),
+                    _idle(c["idle_ms"]),
+                    "[green]live[/]" if c["alive"] else "[red]none[/]",
+                )
+    console.print(streams)
+    console.print(groups)
+    if consumers.row_count:
+        console.print(consumers)
+    b = status["breaker"]
+    colour = {"closed": "green", "open": "red"}.get(b["state"], "yellow")
+    retry = f", retry in {b['retry_after_s']:.1f}s" if b["retry_after_s"] else ""
+    console.print(
+        f"OWM breaker: [{colour}]{b['state']}[/] "
+        f"({b['consecutive_failures']} consecutive failures{retry})"
+    )
+    r = status["rate_limit"]
+    console.print(
+        f"OWM rate limit: {r['used_this_minute']}/{r['per_minute']} this minute, "
+        f"{r['used_today']}/{r['per_day']} today (UTC)"
+    )
+
+
+def status(
+    streams: list[str] | None = typer.Option(
+        None, "--stream", help="Another stream to report on (repeatable)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see above)."),
+) -> None:
+    """Show the pipeline streams and the OpenWeatherMap breaker and rate limit.
+
+    For both pipeline streams plus any --stream: length, consumer groups
+    (pending, lag, last delivered id), their consumers (pending, idle time,
+    live heartbeat), delayed retries and dead letters by error type.
+    A missing stream shows as empty.
+
+    Reads REDIS_URL, and OWM_RATE_LIMIT_PER_MINUTE, OWM_RATE_LIMIT_PER_DAY and
+    OWM_BREAKER_RESET_TIMEOUT_S as the fetch workers have them
+    (defaults 60, 1000, 30). Exit 2 if Redis cannot be reached.
+
+    --json prints one object with these keys (times in ms unless named _s):
+    streams: a list, one object per stream, with
+      name, exists, length, delayed,
+      dead_letters: stream, count, by_error_type (error type to count),
+      groups: a list of name, pending, lag (null if unknown), last_delivered_id,
+        consumers: a list of name, pending, idle_ms, alive (live heartbeat);
+    breaker: name, state (closed, open, half_open), consecutive_failures,
+      retry_after_s, opened_at_ms (null unless open or half-open);
+    rate_limit: name, used_this_minute, per_minute, used_today, per_day.
+    """
+    try:
+        settings: StatusSettings = StatusSettings.load()
+    except ConfigurationError as exc:
+        raise fail(str(exc)) from None
+    names = [*PIPELINE_STREAMS, *(streams or [])]
+    try:
+        result = asyncio.run(_gather(settings, names))
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        # soft_wrap: the message stays one line whatever the terminal width
+        err_console.print(
+            f"[bold red]error:[/] cannot reach Redis at REDIS_URL={escape(settings.redis_url)}: "
+            f"{escape(str(exc))}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
+    except redis.RedisError as exc:  # reachable, but refused (e.g. a key of the wrong type)
+        raise fail(
+            f"Redis at REDIS_URL={settings.redis_url} answered with an error: {exc}"
+        ) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    _render(result)

@@ -1,0 +1,197 @@
+"""The demo's surroundings: a Redis, the mock OWM and the weather service, each on a free port.
+
+Redis: ``REDIS_URL`` when set; else a private ``redis-server`` when one is on PATH; else an
+in-process fakeredis server over TCP (so the worker processes can share it). Every process the
+demo starts is a ``trail-etl`` command of this project, stopped when the demo ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from etl_core.errors import ConfigurationError
+
+DEMO_API_KEY = "demo-weather-service-key"
+DEMO_OWM_KEY = "mock-owm-key"
+START_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli_command(*args: str) -> list[str]:
+    """This project's ``trail-etl`` run with the current interpreter."""
+    return [sys.executable, "-c", "from services.cli import main; main()", *args]
+
+
+@dataclass
+class Children:
+    """Processes started by the demo; all are stopped (SIGTERM, then SIGKILL) at the end."""
+
+    log_dir: Path
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"{name}.log").open("wb")
+        proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=log, stderr=log)
+        self.procs.append((name, proc))
+        return proc
+
+    def stop(self, names: set[str] | None = None, *, timeout_s: float = 30.0) -> None:
+        chosen = [(n, p) for n, p in self.procs if names is None or n in names]
+        for _name, proc in chosen:
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + timeout_s
+        for _name, proc in chosen:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@dataclass
+class Environment:
+    redis_url: str
+    redis_kind: str  # "REDIS_URL", "redis-server" or "fakeredis"
+    weather_url: str
+    owm_url: str
+    work_dir: Path
+    children: Children
+
+    def pipeline_env(self) -> dict[str, str]:
+        return {
+            "REDIS_URL": self.redis_url,
+            "WEATHER_SERVICE_URL": self.weather_url,
+            "WEATHER_SERVICE_API_KEY": DEMO_API_KEY,
+            "OWM_BASE_URL": self.owm_url,
+            "OWM_API_KEY": DEMO_OWM_KEY,
+            "OWM_RATE_LIMIT_PER_MINUTE": "1000000",  # the mock is free; the real API is not
+            "OWM_RATE_LIMIT_PER_DAY": "100000000",
+            "OUTBOX_PATH": str(self.work_dir / "outbox.sqlite3"),
+            "LOG_LEVEL": "INFO",  # workers log their totals (worker_stopped) at INFO
+        }
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], name: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ConfigurationError(f"{name} exited with code {proc.returncode} at start")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise ConfigurationError(f"{name} did not answer {url} within {START_TIMEOUT_S:.0f} s")
+
+
+@contextmanager
+def _redis(stack: ExitStack, work_dir: Path) -> Iterator[tuple[str, str]]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"], "REDIS_URL"
+        return
+    binary = shutil.which("redis-server")
+    if binary is not None:
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(work_dir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--logfile",
+                str(work_dir / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def stop_redis() -> None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+        stack.callback(stop_redis)
+        yield f"redis://127.0.0.1:{port}/0", "redis-server"
+        return
+    import fakeredis
+
+    server: Any = fakeredis.TcpFakeServer(("127.0.0.1", free_port()), server_type="redis")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    stack.callback(server.shutdown)
+    host, port = server.server_address
+    url = f"redis://{host}:{port}/0"
+    _preload_scripts(url)
+    yield url, "fakeredis"
+
+
+def _preload_scripts(url: str) -> None:
+    """Load every etl_core script up front: fakeredis's TCP server drops the connection when a
+    client falls back from EVALSHA (NOSCRIPT) to SCRIPT LOAD, which redis-py does on first use."""
+    import redis
+
+    from etl_core import scripts
+
+    client = redis.Redis.from_url(url)
+    try:
+        for path in sorted(Path(scripts.__file__).parent.glob("*.lua")):
+            client.script_load(scripts.source(path.stem))
+    finally:
+        client.close()
+
+
+@contextmanager
+def demo_environment(work_dir: Path, *, fault_rate: float) -> Iterator[Environment]:
+    with ExitStack() as stack:
+        children = Children(work_dir)
+        stack.callback(children.stop)
+        redis_url, kind = stack.enter_context(_redis(stack, work_dir))
+        owm_port, weather_port = free_port(), free_port()
+        mock = children.start(
+            "mock-owm",
+            cli_command("serve", "mock-owm", "--port", str(owm_port)),
+            {
+                "MOCK_OWM_API_KEYS": DEMO_OWM_KEY,
+                "MOCK_OWM_ERROR_RATE": str(fault_rate),
+                "MOCK_OWM_LOG_LEVEL": "WARNING",
+            },
+        )
+        weather = children.start(
+            "weather-service",
+            cli_command("serve", "weather-service", "--port", str(weather_port)),
+            {
+                "DATABASE_URL": f"sqlite:///{work_dir / 'weather.db'}",
+                "WEATHER_SERVICE_API_KEYS": DEMO_API_KEY,
+                "WEATHER_SERVICE_LOG_LEVEL": "WARNING",
+            },
+        )
+        owm_url, weather_url = f"http://127.0.0.1:{owm_port}", f"http://127.0.0.1:{weather_port}"
+        _wait_healthy(owm_url + "/__health", mock, "mock-owm")
+        _wait_healthy(weather_url + "/ready", weather, "weather-service")
+        yield Environment(redis_url, kind, weather_url, owm_url, work_dir, children)

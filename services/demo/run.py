@@ -1,0 +1,220 @@
+"""The demo run: seed locations, schedule, run the workers, show progress, report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from etl_core import keys
+from etl_core.deadletter import DeadLetters
+from services.demo.environment import DEMO_API_KEY, Environment, cli_command
+from services.locations_import import LocationRecord
+from services.schedule_jobs.locations import location_rows
+
+TRAILS_FILE = Path(__file__).resolve().parents[1] / "data" / "trails.csv"
+SEED_CHUNK = 1000
+POLL_S = 0.5
+SOILS = ("well", "moderately_well", "somewhat_poorly", "poorly", "excessively", None)
+ASPECTS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+CANOPIES = ("open", "partial", "forest")
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    locations: int = 50
+    fetch_workers: int = 2
+    categorize_workers: int = 1
+    fault_rate: float = 0.0
+    timeout_s: float = 900.0
+
+
+@dataclass
+class DemoResult:
+    ok: bool
+    message: str
+    elapsed_s: float
+    summary: dict[str, Any] = field(default_factory=dict)
+    labels: Counter[str] = field(default_factory=Counter)
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+
+def demo_locations(n: int) -> list[dict[str, Any]]:
+    """The shipped trails first, then synthetic ones spread over North America and Europe."""
+    bodies = [
+        LocationRecord.model_validate(raw.fields).as_body() for raw in location_rows(TRAILS_FILE)
+    ][:n]
+    for i in range(n - len(bodies)):
+        lat = 25.0 + (i * 7.31) % 40.0
+        lon = (-125.0 + (i * 13.17) % 60.0) if i % 2 else (-10.0 + (i * 11.03) % 40.0)
+        body: dict[str, Any] = {
+            "id": f"synthetic-{i:05d}",
+            "name": f"Synthetic trail {i}",
+            "lat": round(lat, 4),
+            "lon": round(lon, 4),
+            "elevation_m": float((i * 137) % 3200),
+            "aspect": ASPECTS[i % len(ASPECTS)],
+            "canopy": CANOPIES[i % len(CANOPIES)],
+        }
+        if SOILS[i % len(SOILS)] is not None:
+            body["soil_drainage"] = SOILS[i % len(SOILS)]
+        bodies.append(body)
+    return bodies
+
+
+def _seed(http: httpx.Client, n: int) -> None:
+    bodies = demo_locations(n)
+    for start in range(0, len(bodies), SEED_CHUNK):
+        response = http.post(
+            "/v1/locations",
+            json={"locations": bodies[start : start + SEED_CHUNK]},
+            headers={"X-API-Key": DEMO_API_KEY},
+        )
+        response.raise_for_status()
+
+
+def _worker_counts(log_dir: Path) -> Counter[str]:
+    """Sum the ``worker_stopped`` lines the workers log on SIGTERM."""
+    totals: Counter[str] = Counter()
+    for path in log_dir.glob("*-worker-*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            if '"worker_stopped"' in line:
+                event = json.loads(line)
+                for name in (
+                    "done",
+                    "forwarded",
+                    "retried",
+                    "waited",
+                    "dead_lettered",
+                    "reclaimed",
+                ):
+                    totals[name] += int(event.get(name, 0))
+    return totals
+
+
+def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoResult:
+    started = time.monotonic()
+    n = options.locations
+    with httpx.Client(base_url=env.weather_url, timeout=30.0) as http:
+        console.print(
+            f"[bold]trail-etl demo[/]: {n} locations, Redis: {env.redis_kind}, "
+            f"mock OWM at {env.owm_url} (fault rate {options.fault_rate:.0%}), "
+            f"weather service at {env.weather_url}"
+        )
+        _seed(http, n)
+        pipeline_env = env.pipeline_env()
+        scheduled = subprocess.run(
+            cli_command("schedule"),
+            env={**_base_env(), **pipeline_env},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if scheduled.returncode != 0:
+            return DemoResult(
+                False,
+                f"schedule-jobs failed: {scheduled.stderr.strip()[-500:]}",
+                time.monotonic() - started,
+            )
+        console.print(scheduled.stdout.strip())
+        for i in range(options.fetch_workers):
+            env.children.start(
+                f"fetch-worker-{i}", cli_command("worker", "fetch-weather"), pipeline_env
+            )
+        for i in range(options.categorize_workers):
+            env.children.start(
+                f"categorize-worker-{i}",
+                cli_command("worker", "categorize-trail-conditions"),
+                pipeline_env,
+            )
+        done = _follow(http, env, options, console)
+        env.children.stop({n for n, _p in env.children.procs if "-worker-" in n})
+        labels, sample = _conditions(http)
+        stats = httpx.get(env.owm_url + "/__stats", timeout=10).json()
+    client = redis.Redis.from_url(env.redis_url)
+    dead = {
+        s: DeadLetters(client, s).count()
+        for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
+    }
+    client.close()
+    counts = _worker_counts(env.work_dir)
+    elapsed = time.monotonic() - started
+    summary = {
+        "locations": n,
+        "conditions": done,
+        "tasks_scheduled": n,
+        "owm_calls": stats.get("requests_total", 0),
+        "owm_calls_by_endpoint": stats.get("requests_by_endpoint", {}),
+        "retries": counts["retried"],
+        "rate_limit_waits": counts["waited"],
+        "dead_letters": dead,
+        "elapsed_s": round(elapsed, 1),
+        "locations_per_s": round(done / elapsed, 1) if elapsed else 0.0,
+    }
+    ok = done >= n
+    message = (
+        f"every location has a trail condition ({done}/{n})"
+        if ok
+        else f"only {done} of {n} locations have a condition; dead letters: {dead}; "
+        f"worker logs in {env.work_dir}"
+    )
+    return DemoResult(ok, message, elapsed, summary, labels, sample)
+
+
+def _base_env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def _follow(http: httpx.Client, env: Environment, options: DemoOptions, console: Console) -> int:
+    deadline = time.monotonic() + options.timeout_s
+    done = 0
+    dead_letter_streams = [
+        keys.dead_letter_stream(s) for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
+    ]
+    client = redis.Redis.from_url(env.redis_url)
+    columns = (TextColumn("labelled"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("conditions", total=options.locations)
+        while done < options.locations and time.monotonic() < deadline:
+            done = int(http.get("/v1/stats").json()["conditions"])
+            progress.update(bar, completed=min(done, options.locations))
+            workers = [p for name, p in env.children.procs if "-worker-" in name]
+            if workers and all(p.poll() is not None for p in workers):
+                console.print("[red]every worker process exited[/]")
+                break
+            dead = sum(int(client.xlen(name)) for name in dead_letter_streams)
+            if dead and done + dead >= options.locations:
+                console.print(f"[red]{dead} tasks ended in dead-letter streams[/]")
+                break
+            time.sleep(POLL_S)
+    client.close()
+    return done
+
+
+def _conditions(http: httpx.Client) -> tuple[Counter[str], list[dict[str, Any]]]:
+    labels: Counter[str] = Counter()
+    sample: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 500}
+        if cursor:
+            params["cursor"] = cursor
+        page = http.get("/v1/conditions/latest", params=params).json()
+        for item in page["items"]:
+            labels[item["label"]] += 1
+            if len(sample) < 20:
+                sample.append(item)
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return labels, sample

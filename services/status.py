@@ -1,0 +1,169 @@
+"""What ``trail-etl status`` reports: streams, groups, consumers, retries, dead letters, limits.
+
+``gather_status`` reads Redis through an asyncio client and returns plain JSON-ready data; it
+writes nothing of its own (the rate limiter's usage check only drops admissions that have left
+their window). The command line renders it (``services/cli/status.py``).
+
+The returned object, keys stable (times in ms unless the name says ``_s``)::
+
+    {
+      "streams": [
+        {
+          "name": str,
+          "exists": bool,            # false: no such stream (shown as empty, not an error)
+          "length": int,             # XLEN
+          "delayed": int,            # retries waiting in etl:delayed:<stream> (ZCARD)
+          "dead_letters": {"stream": "<stream>:dlq", "count": int,
+                           "by_error_type": {error_type: int}},
+          "groups": [
+            {
+              "name": str,
+              "pending": int,         # delivered, not yet acknowledged
+              "lag": int | null,      # undelivered entries; null when Redis cannot tell
+              "last_delivered_id": str,
+              "consumers": [
+                {"name": str, "pending": int, "idle_ms": int,
+                 "alive": bool}       # a live heartbeat key (etl:heartbeat:<group>:<consumer>)
+              ]
+            }
+          ]
+        }
+      ],
+      "breaker": {"name": str, "state": "closed" | "open" | "half_open",
+                  "consecutive_failures": int, "retry_after_s": float,
+                  "opened_at_ms": int | null},
+      "rate_limit": {"name": str, "used_this_minute": int, "per_minute": int,
+                     "used_today": int, "per_day": int}
+    }
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from etl_core import keys
+from etl_core.breaker import DEFAULT_RESET_TIMEOUT_S, CircuitBreaker
+from etl_core.deadletter import ERROR_TYPE, PAGE_SIZE
+from etl_core.ratelimit import RateLimiter
+
+PIPELINE_STREAMS: tuple[str, ...] = (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _field(info: dict[Any, Any], name: str) -> Any:
+    """A field of an XINFO reply, whether the client decodes responses or not."""
+    if name in info:
+        return info[name]
+    return info.get(name.encode())
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+async def _dead_letters(client: Any, stream: str) -> dict[str, Any]:
+    """Count of ``stream``'s dead-letter entries and their counts per error type.
+
+    The same numbers as ``DeadLetters(...).count()`` / ``.counts_by_error_type()``, which need a
+    synchronous client; this pages through the stream the same way on the asyncio one.
+    """
+    dlq = keys.dead_letter_stream(stream)
+    count = int(await client.xlen(dlq))
+    by_error_type: dict[str, int] = {}
+    start = "-"
+    while count:
+        page = await client.xrange(dlq, min=start, max="+", count=PAGE_SIZE)
+        for _raw_id, raw_fields in page:
+            error_type = _text(_field(raw_fields, ERROR_TYPE) or "")
+            by_error_type[error_type] = by_error_type.get(error_type, 0) + 1
+        if len(page) < PAGE_SIZE:
+            break
+        start = "(" + _text(page[-1][0])
+    return {"stream": dlq, "count": count, "by_error_type": dict(sorted(by_error_type.items()))}
+
+
+async def _consumers(client: Any, stream: str, group: str) -> list[dict[str, Any]]:
+    out = []
+    for info in await client.xinfo_consumers(stream, group):
+        name = _text(_field(info, "name"))
+        out.append(
+            {
+                "name": name,
+                "pending": int(_field(info, "pending") or 0),
+                "idle_ms": int(_field(info, "idle") or 0),
+                "alive": bool(await client.exists(keys.heartbeat(group, name))),
+            }
+        )
+    return sorted(out, key=lambda c: c["name"])
+
+
+async def _stream(client: Any, stream: str) -> dict[str, Any]:
+    exists = _text(await client.type(stream)) == "stream"
+    groups: list[dict[str, Any]] = []
+    length = 0
+    if exists:
+        length = int(await client.xlen(stream))
+        for info in await client.xinfo_groups(stream):
+            name = _text(_field(info, "name"))
+            groups.append(
+                {
+                    "name": name,
+                    "pending": int(_field(info, "pending") or 0),
+                    "lag": _optional_int(_field(info, "lag")),
+                    "last_delivered_id": _text(_field(info, "last-delivered-id")),
+                    "consumers": await _consumers(client, stream, name),
+                }
+            )
+        groups.sort(key=lambda g: g["name"])
+    return {
+        "name": stream,
+        "exists": exists,
+        "length": length,
+        "delayed": int(await client.zcard(keys.delayed_set(stream))),
+        "dead_letters": await _dead_letters(client, stream),
+        "groups": groups,
+    }
+
+
+async def gather_status(
+    client: Any,
+    *,
+    streams: Sequence[str],
+    per_minute: int,
+    per_day: int,
+    breaker_reset_timeout_s: float = DEFAULT_RESET_TIMEOUT_S,
+) -> dict[str, Any]:
+    """The status of ``streams`` (each once, in order) and of the OpenWeatherMap limiter/breaker.
+
+    ``per_minute`` / ``per_day`` are the limits the fetch workers run with (shown next to the
+    usage); ``breaker_reset_timeout_s`` theirs too (it decides when an open breaker turns
+    half-open). ``client`` is a ``redis.asyncio`` client (decoded responses or not).
+    """
+    names = list(dict.fromkeys(streams))
+    breaker = await CircuitBreaker(
+        client, keys.OWM_BREAKER, reset_timeout_s=breaker_reset_timeout_s
+    ).status()
+    usage = await RateLimiter(
+        client, keys.OWM_RATE_LIMITER, per_minute=per_minute, per_day=per_day
+    ).usage()
+    return {
+        "streams": [await _stream(client, name) for name in names],
+        "breaker": {
+            "name": breaker.name,
+            "state": str(breaker.state),
+            "consecutive_failures": breaker.consecutive_failures,
+            "retry_after_s": breaker.retry_after_s,
+            "opened_at_ms": breaker.opened_at_ms,
+        },
+        "rate_limit": {
+            "name": usage.name,
+            "used_this_minute": usage.used_this_minute,
+            "per_minute": usage.per_minute,
+            "used_today": usage.used_today,
+            "per_day": usage.per_day,
+        },
+    }

@@ -1,0 +1,222 @@
+"""``trail-etl status``: the numbers it gathers (fakeredis and real Redis) and the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from typer.testing import CliRunner
+
+from etl_core import keys
+from etl_core.breaker import CircuitBreaker
+from etl_core.deadletter import DeadLetters
+from etl_core.ratelimit import RateLimiter
+from etl_core.worker.maintenance import write_heartbeat
+from services.cli import app
+from services.cli.common import console
+from services.cli.status import _render
+from services.status import gather_status
+from tests.support.redis_server import RedisServer, free_port
+
+STREAM = "status-test-stream"
+GROUP = "status-group"
+PER_MINUTE = 10
+PER_DAY = 100
+RESET_S = 60.0
+
+
+async def seed(client: Any) -> dict[str, Any]:
+    """A stream with one group: c1 holds 2 of 3 entries (live heartbeat), c2 holds none.
+
+    Plus 3 dead letters (2 AuthError, 1 BadData), 1 delayed retry, the OWM breaker opened by 3
+    failures and 4 rate-limiter admissions. Returns the ids the test needs.
+    """
+    ids = [await client.xadd(STREAM, {"n": str(i)}) for i in range(3)]
+    await client.xgroup_create(STREAM, GROUP, id="0")
+    await client.xreadgroup(GROUP, "c1", {STREAM: ">"}, count=2)
+    await client.xgroup_createconsumer(STREAM, GROUP, "c2")
+    await write_heartbeat(client, group=GROUP, consumer="c1", ttl_ms=60_000, in_flight=2)
+    for i, error_type in enumerate(["AuthError", "BadData", "AuthError"]):
+        await client.xadd(
+            keys.dead_letter_stream(STREAM),
+            {"task_id": f"t:{i}", "payload": "{}", "dlq_error_type": error_type, "dlq_error": "x"},
+        )
+    await client.zadd(keys.delayed_set(STREAM), {"delayed-entry": 1})
+    breaker = CircuitBreaker(client, keys.OWM_BREAKER, failure_threshold=3, reset_timeout_s=RESET_S)
+    for _ in range(3):
+        await breaker.record_failure()
+    limiter = RateLimiter(client, keys.OWM_RATE_LIMITER, per_minute=PER_MINUTE, per_day=PER_DAY)
+    for _ in range(4):
+        assert (await limiter.try_acquire()).admitted
+    return {"second_id": ids[1].decode() if isinstance(ids[1], bytes) else ids[1]}
+
+
+def check(status: dict[str, Any], second_id: str) -> None:
+    """The gathered status of ``seed``'s data, exactly (idle times and retry-after bounded)."""
+    ingestion, categorization, stream = status["streams"]
+    for missing, name in ((ingestion, keys.INGESTION_STREAM), (categorization, None)):
+        assert missing["exists"] is False and missing["length"] == 0 and missing["groups"] == []
+        assert missing["delayed"] == 0 and missing["dead_letters"]["count"] == 0
+        if name:
+            assert missing["name"] == name
+    assert categorization["name"] == keys.CATEGORIZATION_STREAM
+
+    assert stream["name"] == STREAM and stream["exists"] is True
+    assert stream["length"] == 3 and stream["delayed"] == 1
+    assert stream["dead_letters"] == {
+        "stream": f"{STREAM}:dlq",
+        "count": 3,
+        "by_error_type": {"AuthError": 2, "BadData": 1},
+    }
+    (group,) = stream["groups"]
+    consumers = group.pop("consumers")
+    assert group == {"name": GROUP, "pending": 2, "lag": 1, "last_delivered_id": second_id}
+    assert [(c["name"], c["pending"], c["alive"]) for c in consumers] == [
+        ("c1", 2, True),
+        ("c2", 0, False),
+    ]
+    assert all(0 <= c["idle_ms"] < 60_000 for c in consumers)
+
+    breaker = status["breaker"]
+    assert 0 < breaker.pop("retry_after_s") <= RESET_S
+    assert isinstance(breaker.pop("opened_at_ms"), int)
+    assert breaker == {"name": "owm", "state": "open", "consecutive_failures": 3}
+    assert status["rate_limit"] == {
+        "name": "owm",
+        "used_this_minute": 4,
+        "per_minute": PER_MINUTE,
+        "used_today": 4,
+        "per_day": PER_DAY,
+    }
+
+
+async def test_gather_status_counts_everything(aredis: Any, sredis: Any) -> None:
+    seeded = await seed(aredis)
+    status = await gather_status(
+        aredis,
+        streams=[keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM, STREAM, STREAM],
+        per_minute=PER_MINUTE,
+        per_day=PER_DAY,
+        breaker_reset_timeout_s=RESET_S,
+    )
+    assert set(status) == {"streams", "breaker", "rate_limit"}
+    # the dead-letter numbers are the ones the operator's DeadLetters API reports
+    dead = DeadLetters(sredis, STREAM)
+    assert status["streams"][2]["dead_letters"]["count"] == dead.count()
+    assert status["streams"][2]["dead_letters"]["by_error_type"] == dead.counts_by_error_type()
+    check(status, seeded["second_id"])
+
+
+async def test_gather_status_of_an_empty_redis(aredis: Any) -> None:
+    status = await gather_status(aredis, streams=[STREAM], per_minute=60, per_day=1000)
+    assert status == {
+        "streams": [
+            {
+                "name": STREAM,
+                "exists": False,
+                "length": 0,
+                "delayed": 0,
+                "dead_letters": {"stream": f"{STREAM}:dlq", "count": 0, "by_error_type": {}},
+                "groups": [],
+            }
+        ],
+        "breaker": {
+            "name": "owm",
+            "state": "closed",
+            "consecutive_failures": 0,
+            "retry_after_s": 0.0,
+            "opened_at_ms": None,
+        },
+        "rate_limit": {
+            "name": "owm",
+            "used_this_minute": 0,
+            "per_minute": 60,
+            "used_today": 0,
+            "per_day": 1000,
+        },
+    }
+    assert await aredis.keys("*") == []  # status writes nothing
+
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def clean_redis(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    for name in (
+        "REDIS_URL",
+        "OWM_RATE_LIMIT_PER_MINUTE",
+        "OWM_RATE_LIMIT_PER_DAY",
+        "OWM_BREAKER_RESET_TIMEOUT_S",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    yield redis_server.url
+    client.flushall()
+    client.close()
+
+
+def _seed_real(url: str) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        client = aioredis.Redis.from_url(url)
+        try:
+            return await seed(client)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+def test_cli_json(clean_redis: str) -> None:
+    seeded = _seed_real(clean_redis)
+    env = {
+        "REDIS_URL": clean_redis,
+        "OWM_RATE_LIMIT_PER_MINUTE": str(PER_MINUTE),
+        "OWM_RATE_LIMIT_PER_DAY": str(PER_DAY),
+        "OWM_BREAKER_RESET_TIMEOUT_S": str(RESET_S),
+    }
+    result = runner.invoke(app, ["status", "--json", "--stream", STREAM], env=env)
+    assert result.exit_code == 0, result.output
+    check(json.loads(result.stdout), seeded["second_id"])
+
+
+def test_cli_tables(clean_redis: str) -> None:
+    _seed_real(clean_redis)
+    result = runner.invoke(
+        app, ["status", "--stream", STREAM], env={"REDIS_URL": clean_redis, "COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    for text in (STREAM, GROUP, "c1", "live", "AuthError=2", "OWM breaker: open", "4/60"):
+        assert text in result.stdout, result.stdout
+
+
+def test_cli_unreachable_redis_exits_2_naming_redis_url() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    result = runner.invoke(app, ["status", "--json"], env={"REDIS_URL": url})
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and f"REDIS_URL={url}" in lines[0]
+    assert result.stdout == ""
+
+
+async def test_unknown_lag_is_null_and_shown_as_a_question_mark(aredis: Any) -> None:
+    for i in (1, 2, 3):
+        await aredis.xadd(STREAM, {"n": str(i)}, id=f"{i}-0")
+    await aredis.xgroup_create(STREAM, GROUP, id="0")
+    await aredis.xreadgroup(GROUP, "c1", {STREAM: ">"}, count=1)
+    await aredis.xdel(STREAM, "2-0")  # a deletion past the last delivered id: Redis cannot tell
+    status = await gather_status(aredis, streams=[STREAM], per_minute=60, per_day=1000)
+    (group,) = status["streams"][0]["groups"]
+    assert group["lag"] is None and group["pending"] == 1 and group["last_delivered_id"] == "1-0"
+    assert json.loads(json.dumps(status))["streams"][0]["groups"][0]["lag"] is None
+    with console.capture() as captured:
+        _render(status)
+    (row,) = [line for line in captured.get().splitlines() if GROUP in line and "1-0" in line]
+    assert row.split("│")[4].strip() == "?"  # the lag column
