@@ -29,4 +29,7 @@ class CategorizeTask(ScheduledTask):
     task_type: ClassVar[str] = "owm.categorize"
 
 
-PIPELINE_CODEC = TaskCodec([IngestTask, CategorizeTask])
+PIPELINE_CODEC = TaskCodec([IngestTask, CategorizeTask])  # producers and tools: every type
+# Each worker decodes only its own stream's type: anything else there is a poison message.
+INGEST_CODEC = TaskCodec([IngestTask])
+CATEGORIZE_CODEC = TaskCodec([CategorizeTask])

@@ -49,9 +49,9 @@ class Decision:
 
 
 class Policy:
-    def __init__(self, options: WorkerOptions, codec: TaskCodec) -> None:
+    def __init__(self, options: WorkerOptions, forward_codec: TaskCodec) -> None:
         self.options = options
-        self.codec = codec
+        self.forward_codec = forward_codec
 
     def dead(
         self, entry_id: str, fields: dict[str, str], error_type: str, message: str, deliveries: int
@@ -93,7 +93,7 @@ class Policy:
                     "handler forwarded tasks but the worker has no forward_stream",
                     deliveries,
                 )
-            forwards = [(target, self.codec.encode(t)) for t in outcome.tasks]
+            forwards = [(target, self.forward_codec.encode(t)) for t in outcome.tasks]
             return Decision(Settlement("fwd", entry_id, dedup_key, forwards=forwards), "forwarded")
         if isinstance(outcome, Fail):
             decision = self.dead(entry_id, fields, outcome.error_type, outcome.message, deliveries)

@@ -84,8 +84,12 @@ class Worker:
         handler: Handler,
         options: WorkerOptions,
         *,
+        forward_codec: TaskCodec | None = None,
         hooks: WorkerHooks | None = None,
     ) -> None:
+        """``codec`` decodes this stream's entries: register only the task types this worker
+        handles, so a task in the wrong stream is a poison message, not a crash. ``forward_codec``
+        encodes the tasks it forwards (default: ``codec``)."""
         self.client = client
         self.codec = codec
         self.handler = handler
@@ -95,7 +99,7 @@ class Worker:
         self.log = get_logger(
             "etl_core.worker", stream=o.stream, group=o.group, consumer=o.consumer
         )
-        self._policy = Policy(o, codec)
+        self._policy = Policy(o, forward_codec or codec)
         self._dedup = DedupMarks(o.group, ttl_s=o.dedup_ttl_s) if o.dedup else None
         self._settler = Settler(
             client,

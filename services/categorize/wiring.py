@@ -15,7 +15,7 @@ from etl_core.worker import Worker, WorkerOptions
 from services.categorize.contract import TrailClassifier, load_classifier
 from services.categorize.handler import CategorizeHandler, CategorizeOptions
 from services.categorize.settings import CategorizeSettings
-from services.tasks import PIPELINE_CODEC
+from services.tasks import CATEGORIZE_CODEC
 from services.weather_client import WeatherClientOptions, WeatherServiceClient
 
 
@@ -76,4 +76,4 @@ async def categorize_worker(
             ),
         )
         options = categorize_worker_options(settings, concurrency=concurrency, **option_overrides)
-        yield Worker(redis, PIPELINE_CODEC, handler, options)
+        yield Worker(redis, CATEGORIZE_CODEC, handler, options)

@@ -17,7 +17,7 @@ from services.fetch_weather.handler import FetchWeatherHandler
 from services.fetch_weather.owm_client import OwmClient, OwmClientOptions
 from services.fetch_weather.owm_gate import OwmGate
 from services.fetch_weather.settings import FetchWeatherSettings
-from services.tasks import PIPELINE_CODEC
+from services.tasks import CATEGORIZE_CODEC, INGEST_CODEC
 from services.weather_client import WeatherClientOptions, WeatherServiceClient
 
 
@@ -92,4 +92,4 @@ async def fetch_worker(
         )
         handler = FetchWeatherHandler(owm=owm, gate=gate, weather=weather)
         options = fetch_worker_options(settings, concurrency=concurrency, **option_overrides)
-        yield Worker(redis, PIPELINE_CODEC, handler, options)
+        yield Worker(redis, INGEST_CODEC, handler, options, forward_codec=CATEGORIZE_CODEC)
