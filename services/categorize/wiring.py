@@ -30,14 +30,10 @@ def classifier_from(settings: CategorizeSettings) -> TrailClassifier:
 def categorize_worker_options(
     settings: CategorizeSettings, *, concurrency: int | None = None, **overrides: Any
 ) -> WorkerOptions:
-    return WorkerOptions(
+    return settings.worker_options(
         stream=keys.CATEGORIZATION_STREAM,
         group=keys.CATEGORIZE_GROUP,
         concurrency=concurrency or settings.categorize_concurrency,
-        handler_timeout_s=settings.worker_handler_timeout_s,
-        reclaim_idle_ms=settings.worker_reclaim_idle_ms,
-        max_deliveries=settings.worker_max_deliveries,
-        shutdown_grace_s=settings.worker_shutdown_grace_s,
         **overrides,
     )
 

@@ -24,15 +24,11 @@ from services.weather_client import WeatherClientOptions, WeatherServiceClient
 def fetch_worker_options(
     settings: FetchWeatherSettings, *, concurrency: int | None = None, **overrides: Any
 ) -> WorkerOptions:
-    return WorkerOptions(
+    return settings.worker_options(
         stream=keys.INGESTION_STREAM,
         group=keys.FETCH_GROUP,
         forward_stream=keys.CATEGORIZATION_STREAM,
         concurrency=concurrency or settings.fetch_concurrency,
-        handler_timeout_s=settings.worker_handler_timeout_s,
-        reclaim_idle_ms=settings.worker_reclaim_idle_ms,
-        max_deliveries=settings.worker_max_deliveries,
-        shutdown_grace_s=settings.worker_shutdown_grace_s,
         **overrides,
     )
 
