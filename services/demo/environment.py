@@ -166,32 +166,39 @@ def _preload_scripts(url: str) -> None:
         client.close()
 
 
+def start_services(
+    children: Children, work_dir: Path, *, mock_env: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """Start mock-owm and the weather service (SQLite in ``work_dir``); wait until both answer.
+    Returns (mock OWM URL, weather service URL)."""
+    owm_port, weather_port = free_port(), free_port()
+    mock = children.start(
+        "mock-owm",
+        cli_command("serve", "mock-owm", "--port", str(owm_port)),
+        {"MOCK_OWM_API_KEYS": DEMO_OWM_KEY, "MOCK_OWM_LOG_LEVEL": "WARNING", **(mock_env or {})},
+    )
+    weather = children.start(
+        "weather-service",
+        cli_command("serve", "weather-service", "--port", str(weather_port)),
+        {
+            "DATABASE_URL": f"sqlite:///{work_dir / 'weather.db'}",
+            "WEATHER_SERVICE_API_KEYS": DEMO_API_KEY,
+            "WEATHER_SERVICE_LOG_LEVEL": "WARNING",
+        },
+    )
+    owm_url, weather_url = f"http://127.0.0.1:{owm_port}", f"http://127.0.0.1:{weather_port}"
+    _wait_healthy(owm_url + "/__health", mock, "mock-owm")
+    _wait_healthy(weather_url + "/ready", weather, "weather-service")
+    return owm_url, weather_url
+
+
 @contextmanager
 def demo_environment(work_dir: Path, *, fault_rate: float) -> Iterator[Environment]:
     with ExitStack() as stack:
         children = Children(work_dir)
         stack.callback(children.stop)
         redis_url, kind = stack.enter_context(_redis(stack, work_dir))
-        owm_port, weather_port = free_port(), free_port()
-        mock = children.start(
-            "mock-owm",
-            cli_command("serve", "mock-owm", "--port", str(owm_port)),
-            {
-                "MOCK_OWM_API_KEYS": DEMO_OWM_KEY,
-                "MOCK_OWM_ERROR_RATE": str(fault_rate),
-                "MOCK_OWM_LOG_LEVEL": "WARNING",
-            },
+        owm_url, weather_url = start_services(
+            children, work_dir, mock_env={"MOCK_OWM_ERROR_RATE": str(fault_rate)}
         )
-        weather = children.start(
-            "weather-service",
-            cli_command("serve", "weather-service", "--port", str(weather_port)),
-            {
-                "DATABASE_URL": f"sqlite:///{work_dir / 'weather.db'}",
-                "WEATHER_SERVICE_API_KEYS": DEMO_API_KEY,
-                "WEATHER_SERVICE_LOG_LEVEL": "WARNING",
-            },
-        )
-        owm_url, weather_url = f"http://127.0.0.1:{owm_port}", f"http://127.0.0.1:{weather_port}"
-        _wait_healthy(owm_url + "/__health", mock, "mock-owm")
-        _wait_healthy(weather_url + "/ready", weather, "weather-service")
         yield Environment(redis_url, kind, weather_url, owm_url, work_dir, children)
