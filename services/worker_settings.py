@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from typing import Any
 
+import httpx
+import redis.asyncio as aioredis
 from pydantic import Field
 
 from etl_core.settings import ServiceSettings
 from etl_core.worker import WorkerOptions
 from services.settings_types import LogLevel
+from services.weather_client import WeatherClientOptions, WeatherServiceClient
 
 
 class WorkerSettings(ServiceSettings):
@@ -36,3 +40,23 @@ class WorkerSettings(ServiceSettings):
             shutdown_grace_s=self.worker_shutdown_grace_s,
             **overrides,
         )
+
+    async def open_clients(
+        self, stack: AsyncExitStack, *, redis: Any | None, weather_http: httpx.AsyncClient | None
+    ) -> tuple[Any, WeatherServiceClient]:
+        """Redis and the weather-service client; ones passed in (tests) are used as they are,
+        ones opened here are closed with ``stack``."""
+        if redis is None:
+            redis = aioredis.Redis.from_url(self.redis_url)
+            stack.push_async_callback(redis.aclose)
+        if weather_http is None:
+            weather_http = await stack.enter_async_context(httpx.AsyncClient())
+        weather = WeatherServiceClient(
+            weather_http,
+            WeatherClientOptions(
+                base_url=self.weather_service_url,
+                api_key=self.weather_service_api_key,
+                timeout_s=self.weather_service_timeout_s,
+            ),
+        )
+        return redis, weather

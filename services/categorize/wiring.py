@@ -7,7 +7,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
 
 from etl_core import keys
 from etl_core.errors import ConfigurationError
@@ -16,7 +15,6 @@ from services.categorize.contract import TrailClassifier, load_classifier
 from services.categorize.handler import CategorizeHandler, CategorizeOptions
 from services.categorize.settings import CategorizeSettings
 from services.tasks import CATEGORIZE_CODEC
-from services.weather_client import WeatherClientOptions, WeatherServiceClient
 
 
 def classifier_from(settings: CategorizeSettings) -> TrailClassifier:
@@ -50,19 +48,7 @@ async def categorize_worker(
     """The worker, with its clients open; clients passed in are used as they are (tests)."""
     classifier = classifier_from(settings)  # fails before anything is opened
     async with AsyncExitStack() as stack:
-        if redis is None:
-            redis = aioredis.Redis.from_url(settings.redis_url)
-            stack.push_async_callback(redis.aclose)
-        if weather_http is None:
-            weather_http = await stack.enter_async_context(httpx.AsyncClient())
-        weather = WeatherServiceClient(
-            weather_http,
-            WeatherClientOptions(
-                base_url=settings.weather_service_url,
-                api_key=settings.weather_service_api_key,
-                timeout_s=settings.weather_service_timeout_s,
-            ),
-        )
+        redis, weather = await settings.open_clients(stack, redis=redis, weather_http=weather_http)
         handler = CategorizeHandler(
             classifier=classifier,
             weather=weather,

@@ -7,7 +7,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
 
 from etl_core import keys
 from etl_core.breaker import CircuitBreaker
@@ -18,7 +17,6 @@ from services.fetch_weather.owm_client import OwmClient, OwmClientOptions
 from services.fetch_weather.owm_gate import OwmGate
 from services.fetch_weather.settings import FetchWeatherSettings
 from services.tasks import CATEGORIZE_CODEC, INGEST_CODEC
-from services.weather_client import WeatherClientOptions, WeatherServiceClient
 
 
 def fetch_worker_options(
@@ -45,13 +43,9 @@ async def fetch_worker(
 ) -> AsyncIterator[Worker]:
     """The worker, with its clients open; clients passed in are used as they are (tests)."""
     async with AsyncExitStack() as stack:
-        if redis is None:
-            redis = aioredis.Redis.from_url(settings.redis_url)
-            stack.push_async_callback(redis.aclose)
+        redis, weather = await settings.open_clients(stack, redis=redis, weather_http=weather_http)
         if owm_http is None:
             owm_http = await stack.enter_async_context(httpx.AsyncClient())
-        if weather_http is None:
-            weather_http = await stack.enter_async_context(httpx.AsyncClient())
         owm = OwmClient(
             owm_http,
             OwmClientOptions(
@@ -77,14 +71,6 @@ async def fetch_worker(
             cache_ttl_s=settings.owm_cache_ttl_s,
             rate_limit_wait_s=settings.owm_rate_limit_wait_s,
             transient_attempts=settings.owm_transient_attempts,
-        )
-        weather = WeatherServiceClient(
-            weather_http,
-            WeatherClientOptions(
-                base_url=settings.weather_service_url,
-                api_key=settings.weather_service_api_key,
-                timeout_s=settings.weather_service_timeout_s,
-            ),
         )
         handler = FetchWeatherHandler(owm=owm, gate=gate, weather=weather)
         options = fetch_worker_options(settings, concurrency=concurrency, **option_overrides)
