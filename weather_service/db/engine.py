@@ -7,6 +7,8 @@ of one failing with "database is locked" when it upgrades a read lock.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 WRITE_OPTION = "weather_service_write"
 SQLITE_BUSY_TIMEOUT_S = 30.0
+WAL_SWITCH_RETRY_S = 0.05
 
 
 def normalize_url(database_url: str) -> str:
@@ -59,16 +62,32 @@ def make_engine(
     )
 
 
+def _switch_to_wal(cursor: Any) -> None:
+    """WAL persists in the file, so only a new database is switched. SQLite can refuse the switch
+    at once ("database is locked", no busy wait) while another connection opens the same new file,
+    e.g. two replicas starting together: retry until the busy timeout instead of failing."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_SWITCH_RETRY_S)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # transactions are begun in _on_begin below
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={round(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={round(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         finally:
             cursor.close()
 
