@@ -25,10 +25,18 @@ from weather_service.api.deps import (
 )
 from weather_service.db.engine import read_transaction, write_transaction
 from weather_service.models.common import ErrorOut, Page, UpsertResult, UtcTime
-from weather_service.models.weather import WeatherBatchUpsert, WeatherRecordOut, WeatherUpsert
+from weather_service.models.locations import LocationOut
+from weather_service.models.weather import (
+    LocationWeatherOut,
+    WeatherBatchUpsert,
+    WeatherQuery,
+    WeatherQueryOut,
+    WeatherRecordOut,
+    WeatherUpsert,
+)
 from weather_service.store import weather as store
 from weather_service.store.cursor import CursorError, decode_time_cursor, encode_time_cursor
-from weather_service.store.locations import get_location
+from weather_service.store.locations import get_location, list_locations
 
 LISTING = "weather"
 DEFAULT_LIMIT = 1000
@@ -118,4 +126,33 @@ def list_location_weather(
     return Page[WeatherRecordOut](
         items=[WeatherRecordOut.model_validate(row._mapping) for row in items],
         next_cursor=encode_time_cursor(LISTING, items[-1].hour) if more else None,
+    )
+
+
+@read_router.post(
+    "/v1/weather/query",
+    response_model=WeatherQueryOut,
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+)
+def query_weather(body: WeatherQuery, engine: EngineDep) -> WeatherQueryOut:
+    """Several locations with their records in ``start <= hour < end`` (a read: nothing is
+    written; POST only because the list of ids can be long)."""
+    ids = sorted(body.location_ids)
+    with read_transaction(engine) as connection:
+        known = list_locations(connection, limit=len(ids), ids=ids)
+        records = store.weather_of_locations(
+            connection, ids, start=body.start, end=body.end, kind=body.kind
+        )
+    found = {row.id for row in known}
+    return WeatherQueryOut(
+        items=[
+            LocationWeatherOut(
+                location=LocationOut.model_validate(row._mapping),
+                records=[
+                    WeatherRecordOut.model_validate(r._mapping) for r in records.get(row.id, [])
+                ],
+            )
+            for row in known
+        ],
+        missing=[i for i in ids if i not in found],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict
+from pydantic import Field, Strict, model_validator
 
 from weather_service.models.common import (
     Fraction,
@@ -15,7 +15,9 @@ from weather_service.models.common import (
     ResourceId,
     Slug,
     UtcHour,
+    UtcTime,
 )
+from weather_service.models.locations import LocationOut
 
 WeatherKind = Literal["observed", "forecast"]
 
@@ -89,3 +91,37 @@ class WeatherRecordOut(OutputModel):
     pop: float | None
     source: str
     fetched_at: datetime
+
+
+MAX_QUERY_LOCATIONS = 200
+MAX_QUERY_SPAN_H = 14 * 24
+
+
+class WeatherQuery(InputModel):
+    """Many locations' records over one time range, in one request (what a categorize worker
+    reads for a batch of tasks)."""
+
+    location_ids: list[ResourceId] = Field(min_length=1, max_length=MAX_QUERY_LOCATIONS)
+    start: UtcTime = Field(description="Earliest hour, inclusive.")
+    end: UtcTime = Field(description="Latest hour, exclusive.")
+    kind: WeatherKind | None = None
+
+    @model_validator(mode="after")
+    def _check_range(self) -> WeatherQuery:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if (self.end - self.start).total_seconds() > MAX_QUERY_SPAN_H * 3600:
+            raise ValueError(f"start..end may span at most {MAX_QUERY_SPAN_H} hours")
+        if len(set(self.location_ids)) != len(self.location_ids):
+            raise ValueError("location_ids must not repeat")
+        return self
+
+
+class LocationWeatherOut(OutputModel):
+    location: LocationOut
+    records: list[WeatherRecordOut] = Field(description="Oldest first.")
+
+
+class WeatherQueryOut(OutputModel):
+    items: list[LocationWeatherOut] = Field(description="One per known location, in id order.")
+    missing: list[str] = Field(description="Requested ids that name no location.")

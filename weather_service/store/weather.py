@@ -7,7 +7,7 @@ makes re-posting a batch harmless).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -62,3 +62,26 @@ def list_weather(
     if after_hour is not None:
         query = query.where(t.c.hour > after_hour)
     return list(connection.execute(query))
+
+
+def weather_of_locations(
+    connection: Connection,
+    location_ids: Sequence[str],
+    *,
+    start: datetime,
+    end: datetime,
+    kind: str | None = None,
+) -> dict[str, list[Row[Any]]]:
+    """Records of several locations with ``start <= hour < end``, oldest first, per location."""
+    t = weather_hourly
+    query = (
+        select(t)
+        .where(t.c.location_id.in_(list(location_ids)), t.c.hour >= start, t.c.hour < end)
+        .order_by(t.c.location_id, t.c.hour)
+    )
+    if kind is not None:
+        query = query.where(t.c.kind == kind)
+    found: dict[str, list[Row[Any]]] = {}
+    for row in connection.execute(query):
+        found.setdefault(row.location_id, []).append(row)
+    return found

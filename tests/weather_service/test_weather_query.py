@@ -1,0 +1,70 @@
+"""POST /v1/weather/query: many locations' records over one range in one request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.weather_service.conftest import Api, add_locations, at, weather
+
+
+def hours(item: dict[str, Any]) -> list[str]:
+    return [r["hour"].replace("Z", "+00:00") for r in item["records"]]
+
+
+def query(api: Api, **body: Any) -> Any:
+    return api.client.post("/v1/weather/query", json=body)
+
+
+def test_returns_each_locations_records_in_range_oldest_first_and_names_missing_ids(
+    api: Api,
+) -> None:
+    add_locations(api, "trail-0001", "trail-0002", "trail-0003")
+    records = [{**weather(h), "location_id": "trail-0001"} for h in (3, 0, 1, 2, 9)]
+    records += [{**weather(h), "location_id": "trail-0002"} for h in (1, 2)]
+    assert api.write("PUT", "/v1/weather", {"records": records}).status_code == 200
+
+    response = query(
+        api,
+        location_ids=["trail-0002", "trail-0001", "trail-0003", "nowhere"],
+        start=at(1),
+        end=at(9),
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["missing"] == ["nowhere"]
+    by_id = {item["location"]["id"]: item for item in body["items"]}
+    assert list(by_id) == ["trail-0001", "trail-0002", "trail-0003"]
+    assert hours(by_id["trail-0001"]) == [at(1), at(2), at(3)]
+    assert hours(by_id["trail-0002"]) == [at(1), at(2)]
+    assert by_id["trail-0003"]["records"] == []
+    assert by_id["trail-0001"]["location"]["name"] == "Trail trail-0001"
+
+
+def test_kind_filters_records(api: Api) -> None:
+    add_locations(api, "trail-0001")
+    records = [
+        {**weather(0, kind="observed"), "location_id": "trail-0001"},
+        {**weather(1), "location_id": "trail-0001"},
+    ]
+    api.write("PUT", "/v1/weather", {"records": records})
+
+    body = query(api, location_ids=["trail-0001"], start=at(0), end=at(5), kind="observed").json()
+
+    assert [r["kind"] for r in body["items"][0]["records"]] == ["observed"]
+
+
+def test_bad_queries_are_refused_naming_the_problem(api: Api) -> None:
+    add_locations(api, "trail-0001")
+    cases = [
+        ({"location_ids": [], "start": at(0), "end": at(1)}, "location_ids"),
+        ({"location_ids": ["a"] * 2, "start": at(0), "end": at(1)}, "repeat"),
+        ({"location_ids": ["trail-0001"], "start": at(2), "end": at(1)}, "end must be after"),
+        ({"location_ids": ["trail-0001"], "start": at(0), "end": at(24 * 15)}, "at most"),
+        ({"location_ids": ["trail-0001"], "start": "yesterday", "end": at(1)}, "start"),
+        ({"location_ids": [f"t-{i}" for i in range(201)], "start": at(0), "end": at(1)}, "201"),
+    ]
+    for body, named in cases:
+        response = query(api, **body)
+        assert response.status_code == 422, (body, response.text)
+        assert named in response.text, (named, response.text)
