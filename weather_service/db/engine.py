@@ -2,13 +2,18 @@
 
 SQLite: the driver's own transaction handling is switched off and this module emits ``BEGIN``
 itself, ``BEGIN IMMEDIATE`` for writes, so two concurrent writers queue on the busy timeout instead
-of one failing with "database is locked" when it upgrades a read lock.
+of one failing with "database is locked" when it upgrades a read lock. Within one process, writers
+also queue on a lock first: SQLite's busy handler polls with sleeps of up to 100 ms, which under
+load added more latency than the writes themselves; a lock hands over at once. (Other processes
+writing the same file still queue on the busy timeout.)
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +24,8 @@ from sqlalchemy.engine import make_url
 WRITE_OPTION = "weather_service_write"
 SQLITE_BUSY_TIMEOUT_S = 30.0
 WAL_SWITCH_RETRY_S = 0.05
+
+_sqlite_write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 def normalize_url(database_url: str) -> str:
@@ -46,6 +53,7 @@ def make_engine(
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
         )
         _configure_sqlite(engine)
+        _sqlite_write_locks[engine] = threading.Lock()
         return engine
     connect_args: dict[str, Any] = {
         "connect_timeout": max(1, round(connect_timeout_s)),
@@ -104,6 +112,17 @@ def is_sqlite(engine: Engine) -> bool:
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One transaction for one request's writes: all of it commits, or none of it."""
+    lock = _sqlite_write_locks.get(engine)
+    if lock is None:
+        with _write(engine) as connection:
+            yield connection
+        return
+    with lock, _write(engine) as connection:
+        yield connection
+
+
+@contextmanager
+def _write(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as connection:
         connection.execution_options(**{WRITE_OPTION: True})
         with connection.begin():
