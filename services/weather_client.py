@@ -186,6 +186,26 @@ class WeatherServiceClient:
             if not cursor:
                 return records
 
+    async def query_weather(
+        self,
+        location_ids: Sequence[str],
+        *,
+        start: datetime,
+        end: datetime,
+        kind: str | None = None,
+    ) -> dict[str, Any]:
+        """Several locations with their records in ``start <= hour < end`` (one request):
+        ``{"items": [{"location": {...}, "records": [...]}], "missing": [ids]}``."""
+        body: dict[str, Any] = {
+            "location_ids": list(location_ids),
+            "start": iso(start),
+            "end": iso(end),
+        }
+        if kind:
+            body["kind"] = kind
+        result: dict[str, Any] = await self._request("POST", "/v1/weather/query", body=body)
+        return result
+
     # -- conditions and runs -----------------------------------------------------------------
 
     async def put_conditions(self, conditions: Sequence[dict[str, Any]]) -> dict[str, Any]:

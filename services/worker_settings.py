@@ -13,6 +13,8 @@ from etl_core.settings import ServiceSettings
 from etl_core.worker import WorkerOptions
 from services.settings_types import LogLevel
 from services.weather_client import WeatherClientOptions, WeatherServiceClient
+from services.weather_reads import WeatherReads
+from services.weather_writes import DEFAULT_MAX_RECORDS, WeatherWrites
 
 
 class WorkerSettings(ServiceSettings):
@@ -20,6 +22,8 @@ class WorkerSettings(ServiceSettings):
     weather_service_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://")
     weather_service_api_key: str = Field(min_length=16)
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
+    weather_service_batch_records: int = Field(default=DEFAULT_MAX_RECORDS, ge=1, le=100_000)
+    weather_service_batch_wait_ms: float = Field(default=5.0, ge=0, le=10_000)
     worker_handler_timeout_s: float = Field(default=60.0, gt=0)
     worker_reclaim_idle_ms: int = Field(default=120_000, ge=1)
     worker_max_deliveries: int = Field(default=5, ge=1)
@@ -60,3 +64,23 @@ class WorkerSettings(ServiceSettings):
             ),
         )
         return redis, weather
+
+    async def open_reads(
+        self, stack: AsyncExitStack, weather: WeatherServiceClient
+    ) -> WeatherReads:
+        """Batched reads shared by the worker's handlers."""
+        reads = WeatherReads(weather, max_wait_s=self.weather_service_batch_wait_ms / 1000)
+        stack.push_async_callback(reads.aclose)
+        return reads
+
+    async def open_writes(
+        self, stack: AsyncExitStack, weather: WeatherServiceClient
+    ) -> WeatherWrites:
+        """Batched writes shared by the worker's handlers; parked records are sent on close."""
+        writes = WeatherWrites(
+            weather,
+            max_records=self.weather_service_batch_records,
+            max_wait_s=self.weather_service_batch_wait_ms / 1000,
+        )
+        stack.push_async_callback(writes.aclose)
+        return writes

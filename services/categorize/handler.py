@@ -1,8 +1,10 @@
 """The categorize handler: one ``CategorizeTask`` -> one stored trail condition.
 
-Reads the location's last ``history_h`` hours (plus ``forecast_h`` hours of forecast) from the
-weather service, labels them with the configured classifier and upserts the condition for the
-current UTC hour (``PUT /v1/conditions``; the later ``computed_at`` wins, so a re-run is harmless).
+Reads the location and its last ``history_h`` hours (plus ``forecast_h`` hours of forecast) from
+the weather service (``POST /v1/weather/query``, batched with other handlers' reads by
+``WeatherReads``), labels them with the configured classifier and upserts the condition for the
+current UTC hour (``PUT /v1/conditions``, batched with other handlers' conditions by
+``WeatherWrites``; the later ``computed_at`` wins, so a re-run is harmless).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from services.categorize.contract import (
 )
 from services.tasks import CategorizeTask
 from services.weather_client import WeatherServiceClient, iso
+from services.weather_reads import WeatherReads
+from services.weather_writes import WeatherWrites
 
 Clock = Callable[[], datetime]
 
@@ -91,30 +95,34 @@ class CategorizeHandler:
         *,
         classifier: TrailClassifier,
         weather: WeatherServiceClient,
+        reads: WeatherReads | None = None,
+        writes: WeatherWrites | None = None,
         options: CategorizeOptions | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._classifier = classifier
         self._weather = weather
+        self._reads = reads or WeatherReads(weather, max_wait_s=0.0)
+        self._writes = writes or WeatherWrites(weather, max_wait_s=0.0)
         self._options = options or CategorizeOptions()
         self._clock = clock
 
     async def __call__(self, task: CategorizeTask, ctx: TaskContext) -> Outcome:
         now = self._clock()
         valid_for = now.replace(minute=0, second=0, microsecond=0)
-        location = await self._weather.get_location(task.location_id)
-        records = await self._weather.weather_records(
+        got = await self._reads.location_weather(
             task.location_id,
             start=valid_for - timedelta(hours=self._options.history_h),
             end=valid_for + timedelta(hours=1 + self._options.forecast_h),
         )
+        location, records = got.location, got.records
         condition = self._classifier.classify(
             now=valid_for,
             hours=[hourly_weather(r) for r in records],
             traits=location_traits(location),
         )
         item = condition_item(task.location_id, condition, computed_at=now)
-        await self._weather.put_conditions([item])
+        await self._writes.put_conditions([item])
         ctx.log.info(
             "condition_computed",
             location_id=task.location_id,

@@ -52,6 +52,8 @@ async def categorize_worker(
         handler = CategorizeHandler(
             classifier=classifier,
             weather=weather,
+            reads=await settings.open_reads(stack, weather),
+            writes=await settings.open_writes(stack, weather),
             options=CategorizeOptions(
                 history_h=settings.categorize_history_h,
                 forecast_h=settings.categorize_forecast_h,

@@ -72,6 +72,9 @@ async def fetch_worker(
             rate_limit_wait_s=settings.owm_rate_limit_wait_s,
             transient_attempts=settings.owm_transient_attempts,
         )
-        handler = FetchWeatherHandler(owm=owm, gate=gate, weather=weather)
+        writes = await settings.open_writes(stack, weather)
+        handler = FetchWeatherHandler(
+            owm=owm, gate=gate, weather=weather, redis=redis, writes=writes
+        )
         options = fetch_worker_options(settings, concurrency=concurrency, **option_overrides)
         yield Worker(redis, INGEST_CODEC, handler, options, forward_codec=CATEGORIZE_CODEC)
