@@ -92,6 +92,12 @@ def owm_answer_cache(endpoint: str, identity: str) -> str:
     return f"{PREFIX}:owm:{endpoint}:{identity}"
 
 
+def history_covered(location_id: str) -> str:
+    """Set while the weather service is known to hold enough observed history of a location (its
+    TTL is how long that stays true without new observations), so fetch-weather skips the check."""
+    return f"{PREFIX}:history:{location_id}"
+
+
 # Names of the shared limiter and breaker that guard OpenWeatherMap (see rate_limit_*, breaker).
 OWM_RATE_LIMITER = "owm"
 OWM_BREAKER = "owm"

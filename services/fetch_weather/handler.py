@@ -2,9 +2,12 @@
 
 1. If the weather service holds fewer than ``min_observed_h`` observed hours of the last
    ``history_h`` hours, backfill the missing past days with ``day_summary`` (at most
-   ``max_backfill_days`` calls).
+   ``max_backfill_days`` calls). The outcome of that check is remembered in Redis for as long as
+   it stays true with no new observation (``observed - min_observed_h`` hours), so in steady state
+   the check costs one Redis read, not a weather-service query.
 2. One ``onecall`` (current observation + 48 h forecast).
-3. Upsert everything in one ``PUT /v1/weather`` (an idempotent upsert), forward the categorize task.
+3. Upsert everything (an idempotent upsert; batched with other handlers' records by
+   ``WeatherWrites``), forward the categorize task.
 
 Every OWM call goes through the ``OwmGate`` (cache, breaker, rate limiter).
 """
@@ -17,6 +20,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from etl_core import keys
 from etl_core.outcomes import Forward, Outcome
 from etl_core.worker import TaskContext
 from services.fetch_weather.owm_client import OwmClient
@@ -24,8 +28,10 @@ from services.fetch_weather.owm_gate import Clock, OwmGate, utc_now
 from services.fetch_weather.transform import day_summary_records, onecall_records
 from services.tasks import CategorizeTask, IngestTask
 from services.weather_client import WeatherServiceClient
+from services.weather_writes import WeatherWrites
 
 HOURS_PER_DAY = 24
+SECONDS_PER_HOUR = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,12 @@ def _hour_of(record: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(record["hour"]).replace("Z", "+00:00"))
 
 
+@dataclass(frozen=True, slots=True)
+class _History:
+    missing_days: list[date]
+    observed_hours: set[datetime] | None  # None: not checked (known to be covered)
+
+
 class FetchWeatherHandler:
     def __init__(
         self,
@@ -46,20 +58,25 @@ class FetchWeatherHandler:
         owm: OwmClient,
         gate: OwmGate,
         weather: WeatherServiceClient,
+        redis: Any,
+        writes: WeatherWrites | None = None,
         options: FetchOptions | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._owm = owm
         self._gate = gate
         self._weather = weather
+        self._redis = redis
+        self._writes = writes or WeatherWrites(weather, max_wait_s=0.0)
         self._options = options or FetchOptions()
         self._clock = clock
 
     async def __call__(self, task: IngestTask, ctx: TaskContext) -> Outcome:
         now = self._clock()
+        this_hour = now.replace(minute=0, second=0, microsecond=0)
         records: list[dict[str, Any]] = []
-        missing = await self.missing_days(task.location_id, now)
-        for day in missing:
+        history = await self._history(task.location_id, this_hour)
+        for day in history.missing_days:
             got = await self._gate.fetch(
                 "day_summary",
                 f"{task.location_id}:{day.isoformat()}",
@@ -77,30 +94,68 @@ class FetchWeatherHandler:
         records.extend(onecall_records(current.answer, fetched_at=current.fetched_at))
         for record in records:
             record["location_id"] = task.location_id
-        result = await self._weather.upsert_weather(records)
+        await self._writes.upsert_weather(records)
+        if history.observed_hours is not None:
+            await self._remember_coverage(task.location_id, now, history, records)
         ctx.log.info(
             "weather_fetched",
             location_id=task.location_id,
-            backfilled_days=len(missing),
+            backfilled_days=len(history.missing_days),
             records=len(records),
-            written=result.get("written"),
             from_cache=current.from_cache,
         )
         return Forward([CategorizeTask(location_id=task.location_id, window=task.window)])
 
     async def missing_days(self, location_id: str, now: datetime) -> list[date]:
         """Past UTC days to backfill: none when enough observed history is stored."""
-        o = self._options
         this_hour = now.replace(minute=0, second=0, microsecond=0)
+        return (await self._history(location_id, this_hour)).missing_days
+
+    async def _history(self, location_id: str, this_hour: datetime) -> _History:
+        if await self._redis.exists(keys.history_covered(location_id)):
+            return _History(missing_days=[], observed_hours=None)
+        o = self._options
         observed = await self._weather.weather_records(
             location_id,
             start=this_hour - timedelta(hours=o.history_h),
             end=this_hour + timedelta(hours=1),
             kind="observed",
         )
-        if len(observed) >= o.min_observed_h:
-            return []
-        per_day = Counter(_hour_of(r).date() for r in observed)
+        hours = {_hour_of(r) for r in observed}
+        if len(hours) >= o.min_observed_h:
+            return _History(missing_days=[], observed_hours=hours)
+        per_day = Counter(hour.date() for hour in hours)
         today = this_hour.date()
         candidates = [today - timedelta(days=n) for n in range(o.max_backfill_days, 0, -1)]
-        return [day for day in candidates if per_day[day] < HOURS_PER_DAY]
+        missing = [day for day in candidates if per_day[day] < HOURS_PER_DAY]
+        return _History(missing_days=missing, observed_hours=hours)
+
+    async def _remember_coverage(
+        self,
+        location_id: str,
+        now: datetime,
+        history: _History,
+        written: list[dict[str, Any]],
+    ) -> None:
+        """Mark the location's history as covered for as long as that holds without new data:
+        each hour that passes ages one observed hour out of the ``history_h`` window."""
+        o = self._options
+        this_hour = now.replace(minute=0, second=0, microsecond=0)
+        start = this_hour - timedelta(hours=o.history_h)
+        hours = set(history.observed_hours or ())
+        hours.update(
+            h
+            for r in written
+            if r.get("kind") == "observed" and start <= (h := _hour_of(r)) <= this_hour
+        )
+        # The oldest observed hours leave the window first. At least min_observed_h remain while
+        # the hour ordered[spare] (spare = count - min_observed_h) is still inside it, i.e. until
+        # history_h hours after that hour.
+        ordered = sorted(hours)
+        spare = len(ordered) - o.min_observed_h
+        if spare < 0:
+            return
+        expires = ordered[spare] + timedelta(hours=o.history_h) - now
+        ttl_s = int(expires.total_seconds())
+        if ttl_s > 0:
+            await self._redis.set(keys.history_covered(location_id), "1", ex=ttl_s)

@@ -199,3 +199,97 @@ async def test_transient_failures_are_retried_in_process_before_the_task_fails(
         with pytest.raises(TransientError):
             await worker.handler(task, context_for(task))
         assert await owm_total_calls(owm_http) == 3  # the first day_summary, three times
+
+
+def _count_history_reads(
+    handler: FetchWeatherHandler, monkeypatch: pytest.MonkeyPatch
+) -> list[Any]:
+    calls: list[Any] = []
+    client = handler._weather
+    original = client.weather_records
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(client, "weather_records", counted)
+    return calls
+
+
+async def test_covered_history_is_not_read_again_until_it_could_fall_short(
+    handler: FetchWeatherHandler,
+    weather: WeatherService,
+    owm_http: httpx.AsyncClient,
+    aredis: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads = _count_history_reads(handler, monkeypatch)
+    first = ingest(0)
+    await handler(first, context_for(first))
+    assert len(reads) == 1
+    this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    observed = len(
+        await weather.client.weather_records(
+            first.location_id,
+            start=this_hour - timedelta(hours=72),
+            end=this_hour + timedelta(hours=1),
+            kind="observed",
+        )
+    )
+    ttl_s = await aredis.ttl(keys.history_covered(first.location_id))
+    # Covered for as many hours as the stored observations exceed the minimum of 48, less the
+    # part of this hour already gone: never longer than the history can really stay covered.
+    assert 0 < ttl_s <= (observed - 48) * 3600
+
+    later = ingest(0, datetime.now(UTC) + timedelta(hours=1))
+    await handler(later, context_for(later))
+    assert len(reads) == 1  # the mark answered
+    assert await owm_calls(owm_http, "day_summary") == 3
+
+    await aredis.delete(keys.history_covered(first.location_id))
+    again = ingest(0, datetime.now(UTC) + timedelta(hours=2))
+    await handler(again, context_for(again))
+    assert len(reads) == 2  # without the mark the service is asked, and history suffices
+    assert await owm_calls(owm_http, "day_summary") == 3
+
+
+async def test_the_coverage_mark_lasts_until_the_count_would_drop_below_the_minimum(
+    handler: FetchWeatherHandler, weather: WeatherService, aredis: Any
+) -> None:
+    task = ingest(1)
+    now = datetime.now(UTC)
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    stored = [
+        {
+            "location_id": task.location_id,
+            "hour": (this_hour - timedelta(hours=h)).isoformat(),
+            "kind": "observed",
+            "temperature_c": 3.0,
+            "source": "test",
+            "fetched_at": now.isoformat(),
+        }
+        for h in range(60)  # this hour and the 59 before it
+    ]
+    await weather.client.upsert_weather(stored)
+    await handler(task, context_for(task))
+    # 60 observed hours, 12 to spare: the 13th oldest (this_hour - 47 h) leaves the 72 h window
+    # 25 h from this hour.
+    ttl_s = await aredis.ttl(keys.history_covered(task.location_id))
+    expected_s = (this_hour + timedelta(hours=25) - now).total_seconds()
+    assert expected_s - 60 <= ttl_s <= expected_s
+
+
+async def test_too_little_history_sets_no_coverage_mark(
+    handler: FetchWeatherHandler, weather: WeatherService, aredis: Any, owm_http: httpx.AsyncClient
+) -> None:
+    await httpx_post_faults(owm_http, {"error_rate": 0.0})
+    task = ingest(2)
+    handler._options = type(handler._options)(history_h=72, min_observed_h=72, max_backfill_days=1)
+    await handler(task, context_for(task))
+    assert await owm_calls(owm_http, "day_summary") == 1
+    assert not await aredis.exists(keys.history_covered(task.location_id))
+
+
+async def httpx_post_faults(owm_http: httpx.AsyncClient, faults: dict[str, Any]) -> None:
+    response = await owm_http.post("/__faults", json=faults)
+    assert response.status_code == 200, response.text
