@@ -46,10 +46,20 @@ async def _serve(factory: WorkerFactory, settings: Any, concurrency: int | None)
         await worker.run()
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (it roughly halves the loop's and sockets' CPU per task)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def _run(factory: WorkerFactory, settings: Any, concurrency: int | None) -> None:
     configure_logging(level=settings.log_level)
     try:
-        asyncio.run(_serve(factory, settings, concurrency))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(_serve(factory, settings, concurrency))
     except ConfigurationError as exc:
         raise exit_with(str(exc)) from None
 

@@ -85,9 +85,15 @@ class Environment:
             "OWM_API_KEY": DEMO_OWM_KEY,
             "OWM_RATE_LIMIT_PER_MINUTE": "1000000",  # the mock is free; the real API is not
             "OWM_RATE_LIMIT_PER_DAY": "100000000",
+            "FETCH_CONCURRENCY": "64",  # no rate limit to wait on: keep more calls in flight
+            "CATEGORIZE_CONCURRENCY": "128",
             "OUTBOX_PATH": str(self.work_dir / "outbox.sqlite3"),
             "LOG_LEVEL": "INFO",  # workers log their totals (worker_stopped) at INFO
         }
+
+    def full_env(self) -> dict[str, str]:
+        """This process's environment with the pipeline's settings on top."""
+        return {**os.environ, **self.pipeline_env()}
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], name: str) -> None:

@@ -71,7 +71,8 @@ def demo_locations(n: int) -> list[dict[str, Any]]:
     return bodies
 
 
-def _seed(http: httpx.Client, n: int) -> None:
+def seed_locations(http: httpx.Client, n: int) -> None:
+    """Create ``n`` demo locations in the weather service."""
     bodies = demo_locations(n)
     for start in range(0, len(bodies), SEED_CHUNK):
         response = http.post(
@@ -110,11 +111,10 @@ def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoRe
             f"mock OWM at {env.owm_url} (fault rate {options.fault_rate:.0%}), "
             f"weather service at {env.weather_url}"
         )
-        _seed(http, n)
-        pipeline_env = env.pipeline_env()
+        seed_locations(http, n)
         scheduled = subprocess.run(
             cli_command("schedule"),
-            env={**_base_env(), **pipeline_env},
+            env=env.full_env(),
             capture_output=True,
             text=True,
             timeout=600,
@@ -126,16 +126,7 @@ def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoRe
                 time.monotonic() - started,
             )
         console.print(scheduled.stdout.strip())
-        for i in range(options.fetch_workers):
-            env.children.start(
-                f"fetch-worker-{i}", cli_command("worker", "fetch-weather"), pipeline_env
-            )
-        for i in range(options.categorize_workers):
-            env.children.start(
-                f"categorize-worker-{i}",
-                cli_command("worker", "categorize-trail-conditions"),
-                pipeline_env,
-            )
+        start_workers(env, options.fetch_workers, options.categorize_workers)
         done = _follow(http, env, options, console)
         env.children.stop({n for n, _p in env.children.procs if "-worker-" in n})
         labels, sample = _conditions(http)
@@ -170,10 +161,20 @@ def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoRe
     return DemoResult(ok, message, elapsed, summary, labels, sample)
 
 
-def _base_env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
+def start_workers(env: Environment, fetch_workers: int, categorize_workers: int) -> set[str]:
+    """Start the worker processes; returns their names (for ``env.children.stop``)."""
+    pipeline_env = env.pipeline_env()
+    names: set[str] = set()
+    for kind, count in (
+        ("fetch-weather", fetch_workers),
+        ("categorize-trail-conditions", categorize_workers),
+    ):
+        prefix = "fetch" if kind == "fetch-weather" else "categorize"
+        for i in range(count):
+            name = f"{prefix}-worker-{i}"
+            env.children.start(name, cli_command("worker", kind), pipeline_env)
+            names.add(name)
+    return names
 
 
 def _follow(http: httpx.Client, env: Environment, options: DemoOptions, console: Console) -> int:
