@@ -87,6 +87,7 @@ class Environment:
             "OWM_RATE_LIMIT_PER_DAY": "100000000",
             "OUTBOX_PATH": str(self.work_dir / "outbox.sqlite3"),
             "LOG_LEVEL": "INFO",  # workers log their totals (worker_stopped) at INFO
+            "METRICS_PORT": "0",  # several workers on one host: no probes (one port each)
         }
 
 
