@@ -2,8 +2,8 @@
 plus gauges that a refresher sets from Redis (streams, breaker) and the read loop's liveness.
 
 Every metric lives in the ``CollectorRegistry`` of one ``WorkerMetrics`` (tests build many) and
-carries the ``stage`` label (the worker's consumer group, e.g. ``fetch-weather``). The names, all
-``trail_etl_worker_*``, are listed in docs/etl-core.md ("Metrics and probes").
+carries the ``stage`` label the deployable chose (the pipeline uses its consumer group names). The
+names, all ``trail_etl_worker_*``, are listed in docs/etl-core.md ("Metrics and probes").
 """
 
 from __future__ import annotations
