@@ -13,11 +13,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from etl_core import keys
+from etl_core.breaker import CircuitBreaker
 from etl_core.worker.metrics import WorkerMetrics
 from services import worker_metrics
 from services.categorize.wiring import categorize_worker
 from services.fetch_weather.wiring import fetch_worker
-from services.worker_metrics import served_metrics
+from services.worker_metrics import refresh_gauges, served_metrics
 from tests.conftest import RedisBackend
 from tests.services.conftest import WeatherService, trail
 from tests.services.pipeline.failure_support import QUICK_RETRIES, schedule
@@ -74,6 +75,16 @@ async def scrape_until(http: httpx.AsyncClient, port: int, stage: str, gauges: G
     return await await_until(page, message=f"the {stage} gauges after the run")
 
 
+def seed_full_minute(sredis: Any, *, ages_out_in_s: float) -> None:
+    """Fill the OWM limiter's rolling minute (fetch_settings: 1000 per minute) with admissions
+    that all age out in ``ages_out_in_s``: the worker's first calls must wait that long."""
+    seconds, micros = sredis.time()
+    now_us = int(seconds) * 1_000_000 + int(micros)
+    admitted_us = now_us - 60_000_000 + int(ages_out_in_s * 1_000_000)
+    window = keys.rate_limit_window(keys.OWM_RATE_LIMITER, 60_000)
+    sredis.zadd(window, {f"{admitted_us}:seed:{i}": admitted_us for i in range(1000)})
+
+
 async def test_both_workers_serve_their_counts_and_stream_gauges(
     weather: WeatherService,
     owm_http: httpx.AsyncClient,
@@ -88,6 +99,7 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
     for fields in POISON:
         sredis.xadd(keys.INGESTION_STREAM, fields)
     ingested = LOCATIONS + len(POISON)
+    seed_full_minute(sredis, ages_out_in_s=0.4)
 
     port = free_port()
     async with fetch_worker(
@@ -122,6 +134,11 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
     assert page.get("trail_etl_worker_handler_duration_seconds_count") == ingested
     assert page.get("trail_etl_worker_breaker_state", breaker=keys.OWM_BREAKER) == 0
     assert page.get("trail_etl_worker_reclaimed_total") == 0
+    limiter = {"limiter": keys.OWM_RATE_LIMITER}
+    waits = page.get("trail_etl_worker_rate_limit_waits_total", **limiter)
+    assert waits is not None and 1 <= waits <= 8  # the first calls, at most one per slot
+    waited_s = page.get("trail_etl_worker_rate_limit_wait_seconds_total", **limiter)
+    assert waited_s is not None and waited_s >= 0.2 * waits
 
     async with categorize_worker(
         categorize_settings(**metrics_on(port)),  # the fetch worker's port is free again
@@ -170,3 +187,20 @@ async def test_no_probes_with_port_0_or_a_port_in_use_and_the_worker_still_runs(
                 {"stage": keys.CATEGORIZE_GROUP, "outcome": "dead_lettered"},
             )
             assert dead == 1  # the hooks count without a server too
+
+
+async def test_a_refresh_reads_the_breaker_state_every_replica_shares(aredis: Any) -> None:
+    metrics = WorkerMetrics("test-stage")
+    ours = CircuitBreaker(aredis, "shared", failure_threshold=1)
+    await refresh_gauges(metrics, aredis, stream="no-such-stream", breaker=ours)
+
+    def gauge(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, {"stage": "test-stage", **labels})
+
+    assert gauge("trail_etl_worker_breaker_state", breaker="shared") == 0
+    assert gauge("trail_etl_worker_stream_length", stream="no-such-stream") == 0
+    other_replica = CircuitBreaker(aredis, "shared", failure_threshold=1)
+    await other_replica.before_call()
+    await other_replica.record_failure()
+    await refresh_gauges(metrics, aredis, stream="no-such-stream", breaker=ours)
+    assert gauge("trail_etl_worker_breaker_state", breaker="shared") == 2
