@@ -98,7 +98,7 @@ async def served_metrics(
     )
     try:
         await server.start()
-    except OSError as exc:
+    except Exception as exc:  # OSError mostly; a METRICS_HOST that is no valid name too
         log.error(
             "metrics_server_unavailable",
             host=settings.metrics_host,
@@ -127,4 +127,6 @@ async def served_metrics(
         _done, running = await asyncio.wait([refresher], timeout=STOP_TIMEOUT_S)
         for task in running:  # blocked in a Redis call
             task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=STOP_TIMEOUT_S)
         await server.close()
