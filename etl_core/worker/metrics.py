@@ -114,7 +114,7 @@ class WorkerMetrics(WorkerHooks):
         self.last_loop = self._clock()
 
     def on_redis_error(self, where: str) -> None:
-        self.redis_errors.labels(self.stage, where).inc()
+        self.redis_errors.labels(self.stage, where.lstrip("_")).inc()  # a chore: "_promote"
 
     # -- other sources -----------------------------------------------------------------------
 

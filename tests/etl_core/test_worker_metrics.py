@@ -87,9 +87,11 @@ async def test_reclaims_and_redis_errors_are_counted() -> None:
     metrics.on_reclaimed(3, 1)
     metrics.on_reclaimed(2, 0)
     metrics.on_redis_error("xreadgroup")
+    metrics.on_redis_error("_promote")  # a chore, by its method's name
     assert value(metrics, "trail_etl_worker_reclaimed_total") == 5
     assert value(metrics, "trail_etl_worker_deleted_while_pending_total") == 1
     assert value(metrics, "trail_etl_worker_redis_errors_total", where="xreadgroup") == 1
+    assert value(metrics, "trail_etl_worker_redis_errors_total", where="promote") == 1
 
 
 async def test_rate_limiter_waits_are_counted_with_the_seconds_waited(aredis: Any) -> None:
