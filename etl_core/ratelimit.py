@@ -13,7 +13,7 @@ import asyncio
 import random
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,9 @@ US_PER_S = 1_000_000
 DEFAULT_ACQUIRE_MAX_JITTER_S = 0.005
 
 log = get_logger(__name__, component="ratelimit")
+
+WaitHook = Callable[[str, float], object]
+"""Called as ``hook(name, waited_s)`` once per ``acquire`` that had to sleep (metrics)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,8 @@ class RateLimiter:
 
     ``per_minute`` is a sliding window of 60 000 ms; ``windows`` adds (window_ms, limit) pairs,
     e.g. ``(1_000, 5)`` for five per rolling second. ``per_day`` counts per UTC calendar day.
-    Every process that shares ``name`` must configure the same limits.
+    Every process that shares ``name`` must configure the same limits. ``on_wait`` (metrics) is
+    told how long each ``acquire`` that had to sleep slept; a failing hook is logged, not raised.
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class RateLimiter:
         per_minute: int | None = None,
         per_day: int | None = None,
         windows: Sequence[tuple[int, int]] = (),
+        on_wait: WaitHook | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"rate limiter name must be a non-empty string, got {name!r}")
@@ -121,6 +126,7 @@ class RateLimiter:
             )
         self.client = client
         self.name = name
+        self.on_wait = on_wait
         self.windows: tuple[tuple[int, int], ...] = tuple(pairs)
         self._keys = [keys.rate_limit_day(name)] + [
             keys.rate_limit_window(name, window_ms) for window_ms, _ in pairs
@@ -163,19 +169,32 @@ class RateLimiter:
         if timeout_s < 0:
             raise ValueError(f"timeout_s must not be negative, got {timeout_s}")
         deadline = time.monotonic() + timeout_s
+        waited_s = 0.0
         while True:
             admission = await self.try_acquire(n)
             if admission.admitted:
+                self._report_wait(waited_s)
                 return admission
             remaining_s = deadline - time.monotonic()
             if admission.wait_s > remaining_s:
+                self._report_wait(waited_s)
                 log.debug("rate_limited", limiter=self.name, n=n, retry_after_s=admission.wait_s)
                 raise RateLimited(
                     f"rate limiter {self.name!r}: {n} permit(s) not available within {timeout_s}s",
                     retry_after_s=admission.wait_s,
                 )
             jitter_s = random.uniform(0.0, DEFAULT_ACQUIRE_MAX_JITTER_S)
-            await asyncio.sleep(min(admission.wait_s + jitter_s, remaining_s))
+            sleep_s = min(admission.wait_s + jitter_s, remaining_s)
+            await asyncio.sleep(sleep_s)
+            waited_s += sleep_s
+
+    def _report_wait(self, waited_s: float) -> None:
+        if self.on_wait is None or waited_s <= 0:
+            return
+        try:
+            self.on_wait(self.name, waited_s)
+        except Exception:
+            log.exception("rate_limit_wait_hook_failed", limiter=self.name)
 
     async def usage(self) -> RateLimitUsage:
         """Permits used in each rolling window that ends now and today; reserves nothing."""

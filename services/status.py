@@ -101,21 +101,25 @@ async def _consumers(client: Any, stream: str, group: str) -> list[dict[str, Any
     return sorted(out, key=lambda c: c["name"])
 
 
-async def _stream(client: Any, stream: str) -> dict[str, Any]:
+async def stream_counts(client: Any, stream: str) -> dict[str, Any]:
+    """The cheap part of a stream's status, for worker metrics too: no consumers, and the
+    dead-letter stream's length only (``XLEN``, not its error types)::
+
+        {"name", "exists", "length", "delayed", "dead_letters": int,
+         "groups": [{"name", "pending", "lag", "last_delivered_id"}]}
+    """
     exists = _text(await client.type(stream)) == "stream"
     groups: list[dict[str, Any]] = []
     length = 0
     if exists:
         length = int(await client.xlen(stream))
         for info in await client.xinfo_groups(stream):
-            name = _text(_field(info, "name"))
             groups.append(
                 {
-                    "name": name,
+                    "name": _text(_field(info, "name")),
                     "pending": int(_field(info, "pending") or 0),
                     "lag": _optional_int(_field(info, "lag")),
                     "last_delivered_id": _text(_field(info, "last-delivered-id")),
-                    "consumers": await _consumers(client, stream, name),
                 }
             )
         groups.sort(key=lambda g: g["name"])
@@ -124,9 +128,17 @@ async def _stream(client: Any, stream: str) -> dict[str, Any]:
         "exists": exists,
         "length": length,
         "delayed": int(await client.zcard(keys.delayed_set(stream))),
-        "dead_letters": await _dead_letters(client, stream),
+        "dead_letters": int(await client.xlen(keys.dead_letter_stream(stream))),
         "groups": groups,
     }
+
+
+async def _stream(client: Any, stream: str) -> dict[str, Any]:
+    status = await stream_counts(client, stream)
+    for group in status["groups"]:
+        group["consumers"] = await _consumers(client, stream, group["name"])
+    status["dead_letters"] = await _dead_letters(client, stream)
+    return status
 
 
 async def gather_status(

@@ -28,6 +28,10 @@ class WorkerSettings(ServiceSettings):
     worker_reclaim_idle_ms: int = Field(default=120_000, ge=1)
     worker_max_deliveries: int = Field(default=5, ge=1)
     worker_shutdown_grace_s: float = Field(default=20.0, ge=0)
+    # The worker's /metrics, /livez and /readyz (etl_core/worker/probes.py); port 0: none.
+    metrics_port: int = Field(default=9100, ge=0, le=65535)
+    metrics_host: str = Field(default="0.0.0.0", min_length=1)
+    worker_liveness_timeout_s: float = Field(default=60.0, gt=0)
     log_level: LogLevel = "INFO"
 
     def worker_options(

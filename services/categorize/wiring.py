@@ -11,10 +11,12 @@ import httpx
 from etl_core import keys
 from etl_core.errors import ConfigurationError
 from etl_core.worker import Worker, WorkerOptions
+from etl_core.worker.metrics import WorkerMetrics
 from services.categorize.contract import TrailClassifier, load_classifier
 from services.categorize.handler import CategorizeHandler, CategorizeOptions
 from services.categorize.settings import CategorizeSettings
 from services.tasks import CATEGORIZE_CODEC
+from services.worker_metrics import served_metrics
 
 
 def classifier_from(settings: CategorizeSettings) -> TrailClassifier:
@@ -43,9 +45,11 @@ async def categorize_worker(
     redis: Any | None = None,
     weather_http: httpx.AsyncClient | None = None,
     concurrency: int | None = None,
+    metrics: WorkerMetrics | None = None,
     **option_overrides: Any,
 ) -> AsyncIterator[Worker]:
-    """The worker, with its clients open; clients passed in are used as they are (tests)."""
+    """The worker, with its clients open; clients passed in are used as they are (tests).
+    With ``metrics``, its hooks are wired in and served on METRICS_PORT."""
     classifier = classifier_from(settings)  # fails before anything is opened
     async with AsyncExitStack() as stack:
         redis, weather = await settings.open_clients(stack, redis=redis, weather_http=weather_http)
@@ -60,4 +64,6 @@ async def categorize_worker(
             ),
         )
         options = categorize_worker_options(settings, concurrency=concurrency, **option_overrides)
-        yield Worker(redis, CATEGORIZE_CODEC, handler, options)
+        worker = Worker(redis, CATEGORIZE_CODEC, handler, options, hooks=metrics)
+        await stack.enter_async_context(served_metrics(settings, metrics, worker))
+        yield worker

@@ -9,10 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
+from etl_core import keys
 from etl_core.errors import ConfigurationError
 from etl_core.logging import configure_logging
 from etl_core.settings import ServiceSettings
 from etl_core.worker import Worker
+from etl_core.worker.metrics import WorkerMetrics
 from services.categorize.settings import CategorizeSettings
 from services.categorize.wiring import categorize_worker
 from services.cli.exits import exit_with
@@ -39,8 +41,12 @@ def _settings(cls: type[ServiceSettings]) -> Any:
         raise exit_with(str(exc)) from None
 
 
-async def _serve(factory: WorkerFactory, settings: Any, concurrency: int | None) -> None:
-    worker_context: AbstractAsyncContextManager[Worker] = factory(settings, concurrency=concurrency)
+async def _serve(
+    factory: WorkerFactory, settings: Any, concurrency: int | None, stage: str
+) -> None:
+    worker_context: AbstractAsyncContextManager[Worker] = factory(
+        settings, concurrency=concurrency, metrics=WorkerMetrics(stage)
+    )
     async with worker_context as worker:
         worker.install_signal_handlers()
         await worker.run()
@@ -55,11 +61,11 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def _run(factory: WorkerFactory, settings: Any, concurrency: int | None) -> None:
+def _run(factory: WorkerFactory, settings: Any, concurrency: int | None, stage: str) -> None:
     configure_logging(level=settings.log_level)
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_serve(factory, settings, concurrency))
+            runner.run(_serve(factory, settings, concurrency, stage))
     except ConfigurationError as exc:
         raise exit_with(str(exc)) from None
 
@@ -67,10 +73,10 @@ def _run(factory: WorkerFactory, settings: Any, concurrency: int | None) -> None
 @app.command("fetch-weather")
 def fetch_weather(concurrency: Concurrency = None) -> None:
     """Fetch OpenWeatherMap data for owm-ingestion-stream tasks."""
-    _run(fetch_worker, _settings(FetchWeatherSettings), concurrency)
+    _run(fetch_worker, _settings(FetchWeatherSettings), concurrency, keys.FETCH_GROUP)
 
 
 @app.command("categorize-trail-conditions")
 def categorize_trail_conditions(concurrency: Concurrency = None) -> None:
     """Label trail conditions for owm-categorization-stream tasks."""
-    _run(categorize_worker, _settings(CategorizeSettings), concurrency)
+    _run(categorize_worker, _settings(CategorizeSettings), concurrency, keys.CATEGORIZE_GROUP)

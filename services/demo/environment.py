@@ -89,6 +89,7 @@ class Environment:
             "CATEGORIZE_CONCURRENCY": "128",
             "OUTBOX_PATH": str(self.work_dir / "outbox.sqlite3"),
             "LOG_LEVEL": "INFO",  # workers log their totals (worker_stopped) at INFO
+            "METRICS_PORT": "0",  # several workers on one host: no probes (one port each)
         }
 
     def full_env(self) -> dict[str, str]:

@@ -12,11 +12,13 @@ from etl_core import keys
 from etl_core.breaker import CircuitBreaker
 from etl_core.ratelimit import RateLimiter
 from etl_core.worker import Worker, WorkerOptions
+from etl_core.worker.metrics import WorkerMetrics
 from services.fetch_weather.handler import FetchWeatherHandler
 from services.fetch_weather.owm_client import OwmClient, OwmClientOptions
 from services.fetch_weather.owm_gate import OwmGate
 from services.fetch_weather.settings import FetchWeatherSettings
 from services.tasks import CATEGORIZE_CODEC, INGEST_CODEC
+from services.worker_metrics import served_metrics
 
 
 def fetch_worker_options(
@@ -39,9 +41,11 @@ async def fetch_worker(
     owm_http: httpx.AsyncClient | None = None,
     weather_http: httpx.AsyncClient | None = None,
     concurrency: int | None = None,
+    metrics: WorkerMetrics | None = None,
     **option_overrides: Any,
 ) -> AsyncIterator[Worker]:
-    """The worker, with its clients open; clients passed in are used as they are (tests)."""
+    """The worker, with its clients open; clients passed in are used as they are (tests).
+    With ``metrics``, its hooks are wired in and served on METRICS_PORT."""
     async with AsyncExitStack() as stack:
         redis, weather = await settings.open_clients(stack, redis=redis, weather_http=weather_http)
         if owm_http is None:
@@ -54,6 +58,12 @@ async def fetch_worker(
                 timeout_s=settings.owm_timeout_s,
             ),
         )
+        breaker = CircuitBreaker(
+            redis,
+            keys.OWM_BREAKER,
+            failure_threshold=settings.owm_breaker_failure_threshold,
+            reset_timeout_s=settings.owm_breaker_reset_timeout_s,
+        )
         gate = OwmGate(
             redis,
             limiter=RateLimiter(
@@ -61,13 +71,9 @@ async def fetch_worker(
                 keys.OWM_RATE_LIMITER,
                 per_minute=settings.owm_rate_limit_per_minute,
                 per_day=settings.owm_rate_limit_per_day,
+                on_wait=None if metrics is None else metrics.on_rate_limit_wait,
             ),
-            breaker=CircuitBreaker(
-                redis,
-                keys.OWM_BREAKER,
-                failure_threshold=settings.owm_breaker_failure_threshold,
-                reset_timeout_s=settings.owm_breaker_reset_timeout_s,
-            ),
+            breaker=breaker,
             cache_ttl_s=settings.owm_cache_ttl_s,
             rate_limit_wait_s=settings.owm_rate_limit_wait_s,
             transient_attempts=settings.owm_transient_attempts,
@@ -77,4 +83,8 @@ async def fetch_worker(
             owm=owm, gate=gate, weather=weather, redis=redis, writes=writes
         )
         options = fetch_worker_options(settings, concurrency=concurrency, **option_overrides)
-        yield Worker(redis, INGEST_CODEC, handler, options, forward_codec=CATEGORIZE_CODEC)
+        worker = Worker(
+            redis, INGEST_CODEC, handler, options, forward_codec=CATEGORIZE_CODEC, hooks=metrics
+        )
+        await stack.enter_async_context(served_metrics(settings, metrics, worker, breaker=breaker))
+        yield worker

@@ -105,6 +105,29 @@ async def test_acquire_raises_rate_limited_when_the_wait_passes_the_deadline(are
         await limiter.acquire(timeout_s=0)
 
 
+async def test_on_wait_hears_of_each_acquire_that_slept_and_for_how_long(aredis: Any) -> None:
+    window_ms = 300
+    waits: list[tuple[str, float]] = []
+    limiter = RateLimiter(
+        aredis, "told", windows=[(window_ms, 1)], on_wait=lambda *a: waits.append(a)
+    )
+    await limiter.acquire(timeout_s=5)
+    assert waits == []  # admitted at once: no wait to report
+    await limiter.acquire(timeout_s=5)
+    [(name, waited_s)] = waits
+    assert name == "told"
+    assert 0 < waited_s <= window_ms / 1000 + 0.1
+
+
+async def test_a_failing_on_wait_hook_does_not_fail_acquire(aredis: Any) -> None:
+    def broken(_name: str, _waited_s: float) -> None:
+        raise RuntimeError("metrics are down")
+
+    limiter = RateLimiter(aredis, "broken-hook", windows=[(200, 1)], on_wait=broken)
+    await limiter.acquire(timeout_s=5)
+    assert (await limiter.acquire(timeout_s=5)).admitted
+
+
 async def test_full_day_consumes_nothing_from_the_windows(aredis: Any) -> None:
     limiter = RateLimiter(aredis, "daily", per_minute=10, windows=[(1_000, 10)], per_day=2)
     for _ in range(2):

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from typer.testing import CliRunner
@@ -18,7 +19,7 @@ from services.cli import schedule, worker
 from services.schedule_jobs.locations import read_locations_file
 from tests.services.conftest import WS_API_KEY
 from tests.support.polling import wait_until
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, free_port
 from tests.support.servers import serve_in_thread
 from weather_service.app import create_app
 from weather_service.settings import WeatherServiceSettings
@@ -34,6 +35,9 @@ SETTINGS_NAMES = (
     "LOCATIONS_FILE",
     "CLASSIFIER",
     "SCHEDULE_WINDOW",
+    "METRICS_PORT",
+    "METRICS_HOST",
+    "WORKER_LIVENESS_TIMEOUT_S",
 )
 
 
@@ -65,6 +69,26 @@ def test_categorize_with_a_bad_classifier_exits_2_naming_it() -> None:
     result = CliRunner().invoke(worker.app, ["categorize-trail-conditions"], env=env)
     assert result.exit_code == 2
     _one_error_line(result.stderr, "CLASSIFIER", "nowhere.module:Thing")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("METRICS_PORT", "70000"),
+        ("METRICS_PORT", "-1"),
+        ("METRICS_PORT", "http"),
+        ("WORKER_LIVENESS_TIMEOUT_S", "0"),
+        ("METRICS_HOST", ""),
+    ],
+)
+@pytest.mark.parametrize("command", ["fetch-weather", "categorize-trail-conditions"])
+def test_a_worker_with_a_bad_metrics_setting_exits_2_naming_it(
+    command: str, name: str, value: str
+) -> None:
+    env = {"WEATHER_SERVICE_API_KEY": WS_API_KEY, "OWM_API_KEY": "mock-owm-key", name: value}
+    result = CliRunner().invoke(worker.app, [command], env=env)
+    assert result.exit_code == 2
+    _one_error_line(result.stderr, name, repr(value))
 
 
 def test_schedule_with_a_bad_window_exits_2_naming_it() -> None:
@@ -126,12 +150,16 @@ def test_schedule_publishes_the_sample_file_once(
 def test_a_worker_runs_until_sigterm(
     redis_server: RedisServer, tmp_path: Path, command: str, group: str
 ) -> None:
+    """... and serves its probes and metrics on METRICS_HOST:METRICS_PORT meanwhile."""
     client = redis.Redis.from_url(redis_server.url)
+    port = free_port()
     env = {
         **os.environ,
         "REDIS_URL": redis_server.url,
         "WEATHER_SERVICE_API_KEY": WS_API_KEY,
         "OWM_API_KEY": "mock-owm-key",
+        "METRICS_PORT": str(port),
+        "METRICS_HOST": "127.0.0.1",
     }
     code = "from services.cli.worker import app; app()"
     process = subprocess.Popen(
@@ -147,6 +175,11 @@ def test_a_worker_runs_until_sigterm(
             message=f"{command} to write its heartbeat",
         )
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(base + "/livez", timeout=5).json()["status"] == "ok"
+        assert httpx.get(base + "/readyz", timeout=5).status_code == 200
+        page = httpx.get(base + "/metrics", timeout=5).text
+        assert f'trail_etl_worker_tasks_total{{outcome="done",stage="{group}"}} 0.0' in page
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

@@ -48,6 +48,7 @@ class Pipeline:
             "OWM_RATE_LIMIT_PER_DAY": "100000000",
             "OUTBOX_PATH": str(self.work_dir / "outbox.sqlite3"),
             "LOG_LEVEL": "INFO",
+            "METRICS_PORT": "0",  # several workers on one host would share the default port
             **overrides,
         }
 
