@@ -1,0 +1,157 @@
+"""Reading the deployment files the way Compose and kustomize would, offline.
+
+``render`` follows a kustomization's ``resources:`` (files and directories) and inline ``$patch:
+delete`` patches itself (there is no kubectl here); any other kustomize feature fails loudly, so a
+new one cannot be silently ignored by the tests.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).parents[2]
+K8S = ROOT / "deploy" / "k8s"
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+SECRET_EXAMPLE = K8S / "secret.example.yaml"
+# The Kubernetes version the manifests are checked against (kubernetes-validate ships its schemas).
+K8S_VERSION = "1.30.0"
+# The kustomize image name of the trail-etl image (``images:`` in deploy/k8s/kustomization.yaml).
+IMAGE = "trail-etl"
+KUSTOMIZE_KEYS = {"apiVersion", "kind", "namespace", "labels", "resources", "images", "patches"}
+CLUSTER_SCOPED = {"Namespace"}
+Doc = dict[str, Any]
+
+
+def load_all(path: Path) -> list[Doc]:
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc is not None]
+
+
+def load_one(path: Path) -> Doc:
+    docs = load_all(path)
+    assert len(docs) == 1, f"{path}: expected one YAML document, found {len(docs)}"
+    return docs[0]
+
+
+def yaml_files() -> list[Path]:
+    return [COMPOSE_FILE, *sorted(K8S.rglob("*.yaml")), *sorted(K8S.rglob("*.yml"))]
+
+
+def kustomizations() -> list[Path]:
+    return sorted(path.parent for path in K8S.rglob("kustomization.yaml"))
+
+
+def render(directory: Path = K8S) -> list[Doc]:
+    """The objects ``kubectl apply -k directory`` sends (without kustomize's labels/images)."""
+    kustomization = load_one(directory / "kustomization.yaml")
+    unsupported = set(kustomization) - KUSTOMIZE_KEYS
+    assert not unsupported, f"{directory}: render() does not handle {sorted(unsupported)}"
+    docs: list[Doc] = []
+    for entry in kustomization["resources"]:
+        path = (directory / entry).resolve()
+        docs.extend(render(path) if path.is_dir() else copy.deepcopy(load_all(path)))
+    for patch in kustomization.get("patches", []):
+        docs = _apply_delete_patch(directory, patch, docs)
+    namespace = kustomization.get("namespace")
+    for doc in docs:
+        if namespace and doc["kind"] not in CLUSTER_SCOPED:
+            doc.setdefault("metadata", {})["namespace"] = namespace
+    return docs
+
+
+def _apply_delete_patch(directory: Path, patch: Doc, docs: list[Doc]) -> list[Doc]:
+    body = yaml.safe_load(patch["patch"]) if "patch" in patch else None
+    assert body is not None and body.get("$patch") == "delete", (
+        f"{directory}: render() handles only inline `$patch: delete` patches, not {patch}"
+    )
+    kept = [doc for doc in docs if (doc["kind"], name(doc)) != (body["kind"], name(body))]
+    assert len(kept) == len(docs) - 1, f"{directory}: the patch deletes nothing: {body}"
+    return kept
+
+
+def name(doc: Doc) -> str:
+    return str(doc["metadata"]["name"])
+
+
+def find(docs: list[Doc], kind: str, object_name: str) -> Doc:
+    matches = [doc for doc in docs if doc["kind"] == kind and name(doc) == object_name]
+    assert len(matches) == 1, f"expected one {kind}/{object_name}, found {len(matches)}"
+    return matches[0]
+
+
+def pod_spec(doc: Doc) -> Doc | None:
+    spec = doc.get("spec", {})
+    if doc["kind"] == "CronJob":
+        return spec["jobTemplate"]["spec"]["template"]["spec"]
+    if doc["kind"] in {"Deployment", "StatefulSet", "DaemonSet", "Job"}:
+        return spec["template"]["spec"]
+    return None
+
+
+def pod_template_metadata(doc: Doc) -> Doc:
+    spec = doc["spec"]
+    template = (
+        spec["jobTemplate"]["spec"]["template"] if doc["kind"] == "CronJob" else spec["template"]
+    )
+    return template.get("metadata", {})
+
+
+def containers(docs: list[Doc]) -> Iterator[tuple[Doc, Doc, Doc]]:
+    """(workload, pod spec, container) for every container of every workload."""
+    for doc in docs:
+        spec = pod_spec(doc)
+        if spec is not None:
+            for container in [*spec.get("initContainers", []), *spec["containers"]]:
+                yield doc, spec, container
+
+
+def trail_containers(docs: list[Doc]) -> Iterator[tuple[Doc, Doc, Doc]]:
+    for doc, spec, container in containers(docs):
+        if container["image"].split(":")[0] == IMAGE:
+            yield doc, spec, container
+
+
+def container_env(docs: list[Doc], container: Doc) -> dict[str, str | None]:
+    """Every variable a container gets: ``envFrom`` ConfigMaps (values), ``env`` (values, or None
+    when taken from a Secret)."""
+    env: dict[str, str | None] = {}
+    for source in container.get("envFrom", []):
+        assert set(source) == {"configMapRef"}, f"only ConfigMaps via envFrom: {source}"
+        env.update(find(docs, "ConfigMap", source["configMapRef"]["name"])["data"])
+    for item in container.get("env", []):
+        env[item["name"]] = item.get("value")
+    return env
+
+
+def secret_refs(container: Doc) -> list[tuple[str, str, str]]:
+    """(variable, secret name, key) of every ``secretKeyRef`` of a container."""
+    refs = []
+    for item in container.get("env", []):
+        ref = item.get("valueFrom", {}).get("secretKeyRef")
+        if ref:
+            refs.append((item["name"], ref["name"], ref["key"]))
+    return refs
+
+
+def compose() -> Doc:
+    return load_one(COMPOSE_FILE)
+
+
+def compose_trail_services() -> dict[str, Doc]:
+    """The Compose services that run the trail-etl image (built from the Dockerfile)."""
+    return {
+        service_name: service
+        for service_name, service in compose()["services"].items()
+        if "build" in service
+    }
+
+
+def compose_env(service: Doc) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
