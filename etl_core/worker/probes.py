@@ -23,6 +23,9 @@ from etl_core.logging import get_logger
 from etl_core.worker.metrics import WorkerMetrics
 
 DEFAULT_PING_TIMEOUT_S = 1.0
+METRICS_PATH = "/metrics"
+LIVENESS_PATH = "/livez"
+READINESS_PATH = "/readyz"
 REQUEST_TIMEOUT_S = 5.0
 MAX_REQUEST_HEAD_BYTES = 16_384
 REASONS = {
@@ -84,13 +87,13 @@ class ProbeServer:
         if method not in ("GET", "HEAD"):
             return _json(405, error="only GET")
         route = path.split("?", 1)[0]
-        if route == "/metrics":
+        if route == METRICS_PATH:
             return 200, CONTENT_TYPE_LATEST, generate_latest(self.metrics.registry)
-        if route == "/livez":
+        if route == LIVENESS_PATH:
             return self.liveness()
-        if route == "/readyz":
+        if route == READINESS_PATH:
             return await self.readiness()
-        return _json(404, error="not found", routes=["/metrics", "/livez", "/readyz"])
+        return _json(404, error="not found", routes=[METRICS_PATH, LIVENESS_PATH, READINESS_PATH])
 
     def liveness(self) -> Response:
         age_s = round(self.metrics.loop_age_s(), 3)

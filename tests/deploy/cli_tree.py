@@ -18,7 +18,6 @@ from services.cli.settings import CliSettings
 from services.cli.status import StatusSettings
 from services.fetch_weather.settings import FetchWeatherSettings
 from services.schedule_jobs.settings import ScheduleSettings
-from services.worker_settings import WorkerSettings
 from weather_service.settings import WeatherServiceSettings
 
 # The settings class each command reads (an entry per command the deployment files run).
@@ -33,18 +32,6 @@ SETTINGS_OF: dict[tuple[str, ...], type[Any]] = {
     ("dlq",): CliSettings,
 }
 
-# Added to WorkerSettings on a colleague's branch (the worker's /metrics, /livez, /readyz server),
-# not merged yet. Accepted as known names with these defaults ONLY while WorkerSettings lacks the
-# field; once merged, the real field is used (and its default checked against this). Remove this
-# allowance after the merge.
-PENDING_WORKER_SETTINGS: dict[str, Any] = {
-    "METRICS_PORT": 9100,
-    "METRICS_HOST": "0.0.0.0",
-    "WORKER_LIVENESS_TIMEOUT_S": 60,
-}
-# The routes of that server (same branch): liveness and readiness.
-PENDING_WORKER_LIVENESS_PATH = "/livez"
-PENDING_WORKER_READINESS_PATH = "/readyz"
 
 
 def resolve(argv: list[str]) -> tuple[str, ...]:
@@ -72,7 +59,7 @@ def settings_of(argv: list[str]) -> type[Any]:
 
 
 def env_names(cls: type[Any]) -> set[str]:
-    """The environment variables ``cls`` reads (upper case), pending worker names included."""
+    """The environment variables ``cls`` reads (upper case)."""
     prefix = (cls.model_config.get("env_prefix") or "").upper()
     names: set[str] = set()
     for field_name, field in cls.model_fields.items():
@@ -83,8 +70,6 @@ def env_names(cls: type[Any]) -> set[str]:
             names.add(alias.upper())
         else:
             names.add(prefix + field_name.upper())
-    if issubclass(cls, WorkerSettings):
-        names |= set(PENDING_WORKER_SETTINGS)  # only adds the names still missing
     return names
 
 
@@ -94,6 +79,4 @@ def default_of(cls: type[Any], env_name: str) -> Any:
     for field_name, field in cls.model_fields.items():
         if prefix + field_name.upper() == env_name:
             return field.default
-    if issubclass(cls, WorkerSettings) and env_name in PENDING_WORKER_SETTINGS:
-        return PENDING_WORKER_SETTINGS[env_name]
     raise KeyError(f"{cls.__name__} has no setting {env_name}")

@@ -12,14 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.routing import APIRoute
 
+from etl_core.worker.probes import LIVENESS_PATH, METRICS_PATH, READINESS_PATH
 from mock_owm.app import create_app as create_mock_app
 from mock_owm.settings import MockOwmSettings
 from services.cli import app as cli_app
 from services.worker_settings import WorkerSettings
 from tests.deploy.cli_tree import (
-    PENDING_WORKER_LIVENESS_PATH,
-    PENDING_WORKER_READINESS_PATH,
-    PENDING_WORKER_SETTINGS,
     UsageError,
     default_of,
     env_names,
@@ -144,13 +142,6 @@ def _assert_required(where: str, argv: list[str], given: set[str]) -> None:
     assert required <= given, f"{where}: {sorted(required - given)} not set"
 
 
-def test_pending_worker_settings_keep_their_agreed_defaults_once_merged() -> None:
-    for env_name, default in PENDING_WORKER_SETTINGS.items():
-        field = WorkerSettings.model_fields.get(env_name.lower())
-        if field is not None:  # merged: the real default must be the one the manifests assume
-            assert field.default == default, env_name
-
-
 # --- probes, ports, scrape annotations ----------------------------------------------------------
 
 
@@ -168,16 +159,16 @@ def test_worker_probes_and_scraping_use_the_metrics_port() -> None:
         cls = settings_of(container["args"])
         env = container_env(docs, container)
         port = int(env.get("METRICS_PORT") or default_of(cls, "METRICS_PORT"))
-        assert port == 9100 or "METRICS_PORT" in env
+        assert port == WorkerSettings.model_fields["metrics_port"].default or "METRICS_PORT" in env
         live, ready = container["livenessProbe"]["httpGet"], container["readinessProbe"]["httpGet"]
-        assert live["path"] == PENDING_WORKER_LIVENESS_PATH, where
-        assert ready["path"] == PENDING_WORKER_READINESS_PATH, where
+        assert live["path"] == LIVENESS_PATH, where
+        assert ready["path"] == READINESS_PATH, where
         assert _container_port(container, live["port"]) == port, where
         assert _container_port(container, ready["port"]) == port, where
         annotations = pod_template_metadata(doc)["annotations"]
         assert annotations["prometheus.io/scrape"] == "true"
         assert int(annotations["prometheus.io/port"]) == port, where
-        assert annotations["prometheus.io/path"] == "/metrics"
+        assert annotations["prometheus.io/path"] == METRICS_PATH
         grace = float(
             env.get("WORKER_SHUTDOWN_GRACE_S") or default_of(cls, "WORKER_SHUTDOWN_GRACE_S")
         )
