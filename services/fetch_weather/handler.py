@@ -15,6 +15,7 @@ Every OWM call goes through the ``OwmGate`` (cache, breaker, rate limiter).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -23,8 +24,8 @@ from typing import Any
 from etl_core import keys
 from etl_core.outcomes import Forward, Outcome
 from etl_core.worker import TaskContext
-from services.fetch_weather.owm_client import OwmClient
-from services.fetch_weather.owm_gate import Clock, OwmGate, utc_now
+from services.fetch_weather.owm_client import OwmClient, OwmUnavailable
+from services.fetch_weather.owm_gate import CachedAnswer, Clock, OwmGate, utc_now
 from services.fetch_weather.transform import day_summary_records, onecall_records
 from services.tasks import CategorizeTask, IngestTask
 from services.weather_client import WeatherServiceClient
@@ -77,21 +78,16 @@ class FetchWeatherHandler:
         records: list[dict[str, Any]] = []
         history = await self._history(task.location_id, this_hour)
         for day in history.missing_days:
+            identity = f"{task.location_id}:{day.isoformat()}"
             got = await self._gate.fetch(
-                "day_summary",
-                f"{task.location_id}:{day.isoformat()}",
-                partial(self._owm.day_summary, task.lat, task.lon, day),
+                "day_summary", identity, partial(self._owm.day_summary, task.lat, task.lon, day)
             )
-            past = [
-                r
-                for r in day_summary_records(got.answer, fetched_at=got.fetched_at)
-                if _hour_of(r) <= now
-            ]
-            records.extend(past)
+            summary = await self._read("day_summary", identity, got, day_summary_records)
+            records.extend(r for r in summary if _hour_of(r) <= now)
         current = await self._gate.fetch(
             "onecall", task.identity(), lambda: self._owm.onecall(task.lat, task.lon)
         )
-        records.extend(onecall_records(current.answer, fetched_at=current.fetched_at))
+        records.extend(await self._read("onecall", task.identity(), current, onecall_records))
         for record in records:
             record["location_id"] = task.location_id
         await self._writes.upsert_weather(records)
@@ -105,6 +101,21 @@ class FetchWeatherHandler:
             from_cache=current.from_cache,
         )
         return Forward([CategorizeTask(location_id=task.location_id, window=task.window)])
+
+    async def _read(
+        self,
+        endpoint: str,
+        identity: str,
+        got: CachedAnswer,
+        transform: Callable[..., list[dict[str, Any]]],
+    ) -> list[dict[str, Any]]:
+        """The answer's records; a malformed answer is dropped from the cache, then re-raised
+        (``OwmUnavailable``, transient), so the retry pays for a fresh one."""
+        try:
+            return transform(got.answer, fetched_at=got.fetched_at)
+        except OwmUnavailable:
+            await self._gate.forget(endpoint, identity)
+            raise
 
     async def missing_days(self, location_id: str, now: datetime) -> list[date]:
         """Past UTC days to backfill: none when enough observed history is stored."""

@@ -70,6 +70,17 @@ def _retry_after_s(response: httpx.Response, default_s: float) -> float:
         return default_s  # an HTTP date: rare for APIs; fall back to the default
 
 
+class OwmAnswer(dict[str, Any]):
+    """A decoded answer that keeps the bytes it was decoded from (``raw``), so the answer cache
+    stores them as they came instead of encoding the answer again."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, body: dict[str, Any], raw: bytes) -> None:
+        super().__init__(body)
+        self.raw = raw
+
+
 @dataclass(frozen=True)
 class OwmClientOptions:
     base_url: str
@@ -119,7 +130,7 @@ class OwmClient:
                 raise OwmUnavailable(f"{path}: answer is not valid JSON ({exc})") from None
             if not isinstance(body, dict):
                 raise OwmUnavailable(f"{path}: answer is not a JSON object")
-            return body
+            return OwmAnswer(body, response.content)
         message = f"{path}: HTTP {status}: {_error_message(response)}"
         if status == 401:
             raise OwmAuthError(message)

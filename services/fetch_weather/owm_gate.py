@@ -1,8 +1,10 @@
 """Every paid OpenWeatherMap call passes here: answer cache, circuit breaker, rate limiter.
 
-The raw answer is cached in Redis right after it arrives (key from ``etl_core.keys``), so a task
-redelivered after a crash reuses it instead of paying for a second call. Order of the checks: the
-cache, then the breaker (an open breaker spends no permit), then the shared rate limiter.
+The raw answer is cached in Redis right after it arrives (key from ``etl_core.keys``; its bytes as
+they came, after the time they were fetched), so a task redelivered after a crash reuses it instead
+of paying for a second call. An answer its reader finds malformed is dropped (``forget``), so the
+retry asks again. Order of the checks: the cache, then the breaker (an open breaker spends no
+permit), then the shared rate limiter.
 
 A transient failure (5xx, timeout, malformed answer) is retried here a few times with a short,
 jittered backoff (tenacity), each attempt again through breaker and limiter, before the task is
@@ -29,7 +31,7 @@ from etl_core import keys
 from etl_core.breaker import CircuitBreaker
 from etl_core.logging import get_logger
 from etl_core.ratelimit import RateLimiter
-from services.fetch_weather.owm_client import OwmUnavailable
+from services.fetch_weather.owm_client import OwmAnswer, OwmUnavailable
 
 DEFAULT_TRANSIENT_ATTEMPTS = 3
 TRANSIENT_WAIT_MAX_S = 2.0
@@ -47,6 +49,20 @@ class CachedAnswer:
     answer: dict[str, Any]
     fetched_at: datetime
     from_cache: bool
+
+
+def _encode_cached(answer: dict[str, Any], fetched_at: datetime) -> bytes:
+    """``<fetched_at ISO 8601>\n<the answer's JSON as it came>``."""
+    raw = answer.raw if isinstance(answer, OwmAnswer) else json.dumps(answer).encode()
+    return fetched_at.isoformat().encode() + b"\n" + raw
+
+
+def _decode_cached(stored: bytes) -> tuple[dict[str, Any], datetime]:
+    if stored.startswith(b"{"):  # the earlier form: {"answer": ..., "fetched_at": ...}
+        old = json.loads(stored)
+        return old["answer"], datetime.fromisoformat(old["fetched_at"])
+    stamp, _, raw = stored.partition(b"\n")
+    return json.loads(raw), datetime.fromisoformat(stamp.decode())
 
 
 class OwmGate:
@@ -76,12 +92,8 @@ class OwmGate:
         key = keys.owm_answer_cache(endpoint, identity)
         raw = await self._redis.get(key)
         if raw is not None:
-            stored = json.loads(raw)
-            return CachedAnswer(
-                answer=stored["answer"],
-                fetched_at=datetime.fromisoformat(stored["fetched_at"]),
-                from_cache=True,
-            )
+            answer, fetched_at = _decode_cached(raw)
+            return CachedAnswer(answer=answer, fetched_at=fetched_at, from_cache=True)
 
         async def limited() -> dict[str, Any]:
             await self._limiter.acquire(timeout_s=self._rate_limit_wait_s)
@@ -96,7 +108,10 @@ class OwmGate:
             with attempt:
                 answer = await self._breaker.call(limited)
         fetched_at = self._clock()
-        stored_text = json.dumps({"answer": answer, "fetched_at": fetched_at.isoformat()})
-        await self._redis.set(key, stored_text, ex=self._cache_ttl_s)
+        await self._redis.set(key, _encode_cached(answer, fetched_at), ex=self._cache_ttl_s)
         log.debug("owm_answer_cached", endpoint=endpoint, identity=identity)
         return CachedAnswer(answer=answer, fetched_at=fetched_at, from_cache=False)
+
+    async def forget(self, endpoint: str, identity: str) -> None:
+        """Drop a cached answer (it was malformed: the next try must ask again)."""
+        await self._redis.delete(keys.owm_answer_cache(endpoint, identity))

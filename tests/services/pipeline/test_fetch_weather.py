@@ -293,3 +293,21 @@ async def test_too_little_history_sets_no_coverage_mark(
 async def httpx_post_faults(owm_http: httpx.AsyncClient, faults: dict[str, Any]) -> None:
     response = await owm_http.post("/__faults", json=faults)
     assert response.status_code == 200, response.text
+
+
+async def test_a_malformed_cached_answer_is_dropped_so_the_retry_asks_again(
+    handler: FetchWeatherHandler, owm_http: httpx.AsyncClient, aredis: Any
+) -> None:
+    task = ingest(2)
+    key = keys.owm_answer_cache("onecall", task.identity())
+    await aredis.set(key, datetime.now(UTC).isoformat().encode() + b'\n{"current": {"dt": 1}}')
+    await aredis.set(keys.history_covered(task.location_id), "1", ex=60)
+    with pytest.raises(TransientError, match="malformed"):
+        await handler(task, context_for(task))
+    assert not await aredis.exists(key)
+    assert await owm_calls(owm_http, "onecall") == 0
+
+    outcome = await handler(task, context_for(task))
+    assert isinstance(outcome, Forward)
+    assert await owm_calls(owm_http, "onecall") == 1
+    assert (await aredis.get(key)).split(b"\n", 1)[1].startswith(b"{")
