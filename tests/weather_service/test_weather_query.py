@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.weather_service.conftest import Api, add_locations, at, weather
+from weather_service.models.weather import WeatherQueryOut
 
 
 def hours(item: dict[str, Any]) -> list[str]:
@@ -68,3 +69,26 @@ def test_bad_queries_are_refused_naming_the_problem(api: Api) -> None:
         response = query(api, **body)
         assert response.status_code == 422, (body, response.text)
         assert named in response.text, (named, response.text)
+
+
+def test_records_and_locations_read_the_same_as_through_the_single_location_routes(
+    api: Api,
+) -> None:
+    add_locations(api, "trail-0001", "trail-0002")
+    records = [
+        {**weather(h, kind=k, wind_gust_ms=None), "location_id": loc}
+        for loc in ("trail-0001", "trail-0002")
+        for h, k in ((0, "observed"), (1, "forecast"), (2, "forecast"))
+    ]
+    api.write("PUT", "/v1/weather", {"records": records})
+
+    body = query(api, location_ids=["trail-0001", "trail-0002"], start=at(0), end=at(3)).json()
+
+    WeatherQueryOut.model_validate(body)
+    for item in body["items"]:
+        location_id = item["location"]["id"]
+        assert item["location"] == api.client.get(f"/v1/locations/{location_id}").json()
+        listed = api.client.get(
+            f"/v1/locations/{location_id}/weather", params={"start": at(0), "end": at(3)}
+        ).json()["items"]
+        assert item["records"] == listed

@@ -68,20 +68,22 @@ def weather_of_locations(
     connection: Connection,
     location_ids: Sequence[str],
     *,
+    columns: Sequence[str],
     start: datetime,
     end: datetime,
     kind: str | None = None,
-) -> dict[str, list[Row[Any]]]:
-    """Records of several locations with ``start <= hour < end``, oldest first, per location."""
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Records of several locations with ``start <= hour < end``, oldest first, per location, as
+    tuples of ``columns`` (plain tuples: building row mappings was most of this read's cost)."""
     t = weather_hourly
     query = (
-        select(t)
+        select(t.c.location_id, *(t.c[c] for c in columns))
         .where(t.c.location_id.in_(list(location_ids)), t.c.hour >= start, t.c.hour < end)
         .order_by(t.c.location_id, t.c.hour)
     )
     if kind is not None:
         query = query.where(t.c.kind == kind)
-    found: dict[str, list[Row[Any]]] = {}
-    for row in connection.execute(query):
-        found.setdefault(row.location_id, []).append(row)
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    for row in connection.execute(query).tuples():
+        found.setdefault(row[0], []).append(row[1:])
     return found
