@@ -3,7 +3,8 @@ SQLite weather service, private redis-server), and beside it the mock's own onec
 measured alone in the same run (the ceiling).
 
 Two windows are measured, each from the start of ``trail-etl schedule`` to the last categorize
-task acknowledged (every location has its condition for the window):
+task acknowledged (every location has its condition for the window), with the worker processes
+already running and reading, as their Deployments are in production:
 
 * ``cold``: every location is new, so each costs one onecall plus three day_summary calls (its
   missing history): four paid calls per location, which the mock's ceiling alone bounds far below
@@ -50,9 +51,29 @@ def _acked(client: redis.Redis, stream: str, group: str) -> int:
     return 0
 
 
+def _live(client: redis.Redis, group: str) -> int:
+    """Worker processes of ``group`` whose read loop has written its heartbeat."""
+    return sum(1 for _ in client.scan_iter(match=keys.heartbeat_prefix(group) + "*"))
+
+
+def _wait_for_workers(client: redis.Redis, fetch_workers: int, categorize_workers: int) -> None:
+    deadline = time.monotonic() + 120
+    while (
+        _live(client, keys.FETCH_GROUP) < fetch_workers
+        or _live(client, keys.CATEGORIZE_GROUP) < categorize_workers
+    ):
+        if time.monotonic() > deadline:
+            raise SystemExit("the workers did not start reading within 120 s")
+        time.sleep(POLL_S)
+
+
 def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers: int) -> dict:
+    """Workers up and reading (as their Deployments are), then the clock starts with
+    ``trail-etl schedule`` and stops when the last categorize task is acknowledged."""
     client = redis.Redis.from_url(env.redis_url)
     httpx.post(env.owm_url + "/__stats/reset", timeout=10).raise_for_status()
+    names = start_workers(env, fetch_workers, categorize_workers)
+    _wait_for_workers(client, fetch_workers, categorize_workers)
     started = time.monotonic()
     scheduled = subprocess.run(
         cli_command("schedule"), env=env.full_env(), capture_output=True, text=True, timeout=600
@@ -60,7 +81,6 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
     if scheduled.returncode != 0:
         raise SystemExit(f"schedule failed: {scheduled.stderr[-800:]}")
     scheduled_s = time.monotonic() - started
-    names = start_workers(env, fetch_workers, categorize_workers)
     deadline = started + 3600
     while _acked(client, keys.CATEGORIZATION_STREAM, keys.CATEGORIZE_GROUP) < n:
         if time.monotonic() > deadline:

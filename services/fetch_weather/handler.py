@@ -1,11 +1,11 @@
 """The fetch-weather handler: one ``IngestTask`` -> stored hourly records -> a ``CategorizeTask``.
 
-1. If the weather service holds fewer than ``min_observed_h`` observed hours of the last
+1. One ``onecall`` (current observation + 48 h forecast).
+2. If the weather service holds fewer than ``min_observed_h`` observed hours of the last
    ``history_h`` hours, backfill the missing past days with ``day_summary`` (at most
    ``max_backfill_days`` calls). The outcome of that check is remembered in Redis for as long as
    it stays true with no new observation (``observed - min_observed_h`` hours), so in steady state
-   the check costs one Redis read, not a weather-service query.
-2. One ``onecall`` (current observation + 48 h forecast).
+   the check costs one Redis read, not a weather-service query. The backfill calls go at once.
 3. Upsert everything (an idempotent upsert; batched with other handlers' records by
    ``WeatherWrites``), forward the categorize task.
 
@@ -14,8 +14,9 @@ Every OWM call goes through the ``OwmGate`` (cache, breaker, rate limiter).
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -77,17 +78,31 @@ class FetchWeatherHandler:
         this_hour = now.replace(minute=0, second=0, microsecond=0)
         records: list[dict[str, Any]] = []
         history = await self._history(task.location_id, this_hour)
-        for day in history.missing_days:
-            identity = f"{task.location_id}:{day.isoformat()}"
-            got = await self._gate.fetch(
-                "day_summary", identity, partial(self._owm.day_summary, task.lat, task.lon, day)
-            )
-            summary = await self._read("day_summary", identity, got, day_summary_records)
-            records.extend(r for r in summary if _hour_of(r) <= now)
-        current = await self._gate.fetch(
-            "onecall", task.identity(), lambda: self._owm.onecall(task.lat, task.lon)
+        # The onecall first: if OWM refuses it (a bad key, an outage), no backfill call is spent.
+        # Then the missing days all at once (each through cache, breaker and limiter), so a new
+        # location takes two calls' latency, not four; each runs to its end even if another
+        # fails, so what was paid for is cached for the retry.
+        current, current_records = await self._fetch_records(
+            "onecall",
+            task.identity(),
+            partial(self._owm.onecall, task.lat, task.lon),
+            onecall_records,
         )
-        records.extend(await self._read("onecall", task.identity(), current, onecall_records))
+        backfill = [
+            self._fetch_records(
+                "day_summary",
+                f"{task.location_id}:{day.isoformat()}",
+                partial(self._owm.day_summary, task.lat, task.lon, day),
+                day_summary_records,
+            )
+            for day in history.missing_days
+        ]
+        for result in await asyncio.gather(*backfill, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
+            _got, summary = result
+            records.extend(r for r in summary if _hour_of(r) <= now)
+        records.extend(current_records)
         for record in records:
             record["location_id"] = task.location_id
         await self._writes.upsert_weather(records)
@@ -101,6 +116,16 @@ class FetchWeatherHandler:
             from_cache=current.from_cache,
         )
         return Forward([CategorizeTask(location_id=task.location_id, window=task.window)])
+
+    async def _fetch_records(
+        self,
+        endpoint: str,
+        identity: str,
+        call: Callable[[], Awaitable[dict[str, Any]]],
+        transform: Callable[..., list[dict[str, Any]]],
+    ) -> tuple[CachedAnswer, list[dict[str, Any]]]:
+        got = await self._gate.fetch(endpoint, identity, call)
+        return got, await self._read(endpoint, identity, got, transform)
 
     async def _read(
         self,

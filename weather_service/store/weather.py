@@ -84,6 +84,6 @@ def weather_of_locations(
     if kind is not None:
         query = query.where(t.c.kind == kind)
     found: dict[str, list[tuple[Any, ...]]] = {}
-    for row in connection.execute(query).tuples():
+    for row in connection.execute(query):
         found.setdefault(row[0], []).append(row[1:])
     return found
