@@ -25,8 +25,8 @@ from typing import Generic, TypeVar
 
 from etl_core.errors import PermanentError
 
-DEFAULT_MAX_WAIT_S = 0.005
-DEFAULT_MAX_IN_FLIGHT = 2
+DEFAULT_MAX_WAIT_S = 0.002
+DEFAULT_MAX_IN_FLIGHT = 4
 
 T = TypeVar("T")
 R = TypeVar("R")

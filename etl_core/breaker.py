@@ -49,6 +49,7 @@ class BreakerState(StrEnum):
 
 # The scripts store and return states as these integer codes.
 _STATE_CODES = {0: BreakerState.CLOSED, 1: BreakerState.OPEN, 2: BreakerState.HALF_OPEN}
+_CLOSED_CODE = 0
 
 StateChangeHook = Callable[[str, BreakerState, BreakerState], object]
 """Called as ``hook(name, old_state, new_state)`` by the replica whose call made the transition."""
@@ -108,8 +109,9 @@ class CircuitBreaker:
         self._status = register(client, "breaker_status")
         self._log = log.bind(breaker=name)
 
-    async def _admit(self) -> bool:
-        """Admit one call or raise ``BreakerOpen``; True if it was admitted as a half-open trial."""
+    async def _admit(self) -> tuple[bool, bool]:
+        """Admit one call or raise ``BreakerOpen``. Returns (admitted as a half-open trial,
+        admitted while closed with no failure counted)."""
         reply = await self._before_call(
             keys=[self._key], args=[self._reset_ms, self.half_open_max_calls, self._ttl_ms]
         )
@@ -120,7 +122,7 @@ class CircuitBreaker:
                 f"circuit breaker {self.name!r} is {_STATE_CODES[after]}",
                 retry_after_s=retry_after_ms / 1000,
             )
-        return bool(trial)
+        return bool(trial), after == _CLOSED_CODE and failures == 0 and not trial
 
     async def before_call(self) -> None:
         """Return if a call may go ahead now; else raise ``BreakerOpen(retry_after_s=...)``.
@@ -153,21 +155,27 @@ class CircuitBreaker:
         ``TransientError`` is recorded as a failure, ``PermanentError`` as a success; both are
         re-raised. Any other exception (a bug, ``RateLimited``, cancellation) is no verdict on the
         service: it records nothing, and a half-open trial slot it held is given back.
+
+        A success of a call admitted while the breaker was closed with no failure counted is not
+        sent: it would reset nothing (one Redis round trip less per call in the common case). A
+        failure another replica records meanwhile then stands until the next success.
         """
-        trial = await self._admit()
+        trial, clean = await self._admit()
         try:
             result = await fn()
         except TransientError:
             await self.record_failure()
             raise
         except PermanentError:
-            await self.record_success()
+            if not clean:
+                await self.record_success()
             raise
         except BaseException:
             if trial:
                 await self._report("release")
             raise
-        await self.record_success()
+        if not clean:
+            await self.record_success()
         return result
 
     async def status(self) -> BreakerStatus:

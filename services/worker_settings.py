@@ -23,7 +23,7 @@ class WorkerSettings(ServiceSettings):
     weather_service_api_key: str = Field(min_length=16)
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
     weather_service_batch_records: int = Field(default=DEFAULT_MAX_RECORDS, ge=1, le=100_000)
-    weather_service_batch_wait_ms: float = Field(default=5.0, ge=0, le=10_000)
+    weather_service_batch_wait_ms: float = Field(default=2.0, ge=0, le=10_000)
     worker_handler_timeout_s: float = Field(default=60.0, gt=0)
     worker_reclaim_idle_ms: int = Field(default=120_000, ge=1)
     worker_max_deliveries: int = Field(default=5, ge=1)

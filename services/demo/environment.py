@@ -200,12 +200,17 @@ def start_services(
 
 
 @contextmanager
-def demo_environment(work_dir: Path, *, fault_rate: float) -> Iterator[Environment]:
+def demo_environment(
+    work_dir: Path, *, fault_rate: float, mock_env: dict[str, str] | None = None
+) -> Iterator[Environment]:
+    """``mock_env``: more MOCK_OWM_* settings for the mock (benchmarks: latency)."""
     with ExitStack() as stack:
         children = Children(work_dir)
         stack.callback(children.stop)
         redis_url, kind = stack.enter_context(_redis(stack, work_dir))
         owm_url, weather_url = start_services(
-            children, work_dir, mock_env={"MOCK_OWM_ERROR_RATE": str(fault_rate)}
+            children,
+            work_dir,
+            mock_env={"MOCK_OWM_ERROR_RATE": str(fault_rate), **(mock_env or {})},
         )
         yield Environment(redis_url, kind, weather_url, owm_url, work_dir, children)

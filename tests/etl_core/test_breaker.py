@@ -91,6 +91,24 @@ async def test_a_success_in_between_resets_the_count(aredis: Any) -> None:
     assert (await breaker.status()).state is BreakerState.OPEN
 
 
+async def test_a_success_admitted_on_a_clean_breaker_sends_no_record(aredis: Any) -> None:
+    breaker = CircuitBreaker(aredis, "svc", failure_threshold=3)
+    other = CircuitBreaker(aredis, "svc", failure_threshold=3)
+
+    async def meanwhile_another_replica_fails() -> str:
+        await other.before_call()
+        await other.record_failure()
+        return "ok"
+
+    # Admitted closed with no failures: its success would reset nothing, so it is not sent, and
+    # the failure another replica recorded during the call stands.
+    assert await breaker.call(meanwhile_another_replica_fails) == "ok"
+    assert (await breaker.status()).consecutive_failures == 1
+    # Admitted with a failure counted: its success is recorded and resets the count.
+    assert await breaker.call(ok) == "ok"
+    assert (await breaker.status()).consecutive_failures == 0
+
+
 async def test_permanent_errors_never_trip_and_count_as_answers(aredis: Any) -> None:
     breaker = CircuitBreaker(aredis, "svc", failure_threshold=2)
     for _ in range(10):
