@@ -3,9 +3,11 @@
 1. One ``onecall`` (current observation + 48 h forecast).
 2. If the weather service holds fewer than ``min_observed_h`` observed hours of the last
    ``history_h`` hours, backfill the missing past days with ``day_summary`` (at most
-   ``max_backfill_days`` calls). The outcome of that check is remembered in Redis for as long as
-   it stays true with no new observation (``observed - min_observed_h`` hours), so in steady state
-   the check costs one Redis read, not a weather-service query. The backfill calls go at once.
+   ``max_backfill_days`` calls; the days are the location's local ones, from the onecall's
+   ``timezone_offset``, as ``day_summary`` takes a local date). The outcome of that check is
+   remembered in Redis for as long as it stays true with no new observation (``observed -
+   min_observed_h`` hours), so in steady state the check costs one Redis read, not a
+   weather-service query. The backfill calls go at once.
 3. Upsert everything (an idempotent upsert; batched with other handlers' records by
    ``WeatherWrites``), forward the categorize task.
 
@@ -49,8 +51,26 @@ def _hour_of(record: dict[str, Any]) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class _History:
-    missing_days: list[date]
     observed_hours: set[datetime] | None  # None: not checked (known to be covered)
+    enough: bool
+
+    def missing_days(self, this_hour: datetime, utc_offset: timedelta, days: int) -> list[date]:
+        """The location's past local days (``day_summary`` takes a local date) not fully
+        observed, of the ``days`` before its local today."""
+        if self.enough:
+            return []
+        per_day = Counter((hour + utc_offset).date() for hour in self.observed_hours or ())
+        today = (this_hour + utc_offset).date()
+        candidates = [today - timedelta(days=n) for n in range(days, 0, -1)]
+        return [day for day in candidates if per_day[day] < HOURS_PER_DAY]
+
+
+def _utc_offset(onecall: dict[str, Any]) -> timedelta:
+    """The location's offset from UTC (``timezone_offset``, seconds); UTC when absent."""
+    offset = onecall.get("timezone_offset", 0)
+    if isinstance(offset, bool) or not isinstance(offset, int) or abs(offset) > 18 * 3600:
+        return timedelta(0)
+    return timedelta(seconds=offset)
 
 
 class FetchWeatherHandler:
@@ -88,6 +108,9 @@ class FetchWeatherHandler:
             partial(self._owm.onecall, task.lat, task.lon),
             onecall_records,
         )
+        missing_days = history.missing_days(
+            this_hour, _utc_offset(current.answer), self._options.max_backfill_days
+        )
         backfill = [
             self._fetch_records(
                 "day_summary",
@@ -95,7 +118,7 @@ class FetchWeatherHandler:
                 partial(self._owm.day_summary, task.lat, task.lon, day),
                 day_summary_records,
             )
-            for day in history.missing_days
+            for day in missing_days
         ]
         for result in await asyncio.gather(*backfill, return_exceptions=True):
             if isinstance(result, BaseException):
@@ -111,7 +134,7 @@ class FetchWeatherHandler:
         ctx.log.info(
             "weather_fetched",
             location_id=task.location_id,
-            backfilled_days=len(history.missing_days),
+            backfilled_days=len(missing_days),
             records=len(records),
             from_cache=current.from_cache,
         )
@@ -142,14 +165,17 @@ class FetchWeatherHandler:
             await self._gate.forget(endpoint, identity)
             raise
 
-    async def missing_days(self, location_id: str, now: datetime) -> list[date]:
-        """Past UTC days to backfill: none when enough observed history is stored."""
+    async def missing_days(
+        self, location_id: str, now: datetime, utc_offset: timedelta = timedelta(0)
+    ) -> list[date]:
+        """Past local days to backfill: none when enough observed history is stored."""
         this_hour = now.replace(minute=0, second=0, microsecond=0)
-        return (await self._history(location_id, this_hour)).missing_days
+        history = await self._history(location_id, this_hour)
+        return history.missing_days(this_hour, utc_offset, self._options.max_backfill_days)
 
     async def _history(self, location_id: str, this_hour: datetime) -> _History:
         if await self._redis.exists(keys.history_covered(location_id)):
-            return _History(missing_days=[], observed_hours=None)
+            return _History(observed_hours=None, enough=True)
         o = self._options
         observed = await self._weather.weather_records(
             location_id,
@@ -158,13 +184,7 @@ class FetchWeatherHandler:
             kind="observed",
         )
         hours = {_hour_of(r) for r in observed}
-        if len(hours) >= o.min_observed_h:
-            return _History(missing_days=[], observed_hours=hours)
-        per_day = Counter(hour.date() for hour in hours)
-        today = this_hour.date()
-        candidates = [today - timedelta(days=n) for n in range(o.max_backfill_days, 0, -1)]
-        missing = [day for day in candidates if per_day[day] < HOURS_PER_DAY]
-        return _History(missing_days=missing, observed_hours=hours)
+        return _History(observed_hours=hours, enough=len(hours) >= o.min_observed_h)
 
     async def _remember_coverage(
         self,

@@ -18,7 +18,14 @@ from mock_owm.settings import MockOwmSettings
 from services.fetch_weather.handler import FetchWeatherHandler
 from services.fetch_weather.wiring import fetch_worker
 from services.tasks import PIPELINE_CODEC, CategorizeTask, IngestTask
-from tests.services.conftest import OWM_BASE, WeatherService, owm_calls, owm_total_calls, trail
+from tests.services.conftest import (
+    OWM_BASE,
+    OWM_KEY,
+    WeatherService,
+    owm_calls,
+    owm_total_calls,
+    trail,
+)
 from tests.services.pipeline.helpers import FAST_WORKER, context_for, fetch_settings
 
 
@@ -119,12 +126,17 @@ async def test_only_missing_days_are_backfilled(
     handler: FetchWeatherHandler, weather: WeatherService, owm_http: httpx.AsyncClient
 ) -> None:
     task = ingest(1)
+    answer = await owm_http.get(
+        "/data/3.0/onecall", params={"lat": task.lat, "lon": task.lon, "appid": OWM_KEY}
+    )
+    offset = timedelta(seconds=answer.json()["timezone_offset"])  # day_summary days are local
     now = datetime.now(UTC)
-    yesterday = datetime.combine(now.date() - timedelta(days=1), datetime.min.time(), UTC)
+    local_today = (now + offset).date()
+    local_yesterday = datetime.combine(local_today - timedelta(days=1), datetime.min.time(), UTC)
     stored = [
         {
             "location_id": task.location_id,
-            "hour": (yesterday + timedelta(hours=h)).isoformat(),
+            "hour": (local_yesterday - offset + timedelta(hours=h)).isoformat(),
             "kind": "observed",
             "temperature_c": 3.0,
             "source": "test",
@@ -133,9 +145,9 @@ async def test_only_missing_days_are_backfilled(
         for h in range(24)
     ]
     await weather.client.upsert_weather(stored)
-    assert await handler.missing_days(task.location_id, now) == [
-        now.date() - timedelta(days=3),
-        now.date() - timedelta(days=2),
+    assert await handler.missing_days(task.location_id, now, offset) == [
+        local_today - timedelta(days=3),
+        local_today - timedelta(days=2),
     ]
     await handler(task, context_for(task))
     assert await owm_calls(owm_http, "day_summary") == 2
@@ -311,3 +323,31 @@ async def test_a_malformed_cached_answer_is_dropped_so_the_retry_asks_again(
     assert isinstance(outcome, Forward)
     assert await owm_calls(owm_http, "onecall") == 1
     assert (await aredis.get(key)).split(b"\n", 1)[1].startswith(b"{")
+
+
+async def test_a_location_far_from_utc_backfills_its_local_days_once(
+    handler: FetchWeatherHandler, weather: WeatherService, owm_http: httpx.AsyncClient, aredis: Any
+) -> None:
+    # Queenstown, New Zealand: UTC+12 or +13. day_summary takes a local date; counting UTC days
+    # instead left the history short and cost two day_summary calls again every window.
+    body = {**trail(9), "id": "queenstown", "lat": -45.03, "lon": 168.66}
+    await weather.client.upsert_locations([body])
+    task = IngestTask(
+        location_id="queenstown",
+        window=window_label(datetime.now(UTC), "1h"),
+        lat=-45.03,
+        lon=168.66,
+    )
+    await handler(task, context_for(task))
+    assert await owm_calls(owm_http, "day_summary") == 3
+    assert await aredis.exists(keys.history_covered("queenstown"))
+
+    await aredis.delete(keys.history_covered("queenstown"))  # make the next task look again
+    later = IngestTask(
+        location_id="queenstown",
+        window=window_label(datetime.now(UTC) + timedelta(hours=1), "1h"),
+        lat=-45.03,
+        lon=168.66,
+    )
+    await handler(later, context_for(later))
+    assert await owm_calls(owm_http, "day_summary") == 3  # the stored history was enough
