@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from etl_core.settings import ServiceSettings
 from etl_core.worker import WorkerOptions
@@ -33,6 +33,16 @@ class WorkerSettings(ServiceSettings):
     metrics_host: str = Field(default="0.0.0.0", min_length=1)
     worker_liveness_timeout_s: float = Field(default=60.0, gt=0)
     log_level: LogLevel = "INFO"
+
+    @model_validator(mode="after")
+    def _reclaim_after_timeout(self) -> WorkerSettings:
+        if self.worker_reclaim_idle_ms <= self.worker_handler_timeout_s * 1000:
+            raise ValueError(
+                f"WORKER_RECLAIM_IDLE_MS ({self.worker_reclaim_idle_ms}) must be larger than "
+                f"WORKER_HANDLER_TIMEOUT_S ({self.worker_handler_timeout_s} s) in ms, or running "
+                "tasks would be reclaimed and run twice"
+            )
+        return self
 
     def worker_options(
         self, *, stream: str, group: str, concurrency: int, **overrides: Any

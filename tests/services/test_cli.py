@@ -91,6 +91,19 @@ def test_a_worker_with_a_bad_metrics_setting_exits_2_naming_it(
     _one_error_line(result.stderr, name, repr(value))
 
 
+@pytest.mark.parametrize("command", ["fetch-weather", "categorize-trail-conditions"])
+def test_a_reclaim_idle_time_within_the_handler_timeout_exits_2_naming_both(command: str) -> None:
+    env = {
+        "WEATHER_SERVICE_API_KEY": WS_API_KEY,
+        "OWM_API_KEY": "mock-owm-key",
+        "WORKER_HANDLER_TIMEOUT_S": "60",
+        "WORKER_RECLAIM_IDLE_MS": "60000",
+    }
+    result = CliRunner().invoke(worker.app, [command], env=env)
+    assert result.exit_code == 2
+    _one_error_line(result.stderr, "WORKER_RECLAIM_IDLE_MS", "WORKER_HANDLER_TIMEOUT_S")
+
+
 def test_schedule_with_a_bad_window_exits_2_naming_it() -> None:
     env = {"WEATHER_SERVICE_API_KEY": WS_API_KEY, "SCHEDULE_WINDOW": "7x"}
     result = CliRunner().invoke(schedule.app, [], env=env)
