@@ -16,6 +16,10 @@ from services.weather_client import WeatherClientOptions, WeatherServiceClient
 from services.weather_reads import WeatherReads
 from services.weather_writes import DEFAULT_MAX_RECORDS, WeatherWrites
 
+REDIS_CONNECTIONS_PER_HANDLER = 4  # fetch: a onecall's, then three day_summary calls' at once
+RUNTIME_REDIS_CONNECTIONS = 32  # read loop, settler, reclaim, chores, metrics, probes
+REDIS_POOL_WAIT_S = 30.0
+
 
 class WorkerSettings(ServiceSettings):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
@@ -60,12 +64,29 @@ class WorkerSettings(ServiceSettings):
         )
 
     async def open_clients(
-        self, stack: AsyncExitStack, *, redis: Any | None, weather_http: httpx.AsyncClient | None
+        self,
+        stack: AsyncExitStack,
+        *,
+        redis: Any | None,
+        weather_http: httpx.AsyncClient | None,
+        concurrency: int,
     ) -> tuple[Any, WeatherServiceClient]:
         """Redis and the weather-service client; ones passed in (tests) are used as they are,
-        ones opened here are closed with ``stack``."""
+        ones opened here are closed with ``stack``.
+
+        Redis connections: a blocking pool sized for ``concurrency`` handlers, each with up to
+        ``REDIS_CONNECTIONS_PER_HANDLER`` commands in flight, plus the runtime's own. Past that a
+        command waits for a free connection instead of failing with "Too many connections"
+        (redis-py's default pool of 100 did fail, after a paid call, before its answer was cached).
+        """
         if redis is None:
-            redis = aioredis.Redis.from_url(self.redis_url)
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.redis_url,
+                max_connections=concurrency * REDIS_CONNECTIONS_PER_HANDLER
+                + RUNTIME_REDIS_CONNECTIONS,
+                timeout=REDIS_POOL_WAIT_S,
+            )
+            redis = aioredis.Redis.from_pool(pool)
             stack.push_async_callback(redis.aclose)
         if weather_http is None:
             weather_http = await stack.enter_async_context(httpx.AsyncClient())

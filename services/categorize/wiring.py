@@ -52,7 +52,10 @@ async def categorize_worker(
     With ``metrics``, its hooks are wired in and served on METRICS_PORT."""
     classifier = classifier_from(settings)  # fails before anything is opened
     async with AsyncExitStack() as stack:
-        redis, weather = await settings.open_clients(stack, redis=redis, weather_http=weather_http)
+        options = categorize_worker_options(settings, concurrency=concurrency, **option_overrides)
+        redis, weather = await settings.open_clients(
+            stack, redis=redis, weather_http=weather_http, concurrency=options.concurrency
+        )
         handler = CategorizeHandler(
             classifier=classifier,
             weather=weather,
@@ -63,7 +66,6 @@ async def categorize_worker(
                 forecast_h=settings.categorize_forecast_h,
             ),
         )
-        options = categorize_worker_options(settings, concurrency=concurrency, **option_overrides)
         worker = Worker(redis, CATEGORIZE_CODEC, handler, options, hooks=metrics)
         await stack.enter_async_context(served_metrics(settings, metrics, worker))
         yield worker

@@ -47,7 +47,10 @@ async def fetch_worker(
     """The worker, with its clients open; clients passed in are used as they are (tests).
     With ``metrics``, its hooks are wired in and served on METRICS_PORT."""
     async with AsyncExitStack() as stack:
-        redis, weather = await settings.open_clients(stack, redis=redis, weather_http=weather_http)
+        options = fetch_worker_options(settings, concurrency=concurrency, **option_overrides)
+        redis, weather = await settings.open_clients(
+            stack, redis=redis, weather_http=weather_http, concurrency=options.concurrency
+        )
         if owm_http is None:
             owm_http = await stack.enter_async_context(httpx.AsyncClient())
         owm = OwmClient(
@@ -82,7 +85,6 @@ async def fetch_worker(
         handler = FetchWeatherHandler(
             owm=owm, gate=gate, weather=weather, redis=redis, writes=writes
         )
-        options = fetch_worker_options(settings, concurrency=concurrency, **option_overrides)
         worker = Worker(
             redis, INGEST_CODEC, handler, options, forward_codec=CATEGORIZE_CODEC, hooks=metrics
         )
