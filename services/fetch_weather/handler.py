@@ -7,7 +7,7 @@
    ``timezone_offset``, as ``day_summary`` takes a local date). The outcome of that check is
    remembered in Redis for as long as it stays true with no new observation (``observed -
    min_observed_h`` hours), so in steady state the check costs one Redis read, not a
-   weather-service query. The backfill calls go at once.
+   weather-service query.
 3. Upsert everything (an idempotent upsert; batched with other handlers' records by
    ``WeatherWrites``), forward the categorize task.
 
@@ -16,7 +16,6 @@ Every OWM call goes through the ``OwmGate`` (cache, breaker, rate limiter).
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -99,9 +98,9 @@ class FetchWeatherHandler:
         records: list[dict[str, Any]] = []
         history = await self._history(task.location_id, this_hour)
         # The onecall first: if OWM refuses it (a bad key, an outage), no backfill call is spent.
-        # Then the missing days all at once (each through cache, breaker and limiter), so a new
-        # location takes two calls' latency, not four; each runs to its end even if another
-        # fails, so what was paid for is cached for the retry.
+        # The missing days one after another: sent at once, a burst of new locations queued at
+        # the API server long enough that its own rolling minute counted more calls than the
+        # limiter had admitted in any minute (tests/services/pipeline/test_rate_limit_processes).
         current, current_records = await self._fetch_records(
             "onecall",
             task.identity(),
@@ -111,19 +110,13 @@ class FetchWeatherHandler:
         missing_days = history.missing_days(
             this_hour, _utc_offset(current.answer), self._options.max_backfill_days
         )
-        backfill = [
-            self._fetch_records(
+        for day in missing_days:
+            _got, summary = await self._fetch_records(
                 "day_summary",
                 f"{task.location_id}:{day.isoformat()}",
                 partial(self._owm.day_summary, task.lat, task.lon, day),
                 day_summary_records,
             )
-            for day in missing_days
-        ]
-        for result in await asyncio.gather(*backfill, return_exceptions=True):
-            if isinstance(result, BaseException):
-                raise result
-            _got, summary = result
             records.extend(r for r in summary if _hour_of(r) <= now)
         records.extend(current_records)
         for record in records:
