@@ -99,7 +99,6 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
     for fields in POISON:
         sredis.xadd(keys.INGESTION_STREAM, fields)
     ingested = LOCATIONS + len(POISON)
-    seed_full_minute(sredis, ages_out_in_s=0.4)
 
     port = free_port()
     async with fetch_worker(
@@ -111,6 +110,9 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
         metrics=WorkerMetrics(keys.FETCH_GROUP),
         **QUICK_RETRIES,
     ) as fetcher:
+        # Seeded once the worker is built (clients, probe server), so its first calls find the
+        # minute full even on a loaded machine.
+        seed_full_minute(sredis, ages_out_in_s=1.0)
         counts = await fetcher.run(until_idle=True)
         stream = {"stream": keys.INGESTION_STREAM}
         group = {**stream, "group": keys.FETCH_GROUP}
