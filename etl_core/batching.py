@@ -70,7 +70,6 @@ class Coalescer(Generic[T, R]):
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.Task[None]] = set()
-        self.batches = 0  # batch calls made (splits included), for logs and tests
 
     async def submit(self, item: T) -> R:
         """The result of ``item``'s part of a batch call; raises what that part raised."""
@@ -126,7 +125,6 @@ class Coalescer(Generic[T, R]):
             self._pump()
 
     async def _run(self, items: list[T], futures: list[asyncio.Future[R]]) -> None:
-        self.batches += 1
         try:
             results = await self._call(items)
             if len(results) != len(items):

@@ -45,11 +45,6 @@ class WeatherWrites:
         if conditions:
             await self._conditions.submit(conditions)
 
-    @property
-    def requests(self) -> int:
-        """Batch requests sent so far (for logs and tests)."""
-        return self._weather.batches + self._conditions.batches
-
     async def _put_weather(self, parts: Sequence[Records]) -> list[None]:
         await self._client.upsert_weather([r for part in parts for r in part])
         return [None] * len(parts)

@@ -87,3 +87,21 @@ async def test_a_bad_classifier_fails_at_start_naming_it(path: str, aredis: Any)
         async with categorize_worker(categorize_settings(classifier=path), redis=aredis):
             pass
     assert path in str(info.value)
+
+
+async def test_an_unknown_location_in_a_batched_read_fails_only_its_own_task(
+    weather: WeatherService, owm_http: httpx.AsyncClient, aredis: Any
+) -> None:
+    known = await _fetched(weather, owm_http, aredis, 3)
+    unknown = CategorizeTask(location_id="nowhere-0001", window=known.window)
+    for task in (known, unknown):
+        await aredis.xadd(keys.CATEGORIZATION_STREAM, PIPELINE_CODEC.encode(task))
+    async with categorize_worker(
+        categorize_settings(), redis=aredis, weather_http=weather.http, **FAST_WORKER
+    ) as worker:
+        counts = await worker.run(until_idle=True)
+    assert len(await _conditions(weather, known.location_id)) == 1
+    assert counts.done == 1 and counts.dead_lettered == 1
+    [(_id, fields)] = await aredis.xrange(keys.dead_letter_stream(keys.CATEGORIZATION_STREAM))
+    assert fields[b"dlq_error_type"] == b"WeatherServiceNotFound"
+    assert b"nowhere-0001" in fields[b"dlq_error"]
