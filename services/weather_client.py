@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,13 @@ from typing import Any
 import httpx
 
 from etl_core.errors import PermanentError, TransientError
+from services.http_transport import (
+    HttpAnswer,
+    HttpTimeout,
+    HttpTransport,
+    HttpTransportError,
+    as_transport,
+)
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_RETRY_AFTER_S = 5.0
@@ -50,17 +56,17 @@ class WeatherClientOptions:
     timeout_s: float = DEFAULT_TIMEOUT_S
 
 
-def _retry_after_s(response: httpx.Response) -> float:
+def _retry_after_s(response: HttpAnswer) -> float:
     try:
         return max(0.0, float(response.headers.get("Retry-After", DEFAULT_RETRY_AFTER_S)))
     except ValueError:
         return DEFAULT_RETRY_AFTER_S
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: HttpAnswer) -> str:
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:
         return response.text[:MAX_ERROR_CHARS]
     detail = body.get("detail") if isinstance(body, dict) else body
     if isinstance(detail, list):
@@ -83,8 +89,10 @@ def iso(moment: datetime) -> str:
 class WeatherServiceClient:
     """One method per operation the pipeline needs; batch writes, paged reads."""
 
-    def __init__(self, http: httpx.AsyncClient, options: WeatherClientOptions) -> None:
-        self._http = http
+    def __init__(
+        self, http: HttpTransport | httpx.AsyncClient, options: WeatherClientOptions
+    ) -> None:
+        self._http = as_transport(http)
         self._options = options
         self._base = options.base_url.rstrip("/")
 
@@ -98,23 +106,21 @@ class WeatherServiceClient:
                 method,
                 self._base + path,
                 params=params,
-                json=body,
+                json_body=body,
                 headers=headers,
-                timeout=self._options.timeout_s,
+                timeout_s=self._options.timeout_s,
             )
-        except httpx.TimeoutException as exc:
+        except HttpTimeout as exc:
             raise WeatherServiceUnavailable(
                 f"weather service {where}: timed out after {self._options.timeout_s} s"
             ) from exc
-        except httpx.TransportError as exc:
-            raise WeatherServiceUnavailable(
-                f"weather service {where}: {type(exc).__name__}: {exc}"
-            ) from exc
-        status = response.status_code
+        except HttpTransportError as exc:
+            raise WeatherServiceUnavailable(f"weather service {where}: {exc}") from exc
+        status = response.status
         if status < 400:
             try:
                 return response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            except ValueError as exc:
                 raise WeatherServiceUnavailable(
                     f"weather service {where}: answer is not JSON"
                 ) from exc

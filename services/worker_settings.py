@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from etl_core.settings import ServiceSettings
 from etl_core.worker import WorkerOptions
+from services.http_transport import AiohttpTransport, HttpTransport
 from services.settings_types import LogLevel
 from services.weather_client import WeatherClientOptions, WeatherServiceClient
 from services.weather_reads import WeatherReads
@@ -68,7 +69,7 @@ class WorkerSettings(ServiceSettings):
         stack: AsyncExitStack,
         *,
         redis: Any | None,
-        weather_http: httpx.AsyncClient | None,
+        weather_http: HttpTransport | httpx.AsyncClient | None,
         concurrency: int,
     ) -> tuple[Any, WeatherServiceClient]:
         """Redis and the weather-service client; ones passed in (tests) are used as they are,
@@ -89,7 +90,8 @@ class WorkerSettings(ServiceSettings):
             redis = aioredis.Redis.from_pool(pool)
             stack.push_async_callback(redis.aclose)
         if weather_http is None:
-            weather_http = await stack.enter_async_context(httpx.AsyncClient())
+            weather_http = AiohttpTransport(max_connections=concurrency)
+            stack.push_async_callback(weather_http.aclose)
         weather = WeatherServiceClient(
             weather_http,
             WeatherClientOptions(

@@ -13,7 +13,6 @@ Precipitation is always mm whatever ``units`` says; the client always asks for m
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,6 +20,13 @@ from typing import Any
 import httpx
 
 from etl_core.errors import PermanentError, RateLimited, TransientError
+from services.http_transport import (
+    HttpAnswer,
+    HttpTimeout,
+    HttpTransport,
+    HttpTransportError,
+    as_transport,
+)
 
 ONECALL_PATH = "/data/3.0/onecall"
 TIMEMACHINE_PATH = "/data/3.0/onecall/timemachine"
@@ -46,10 +52,10 @@ class OwmUnavailable(TransientError):
     """5xx, a timeout, a dropped connection or a malformed answer."""
 
 
-def _error_message(response: httpx.Response) -> str:
+def _error_message(response: HttpAnswer) -> str:
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:
         return response.text[:MAX_ERROR_BODY_CHARS]
     if not isinstance(body, dict):
         return str(body)[:MAX_ERROR_BODY_CHARS]
@@ -60,7 +66,7 @@ def _error_message(response: httpx.Response) -> str:
     return message
 
 
-def _retry_after_s(response: httpx.Response, default_s: float) -> float:
+def _retry_after_s(response: HttpAnswer, default_s: float) -> float:
     value = response.headers.get("Retry-After")
     if value is None:
         return default_s
@@ -93,8 +99,8 @@ class OwmClientOptions:
 class OwmClient:
     """One method per endpoint; every call is one paid request (callers rate-limit them)."""
 
-    def __init__(self, http: httpx.AsyncClient, options: OwmClientOptions) -> None:
-        self._http = http
+    def __init__(self, http: HttpTransport | httpx.AsyncClient, options: OwmClientOptions) -> None:
+        self._http = as_transport(http)
         self._options = options
         self._base = options.base_url.rstrip("/")
 
@@ -115,22 +121,22 @@ class OwmClient:
     async def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         query = {**params, "units": self._options.units, "appid": self._options.api_key}
         try:
-            response = await self._http.get(
-                self._base + path, params=query, timeout=self._options.timeout_s
+            response = await self._http.request(
+                "GET", self._base + path, params=query, timeout_s=self._options.timeout_s
             )
-        except httpx.TimeoutException as exc:
+        except HttpTimeout as exc:
             raise OwmUnavailable(f"{path}: timed out after {self._options.timeout_s} s") from exc
-        except httpx.TransportError as exc:
-            raise OwmUnavailable(f"{path}: {type(exc).__name__}: {exc}") from exc
-        status = response.status_code
+        except HttpTransportError as exc:
+            raise OwmUnavailable(f"{path}: {exc}") from exc
+        status = response.status
         if status == 200:
             try:
                 body = response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            except ValueError as exc:
                 raise OwmUnavailable(f"{path}: answer is not valid JSON ({exc})") from None
             if not isinstance(body, dict):
                 raise OwmUnavailable(f"{path}: answer is not a JSON object")
-            return OwmAnswer(body, response.content)
+            return OwmAnswer(body, response.body)
         message = f"{path}: HTTP {status}: {_error_message(response)}"
         if status == 401:
             raise OwmAuthError(message)

@@ -14,12 +14,12 @@ delivery instead of burning their ``max_deliveries``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -53,16 +53,16 @@ class CachedAnswer:
 
 def _encode_cached(answer: dict[str, Any], fetched_at: datetime) -> bytes:
     """``<fetched_at ISO 8601>\n<the answer's JSON as it came>``."""
-    raw = answer.raw if isinstance(answer, OwmAnswer) else json.dumps(answer).encode()
+    raw = answer.raw if isinstance(answer, OwmAnswer) else orjson.dumps(answer)
     return fetched_at.isoformat().encode() + b"\n" + raw
 
 
 def _decode_cached(stored: bytes) -> tuple[dict[str, Any], datetime]:
     if stored.startswith(b"{"):  # the earlier form: {"answer": ..., "fetched_at": ...}
-        old = json.loads(stored)
+        old = orjson.loads(stored)
         return old["answer"], datetime.fromisoformat(old["fetched_at"])
     stamp, _, raw = stored.partition(b"\n")
-    return json.loads(raw), datetime.fromisoformat(stamp.decode())
+    return orjson.loads(raw), datetime.fromisoformat(stamp.decode())
 
 
 class OwmGate:

@@ -17,6 +17,7 @@ from services.fetch_weather.handler import FetchWeatherHandler
 from services.fetch_weather.owm_client import OwmClient, OwmClientOptions
 from services.fetch_weather.owm_gate import OwmGate
 from services.fetch_weather.settings import FetchWeatherSettings
+from services.http_transport import AiohttpTransport, HttpTransport
 from services.tasks import CATEGORIZE_CODEC, INGEST_CODEC
 from services.worker_metrics import served_metrics
 
@@ -38,7 +39,7 @@ async def fetch_worker(
     settings: FetchWeatherSettings,
     *,
     redis: Any | None = None,
-    owm_http: httpx.AsyncClient | None = None,
+    owm_http: HttpTransport | httpx.AsyncClient | None = None,
     weather_http: httpx.AsyncClient | None = None,
     concurrency: int | None = None,
     metrics: WorkerMetrics | None = None,
@@ -52,7 +53,8 @@ async def fetch_worker(
             stack, redis=redis, weather_http=weather_http, concurrency=options.concurrency
         )
         if owm_http is None:
-            owm_http = await stack.enter_async_context(httpx.AsyncClient())
+            owm_http = AiohttpTransport(max_connections=options.concurrency)
+            stack.push_async_callback(owm_http.aclose)
         owm = OwmClient(
             owm_http,
             OwmClientOptions(

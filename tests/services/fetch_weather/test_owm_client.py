@@ -1,9 +1,10 @@
-"""The OpenWeatherMap client and the transform, against the real mock_owm app (in process)."""
+"""The OpenWeatherMap client and the transform, against the real mock_owm app: in process through
+httpx's ASGI transport, and over a socket through aiohttp (what the workers use)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,6 +22,8 @@ from services.fetch_weather.owm_client import (
     OwmUnavailable,
 )
 from services.fetch_weather.transform import day_summary_records, onecall_records
+from services.http_transport import AiohttpTransport, HttpTransport
+from tests.support.redis_server import free_port
 from tests.support.servers import serve_in_thread
 from weather_service.models.weather import WeatherUpsert
 
@@ -29,24 +32,34 @@ KEY = "mock-owm-key"
 FETCHED_AT = datetime(2024, 1, 15, 12, 0, 5, tzinfo=UTC)
 
 
-@asynccontextmanager
-async def owm(
-    api_key: str = KEY, timeout_s: float = 5.0, **settings: Any
-) -> AsyncIterator[OwmClient]:
-    app = create_app(MockOwmSettings.load(now=NOW, **settings))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
-        yield OwmClient(
-            http,
-            OwmClientOptions(
-                base_url="http://mock-owm",
-                api_key=api_key,
-                timeout_s=timeout_s,
-                retry_after_429_s=42.0,
-            ),
-        )
+Owm = Callable[..., AbstractAsyncContextManager[OwmClient]]
 
 
-async def test_onecall_becomes_one_observed_and_48_forecast_records() -> None:
+@pytest.fixture(params=["httpx-asgi", "aiohttp"])
+def owm(request: pytest.FixtureRequest) -> Owm:
+    """``async with owm(api_key=..., **mock_settings) as client``: a client of a fresh mock."""
+
+    @asynccontextmanager
+    async def open_client(
+        api_key: str = KEY, timeout_s: float = 5.0, **settings: Any
+    ) -> AsyncIterator[OwmClient]:
+        app = create_app(MockOwmSettings.load(now=NOW, **settings))
+        options = dict(api_key=api_key, timeout_s=timeout_s, retry_after_429_s=42.0)
+        if request.param == "httpx-asgi":
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
+                yield OwmClient(http, OwmClientOptions(base_url="http://mock-owm", **options))
+            return
+        with serve_in_thread(app) as base_url:
+            transport: HttpTransport = AiohttpTransport(max_connections=4)
+            try:
+                yield OwmClient(transport, OwmClientOptions(base_url=base_url, **options))
+            finally:
+                await transport.aclose()
+
+    return open_client
+
+
+async def test_onecall_becomes_one_observed_and_48_forecast_records(owm: Owm) -> None:
     async with owm() as client:
         answer = await client.onecall(47.37, 8.54)
     records = onecall_records(answer, fetched_at=FETCHED_AT)
@@ -58,7 +71,7 @@ async def test_onecall_becomes_one_observed_and_48_forecast_records() -> None:
     WeatherUpsert.model_validate({"records": records})  # the weather service accepts every record
 
 
-async def test_day_summary_becomes_24_observed_hours_in_utc() -> None:
+async def test_day_summary_becomes_24_observed_hours_in_utc(owm: Owm) -> None:
     async with owm() as client:
         answer = await client.day_summary(47.37, 8.54, date(2024, 1, 13))
     records = day_summary_records(answer, fetched_at=FETCHED_AT)
@@ -71,19 +84,19 @@ async def test_day_summary_becomes_24_observed_hours_in_utc() -> None:
     WeatherUpsert.model_validate({"records": records})
 
 
-async def test_bad_key_is_permanent_and_names_the_problem() -> None:
+async def test_bad_key_is_permanent_and_names_the_problem(owm: Owm) -> None:
     async with owm(api_key="wrong") as client:
         with pytest.raises(OwmAuthError, match="HTTP 401: Invalid API key"):
             await client.onecall(47.37, 8.54)
 
 
-async def test_bad_parameters_are_permanent() -> None:
+async def test_bad_parameters_are_permanent(owm: Owm) -> None:
     async with owm() as client:
         with pytest.raises(OwmRequestRejected, match=r"HTTP 400.*parameters: lat"):
             await client.onecall(95.0, 8.54)
 
 
-async def test_provider_429_waits_without_spending_an_attempt() -> None:
+async def test_provider_429_waits_without_spending_an_attempt(owm: Owm) -> None:
     async with owm(rate_limit_per_minute=1) as client:
         await client.onecall(47.37, 8.54)
         with pytest.raises(OwmRateLimited) as info:
@@ -91,7 +104,7 @@ async def test_provider_429_waits_without_spending_an_attempt() -> None:
     assert info.value.retry_after_s == 42.0  # no Retry-After header: the configured default
 
 
-async def test_retry_after_header_is_honoured() -> None:
+async def test_retry_after_header_is_honoured(owm: Owm) -> None:
     async with owm(rate_429=1.0, retry_after_s=7) as client:
         with pytest.raises(OwmRateLimited) as info:
             await client.onecall(47.37, 8.54)
@@ -106,22 +119,40 @@ async def test_retry_after_header_is_honoured() -> None:
     ],
 )
 async def test_server_errors_timeouts_and_garbage_are_transient(
-    fault: dict[str, Any], match: str
+    owm: Owm, fault: dict[str, Any], match: str
 ) -> None:
-    async with owm(client_timeout_s=0.2, **fault) as client:
+    async with owm(**fault) as client:
         with pytest.raises(OwmUnavailable, match=match):
             await client.onecall(47.37, 8.54)
 
 
-async def test_a_hanging_provider_times_out_as_transient() -> None:
+@pytest.mark.parametrize("library", ["httpx", "aiohttp"])
+async def test_a_hanging_provider_times_out_as_transient(library: str) -> None:
     app = create_app(MockOwmSettings.load(now=NOW, timeout_rate=1.0, timeout_s=5))
     with serve_in_thread(app) as base_url:
-        async with httpx.AsyncClient() as http:
+        async with AsyncExitStack() as stack:
+            if library == "httpx":
+                http: Any = await stack.enter_async_context(httpx.AsyncClient())
+            else:
+                http = AiohttpTransport(max_connections=1)
+                stack.push_async_callback(http.aclose)
             client = OwmClient(
                 http, OwmClientOptions(base_url=base_url, api_key=KEY, timeout_s=0.3)
             )
             with pytest.raises(OwmUnavailable, match=r"timed out after 0\.3 s"):
                 await client.onecall(47.37, 8.54)
+
+
+async def test_a_refused_connection_is_transient() -> None:
+    transport = AiohttpTransport(max_connections=1)
+    try:
+        client = OwmClient(
+            transport, OwmClientOptions(base_url=f"http://127.0.0.1:{free_port()}", api_key=KEY)
+        )
+        with pytest.raises(OwmUnavailable, match="ClientConnectorError"):
+            await client.onecall(47.37, 8.54)
+    finally:
+        await transport.aclose()
 
 
 def test_malformed_structures_are_transient() -> None:
