@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
-from weather_service.db.types import UtcDateTime
+from weather_service.db.types import UtcDateTime, sqlite_time_text
 
 CHUNK_ROWS = 1000
 
@@ -32,8 +32,7 @@ Converter = Callable[[Any], Any]
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
-    # The text SQLAlchemy's SQLite DATETIME stores: naive UTC, always with microseconds.
-    return None if value is None else value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return None if value is None else sqlite_time_text(value)
 
 
 def _sqlite_json(value: Any) -> str:
