@@ -13,6 +13,7 @@ An answer without the keys we rely on raises ``OwmUnavailable`` (transient: a ma
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from services.fetch_weather.owm_client import OwmUnavailable
@@ -31,15 +32,27 @@ _LIMITS = {
 }
 
 
-def _hour(dt_unix: int) -> datetime:
-    return datetime.fromtimestamp(dt_unix - dt_unix % 3600, tz=UTC)
+HOUR_TEXT_CACHE = 4096  # every location of a window shares the same ~50 hours
+
+
+@lru_cache(maxsize=HOUR_TEXT_CACHE)
+def _hour_text(hour_unix: int) -> str:
+    return _utc_text(datetime.fromtimestamp(hour_unix, tz=UTC))
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+_UNBOUNDED = (float("-inf"), float("inf"))
 
 
 def _num(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if type(value) is not float and type(value) is not int:  # bool is not a number here
         raise OwmUnavailable(f"malformed answer: {field} is {value!r}, not a number")
-    low, high = _LIMITS.get(field, (float("-inf"), float("inf")))
-    return min(max(float(value), low), high)
+    low, high = _LIMITS.get(field, _UNBOUNDED)
+    number = float(value)
+    return low if number < low else high if number > high else number
 
 
 def _amount_1h(entry: dict[str, Any], key: str) -> float:
@@ -51,7 +64,7 @@ def _amount_1h(entry: dict[str, Any], key: str) -> float:
     return _num(value.get("1h", 0.0), f"{key}_mm")
 
 
-def _record(entry: dict[str, Any], *, kind: str, fetched_at: datetime) -> dict[str, Any]:
+def _record(entry: dict[str, Any], *, kind: str, fetched_at: str) -> dict[str, Any]:
     try:
         dt_unix = int(entry["dt"])
         temperature = entry["temp"]
@@ -62,7 +75,7 @@ def _record(entry: dict[str, Any], *, kind: str, fetched_at: datetime) -> dict[s
     rain_mm = _amount_1h(entry, "rain")
     snow_mm = _amount_1h(entry, "snow")
     record: dict[str, Any] = {
-        "hour": _hour(dt_unix).isoformat().replace("+00:00", "Z"),
+        "hour": _hour_text(dt_unix - dt_unix % 3600),
         "kind": kind,
         "temperature_c": _num(temperature, "temperature_c"),
         "humidity_pct": _num(entry["humidity"], "humidity_pct") if "humidity" in entry else None,
@@ -78,7 +91,7 @@ def _record(entry: dict[str, Any], *, kind: str, fetched_at: datetime) -> dict[s
         else None,
         "pop": _num(entry["pop"], "pop") if "pop" in entry else None,
         "source": ONECALL_SOURCE,
-        "fetched_at": fetched_at.isoformat().replace("+00:00", "Z"),
+        "fetched_at": fetched_at,
     }
     return record
 
@@ -89,9 +102,10 @@ def onecall_records(answer: dict[str, Any], *, fetched_at: datetime) -> list[dic
     hourly = answer.get("hourly")
     if not isinstance(current, dict) or not isinstance(hourly, list):
         raise OwmUnavailable("malformed answer: onecall lacks current or hourly")
-    records = [_record(current, kind="observed", fetched_at=fetched_at)]
+    fetched = _utc_text(fetched_at)
+    records = [_record(current, kind="observed", fetched_at=fetched)]
     records += [
-        _record(h, kind="forecast", fetched_at=fetched_at) for h in hourly if isinstance(h, dict)
+        _record(h, kind="forecast", fetched_at=fetched) for h in hourly if isinstance(h, dict)
     ]
     return records
 
@@ -122,6 +136,7 @@ def day_summary_records(answer: dict[str, Any], *, fetched_at: datetime) -> list
         raise OwmUnavailable(f"malformed answer: day_summary lacks {exc}") from None
     local_midnight_utc = datetime(day.year, day.month, day.day, tzinfo=UTC) - offset
     per_hour_mm = total_mm / 24.0
+    fetched = _utc_text(fetched_at)
     records = []
     for local_hour in range(24):
         (h0, t0), (h1, t1) = next(
@@ -136,7 +151,7 @@ def day_summary_records(answer: dict[str, Any], *, fetched_at: datetime) -> list
         hour = local_midnight_utc + timedelta(hours=local_hour)
         records.append(
             {
-                "hour": hour.isoformat().replace("+00:00", "Z"),
+                "hour": _utc_text(hour),
                 "kind": "observed",
                 "temperature_c": round(temperature, 2),
                 "humidity_pct": _num(humidity, "humidity_pct") if humidity is not None else None,
@@ -148,7 +163,7 @@ def day_summary_records(answer: dict[str, Any], *, fetched_at: datetime) -> list
                 "weather_id": None,
                 "pop": None,
                 "source": DAY_SUMMARY_SOURCE,
-                "fetched_at": fetched_at.isoformat().replace("+00:00", "Z"),
+                "fetched_at": fetched,
             }
         )
     return records
