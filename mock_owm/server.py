@@ -4,10 +4,10 @@ calls it), or ``python -m mock_owm.server --host 127.0.0.1 --port 8081``."""
 from __future__ import annotations
 
 import argparse
-import gc
 
 import uvicorn
 
+from etl_core.gc_tuning import tune_gc
 from etl_core.logging import configure_logging, get_logger
 from mock_owm.app import create_app
 from mock_owm.settings import MockOwmSettings
@@ -26,9 +26,7 @@ def serve(host: str, port: int) -> None:
     settings = MockOwmSettings.load()
     configure_logging(level=settings.log_level)
     app = create_app(settings)
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    tune_gc(GC_THRESHOLDS)
     log.info("mock_owm.serving", host=host, port=port, api_keys=len(settings.api_keys),
              fixed_now=settings.now.isoformat() if settings.now else None,
              rate_limit_per_minute=settings.rate_limit_per_minute,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from etl_core.gc_tuning import tune_gc
 from etl_core.logging import configure_logging, get_logger
 from weather_service.app import create_app
 from weather_service.migrate import migrate
@@ -22,6 +23,7 @@ def serve(host: str, port: int) -> None:
     if settings.weather_service_migrate_on_start:
         migrate(settings.database_url)
     app = create_app(settings.model_copy(update={"weather_service_migrate_on_start": False}))
+    tune_gc()
     log.info("serving", host=host, port=port)
     uvicorn.run(
         app,

@@ -11,6 +11,7 @@ import typer
 
 from etl_core import keys
 from etl_core.errors import ConfigurationError
+from etl_core.gc_tuning import tune_gc
 from etl_core.logging import configure_logging
 from etl_core.settings import ServiceSettings
 from etl_core.worker import Worker
@@ -49,6 +50,7 @@ async def _serve(
     )
     async with worker_context as worker:
         worker.install_signal_handlers()
+        tune_gc()
         await worker.run()
 
 
