@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -52,6 +53,12 @@ class LocatedWeatherRecordIn(WeatherRecordIn):
     location_id: ResourceId = Field(examples=["trail-0042"])
 
 
+def _field_values(records: Sequence[WeatherRecordIn]) -> list[dict[str, Any]]:
+    """Each record's field values, copied from the instance's own dict: the fields are plain
+    values (no nested models), which ``model_dump`` would return unchanged at ~8x the cost."""
+    return [dict(record.__dict__) for record in records]
+
+
 def _completed(rows: list[dict[str, Any]], location_id: str | None) -> list[dict[str, Any]]:
     for row in rows:
         if location_id is not None:
@@ -65,15 +72,15 @@ class WeatherUpsert(InputModel):
     records: list[WeatherRecordIn] = Field(min_length=1)
 
     def rows(self, location_id: str) -> list[dict[str, Any]]:
-        """The records as table rows (one ``model_dump`` for the batch: it is the hot path)."""
-        return _completed(self.model_dump()["records"], location_id)
+        """The records as table rows (the hot path: see ``_field_values``)."""
+        return _completed(_field_values(self.records), location_id)
 
 
 class WeatherBatchUpsert(InputModel):
     records: list[LocatedWeatherRecordIn] = Field(min_length=1)
 
     def rows(self) -> list[dict[str, Any]]:
-        return _completed(self.model_dump()["records"], None)
+        return _completed(_field_values(self.records), None)
 
 
 class WeatherRecordOut(OutputModel):
