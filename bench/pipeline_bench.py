@@ -15,16 +15,21 @@ already running and reading, as their Deployments are in production:
   tasks, marks and cached OWM answers, as the next hour's task ids would not find them either; the
   weather service keeps its data; the workers are restarted.
 
+Beside each window's rate it prints the CPU time each part spent per location (from /proc, Linux):
+on 2 cores the pipeline is CPU-bound, so this says where a location's cost goes.
+
 Run: uv run python bench/pipeline_bench.py [locations] [fetch_workers] [categorize_workers]
 (target in the issue: >= 300 locations/s for 10,000 locations on 2 cores)
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,26 @@ from services.demo.environment import Environment, cli_command, demo_environment
 from services.demo.run import seed_locations, start_workers  # noqa: E402
 
 POLL_S = 0.05
+CPU_PARTS = ("fetch", "categorize", "weather-service", "mock-owm")
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process (0 where /proc cannot tell)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_by_part(env: Environment) -> dict[str, float]:
+    """CPU seconds so far of the demo's processes, summed per part (workers by kind)."""
+    totals: dict[str, float] = defaultdict(float)
+    for name, proc in env.children.procs:
+        part = next((p for p in CPU_PARTS if name.startswith(p)), None)
+        if part is not None and proc.poll() is None:
+            totals[part] += _cpu_s(proc.pid)
+    return totals
 
 
 def _acked(client: redis.Redis, stream: str, group: str) -> int:
@@ -74,6 +99,7 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
     httpx.post(env.owm_url + "/__stats/reset", timeout=10).raise_for_status()
     names = start_workers(env, fetch_workers, categorize_workers)
     _wait_for_workers(client, fetch_workers, categorize_workers)
+    cpu_before = _cpu_by_part(env)
     started = time.monotonic()
     scheduled = subprocess.run(
         cli_command("schedule"), env=env.full_env(), capture_output=True, text=True, timeout=600
@@ -87,6 +113,7 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
             raise SystemExit("window did not finish within an hour")
         time.sleep(POLL_S)
     elapsed = time.monotonic() - started
+    cpu_after = _cpu_by_part(env)
     env.children.stop(names)
     stats: dict[str, Any] = httpx.get(env.owm_url + "/__stats", timeout=10).json()
     dead = sum(
@@ -100,6 +127,10 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
         "locations_per_s": round(n / elapsed, 1),
         "owm_calls": stats.get("requests_by_endpoint", {}),
         "dead_letters": dead,
+        "cpu_ms_per_location": {
+            part: round(1000 * (cpu_after[part] - cpu_before.get(part, 0.0)) / n, 2)
+            for part in CPU_PARTS
+        },
     }
 
 
@@ -137,6 +168,11 @@ def main(argv: list[str]) -> None:
         print(
             f"{name:6s} window: {w['locations_per_s']} locations/s ({w['elapsed_s']} s, schedule "
             f"{w['schedule_s']} s); OWM calls {w['owm_calls']}; dead letters {w['dead_letters']}"
+        )
+        cpu = w["cpu_ms_per_location"]
+        print(
+            f"       CPU ms per location: {', '.join(f'{k} {v}' for k, v in cpu.items())}; "
+            f"total {sum(cpu.values()):.2f} (2 cores: at most {2000 / sum(cpu.values()):.0f}/s)"
         )
     print(f"mock_owm onecall alone: {mock['onecall_per_s']} requests/s (slowest phase)")
 
