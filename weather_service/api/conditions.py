@@ -20,6 +20,7 @@ from weather_service.api.deps import (
     not_found,
     page_of,
 )
+from weather_service.api.json_route import OrjsonRoute
 from weather_service.api.weather import BATCH_WRITE_RESPONSES, WRITE_RESPONSES
 from weather_service.db.engine import read_transaction, write_transaction
 from weather_service.models.common import ErrorOut, Page, UpsertResult, UtcTime
@@ -44,8 +45,8 @@ LATEST_LISTING = "conditions-latest"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
-read_router = APIRouter(tags=["conditions"])
-write_router = APIRouter(tags=["conditions"])
+read_router = APIRouter(tags=["conditions"], route_class=OrjsonRoute)
+write_router = APIRouter(tags=["conditions"], route_class=OrjsonRoute)
 
 
 @write_router.put(

@@ -14,11 +14,12 @@ from sqlalchemy import text
 
 from etl_core.logging import get_logger
 from weather_service.api.deps import EngineDep
+from weather_service.api.json_route import OrjsonRoute
 from weather_service.db.engine import read_transaction
 from weather_service.metrics import ServiceMetrics
 from weather_service.migrate import current_revision, head_revision
 
-router = APIRouter(tags=["probes"])
+router = APIRouter(tags=["probes"], route_class=OrjsonRoute)
 log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
 
 

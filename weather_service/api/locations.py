@@ -22,6 +22,7 @@ from weather_service.api.deps import (
     not_found,
     page_of,
 )
+from weather_service.api.json_route import OrjsonRoute
 from weather_service.db.engine import read_transaction, write_transaction
 from weather_service.models.common import ID_PATTERN, ErrorOut, Page, UpsertResult
 from weather_service.models.locations import LocationOut, LocationsUpsert
@@ -33,8 +34,8 @@ MAX_IDS = 500
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
-read_router = APIRouter(tags=["locations"])
-write_router = APIRouter(tags=["locations"])
+read_router = APIRouter(tags=["locations"], route_class=OrjsonRoute)
+write_router = APIRouter(tags=["locations"], route_class=OrjsonRoute)
 log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
 
 _ID_RE = re.compile(ID_PATTERN)

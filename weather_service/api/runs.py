@@ -16,13 +16,14 @@ from sqlalchemy import Row
 
 from etl_core.logging import get_logger
 from weather_service.api.deps import EngineDep, RunIdPath, field_error, not_found
+from weather_service.api.json_route import OrjsonRoute
 from weather_service.db.engine import read_transaction, write_transaction
 from weather_service.models.common import ErrorOut
 from weather_service.models.runs import FINISHED_STATUSES, RunCreate, RunOut, RunPatch
 from weather_service.store import runs as store
 
-read_router = APIRouter(tags=["runs"])
-write_router = APIRouter(tags=["runs"])
+read_router = APIRouter(tags=["runs"], route_class=OrjsonRoute)
+write_router = APIRouter(tags=["runs"], route_class=OrjsonRoute)
 log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from weather_service.api.deps import EngineDep
+from weather_service.api.json_route import OrjsonRoute
 from weather_service.api.runs import run_out
 from weather_service.db.engine import read_transaction
 from weather_service.models.stats import StatsOut, WeatherCounts
 from weather_service.store.stats import last_finished_runs, stored_counts
 
-read_router = APIRouter(tags=["stats"])
+read_router = APIRouter(tags=["stats"], route_class=OrjsonRoute)
 
 
 @read_router.get("/v1/stats", response_model=StatsOut)

@@ -24,6 +24,7 @@ from weather_service.api.deps import (
     not_found,
     page_of,
 )
+from weather_service.api.json_route import OrjsonRoute
 from weather_service.db.engine import read_transaction, write_transaction
 from weather_service.models.common import ErrorOut, Page, UpsertResult, UtcTime
 from weather_service.models.locations import LocationOut
@@ -42,8 +43,8 @@ LISTING = "weather"
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 
-read_router = APIRouter(tags=["weather"])
-write_router = APIRouter(tags=["weather"])
+read_router = APIRouter(tags=["weather"], route_class=OrjsonRoute)
+write_router = APIRouter(tags=["weather"], route_class=OrjsonRoute)
 
 BATCH_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},
