@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from etl_core.outcomes import Done, Outcome
@@ -34,20 +35,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+HOUR_CACHE = 4096  # every location of a window reads the same ~76 hours
+
+
 @dataclass(frozen=True, slots=True)
 class CategorizeOptions:
     history_h: int = 72
     forecast_h: int = 3
 
 
-def _time(text: Any) -> datetime:
-    return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+@lru_cache(maxsize=HOUR_CACHE)
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def hourly_weather(record: dict[str, Any]) -> HourlyWeather:
     """A weather-service record -> the classifier's input."""
     return HourlyWeather(
-        time=_time(record["hour"]),
+        time=_time(str(record["hour"])),
         kind=record["kind"],
         temperature_c=float(record["temperature_c"]),
         humidity_pct=record.get("humidity_pct"),
