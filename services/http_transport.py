@@ -67,7 +67,9 @@ class HttpTransport(Protocol):
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def _encode(json_body: Any, headers: Mapping[str, str] | None) -> tuple[bytes | None, dict]:
+def _encode(
+    json_body: Any, headers: Mapping[str, str] | None
+) -> tuple[bytes | None, dict[str, str]]:
     if json_body is None:
         return None, dict(headers or {})
     return orjson.dumps(json_body), {**JSON_HEADERS, **(headers or {})}
@@ -75,12 +77,14 @@ def _encode(json_body: Any, headers: Mapping[str, str] | None) -> tuple[bytes | 
 
 class AiohttpTransport:
     """One ``aiohttp.ClientSession`` with up to ``max_connections`` kept-alive connections;
-    create it inside the running event loop."""
+    create it inside the running event loop. ``HTTP(S)_PROXY``/``NO_PROXY`` are honoured, as httpx
+    honours them (``trust_env``)."""
 
     def __init__(self, *, max_connections: int = 100) -> None:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max_connections),
             raise_for_status=False,
+            trust_env=True,
         )
 
     async def request(
