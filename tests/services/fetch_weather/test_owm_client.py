@@ -22,7 +22,7 @@ from services.fetch_weather.owm_client import (
     OwmUnavailable,
 )
 from services.fetch_weather.transform import day_summary_records, onecall_records
-from services.http_transport import AiohttpTransport, HttpTransport
+from services.http_transport import AiohttpTransport, HttpTransport, proxy_configured
 from tests.support.redis_server import free_port
 from tests.support.servers import serve_in_thread
 from weather_service.models.weather import WeatherUpsert
@@ -166,3 +166,10 @@ def test_malformed_structures_are_transient() -> None:
         )
     with pytest.raises(OwmUnavailable, match="day_summary lacks"):
         day_summary_records({"date": "2024-01-01"}, fetched_at=FETCHED_AT)
+
+
+def test_proxy_settings_are_honoured_only_when_present() -> None:
+    assert not proxy_configured({"PATH": "/usr/bin", "NO_PROXY": "localhost"})
+    assert not proxy_configured({"HTTPS_PROXY": ""})
+    assert proxy_configured({"HTTPS_PROXY": "http://proxy:3128"})
+    assert proxy_configured({"http_proxy": "http://proxy:3128"})
