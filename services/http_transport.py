@@ -14,6 +14,7 @@ request that got no answer; every answer, whatever its status, comes back as an 
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -68,15 +69,40 @@ class HttpTransport(Protocol):
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def _encode(
-    json_body: Any, headers: Mapping[str, str] | None
-) -> tuple[bytes | None, dict[str, str]]:
-    if json_body is None:
-        return None, dict(headers or {})
-    return orjson.dumps(json_body), {**JSON_HEADERS, **(headers or {})}
+class _Transport(ABC):
+    """``request`` encodes the body once for both libraries; ``_send`` is each one's own."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float,
+    ) -> HttpAnswer:
+        if json_body is None:
+            content, all_headers = None, dict(headers or {})
+        else:
+            content, all_headers = orjson.dumps(json_body), {**JSON_HEADERS, **(headers or {})}
+        return await self._send(method, url, params, content, all_headers, timeout_s)
+
+    @abstractmethod
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        content: bytes | None,
+        headers: dict[str, str],
+        timeout_s: float,
+    ) -> HttpAnswer:
+        """Send with the library's client; its failures become ``HttpTimeout`` or
+        ``HttpConnectionError``."""
 
 
-class AiohttpTransport:
+class AiohttpTransport(_Transport):
     """One ``aiohttp.ClientSession`` with up to ``max_connections`` kept-alive connections;
     create it inside the running event loop.
 
@@ -91,24 +117,22 @@ class AiohttpTransport:
             trust_env=proxy_configured(),
         )
 
-    async def request(
+    async def _send(
         self,
         method: str,
         url: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None,
+        content: bytes | None,
+        headers: dict[str, str],
         timeout_s: float,
     ) -> HttpAnswer:
-        content, all_headers = _encode(json_body, headers)
         try:
             async with self._session.request(
                 method,
                 url,
                 params=_query(params),
                 data=content,
-                headers=all_headers,
+                headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
             ) as response:
                 body = await response.read()
@@ -139,27 +163,25 @@ def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     }
 
 
-class HttpxTransport:
+class HttpxTransport(_Transport):
     """An ``httpx.AsyncClient`` behind the same interface; ``aclose`` leaves it open (its owner
     closes it)."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
 
-    async def request(
+    async def _send(
         self,
         method: str,
         url: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None,
+        content: bytes | None,
+        headers: dict[str, str],
         timeout_s: float,
     ) -> HttpAnswer:
-        content, all_headers = _encode(json_body, headers)
         try:
             response = await self._client.request(
-                method, url, params=params, content=content, headers=all_headers, timeout=timeout_s
+                method, url, params=params, content=content, headers=headers, timeout=timeout_s
             )
         except httpx.TimeoutException as exc:
             raise HttpTimeout(f"no answer within {timeout_s} s") from exc
