@@ -10,7 +10,7 @@ import httpx
 
 from etl_core import keys
 from etl_core.breaker import CircuitBreaker
-from etl_core.ratelimit import RateLimiter
+from etl_core.ratelimit import MINUTE_MS, RateLimiter, WaitHook
 from etl_core.worker import Worker, WorkerOptions
 from etl_core.worker.metrics import WorkerMetrics
 from services.fetch_weather.handler import FetchWeatherHandler
@@ -31,6 +31,24 @@ def fetch_worker_options(
         forward_stream=keys.CATEGORIZATION_STREAM,
         concurrency=concurrency or settings.fetch_concurrency,
         **overrides,
+    )
+
+
+def owm_rate_limiter(
+    redis: Any, settings: FetchWeatherSettings, *, on_wait: WaitHook | None = None
+) -> RateLimiter:
+    """The shared OWM limiter: the per-minute and per-day limits, and the per-minute limit again
+    over 60 s + OWM_RATE_LIMIT_MARGIN_MS (a permit's call reaches the provider a little after the
+    permit: admitted at the very end of one minute and delayed, it would count in the next)."""
+    margin_ms = settings.owm_rate_limit_margin_ms
+    per_minute = settings.owm_rate_limit_per_minute
+    return RateLimiter(
+        redis,
+        keys.OWM_RATE_LIMITER,
+        per_minute=per_minute,
+        per_day=settings.owm_rate_limit_per_day,
+        windows=[(MINUTE_MS + margin_ms, per_minute)] if margin_ms else [],
+        on_wait=on_wait,
     )
 
 
@@ -71,12 +89,8 @@ async def fetch_worker(
         )
         gate = OwmGate(
             redis,
-            limiter=RateLimiter(
-                redis,
-                keys.OWM_RATE_LIMITER,
-                per_minute=settings.owm_rate_limit_per_minute,
-                per_day=settings.owm_rate_limit_per_day,
-                on_wait=None if metrics is None else metrics.on_rate_limit_wait,
+            limiter=owm_rate_limiter(
+                redis, settings, on_wait=None if metrics is None else metrics.on_rate_limit_wait
             ),
             breaker=breaker,
             cache_ttl_s=settings.owm_cache_ttl_s,
