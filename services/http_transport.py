@@ -17,7 +17,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import httpx
@@ -51,26 +51,12 @@ class HttpAnswer:
         return self.body.decode("utf-8", errors="replace")
 
 
-class HttpTransport(Protocol):
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        timeout_s: float,
-    ) -> HttpAnswer: ...
-
-    async def aclose(self) -> None: ...
-
-
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-class _Transport(ABC):
-    """``request`` encodes the body once for both libraries; ``_send`` is each one's own."""
+class HttpTransport(ABC):
+    """What the clients call: ``request`` (the body encoded once, here) and ``aclose``; each
+    library's transport below implements ``_send``."""
 
     async def request(
         self,
@@ -101,8 +87,12 @@ class _Transport(ABC):
         """Send with the library's client; its failures become ``HttpTimeout`` or
         ``HttpConnectionError``."""
 
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release what the transport opened."""
 
-class AiohttpTransport(_Transport):
+
+class AiohttpTransport(HttpTransport):
     """One ``aiohttp.ClientSession`` with up to ``max_connections`` kept-alive connections;
     create it inside the running event loop.
 
@@ -163,7 +153,7 @@ def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     }
 
 
-class HttpxTransport(_Transport):
+class HttpxTransport(HttpTransport):
     """An ``httpx.AsyncClient`` behind the same interface; ``aclose`` leaves it open (its owner
     closes it)."""
 

@@ -31,12 +31,9 @@ def _utc_from_sqlite_text(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def _utc_from_sqlite(value: str | datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):  # a driver or a test handing back a datetime
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return _utc_from_sqlite_text(value)
+def _utc_from_sqlite(value: str | None) -> datetime | None:
+    """sqlite3 hands back the stored text (or NULL as None)."""
+    return None if value is None else _utc_from_sqlite_text(value)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -68,15 +68,20 @@ async def test_a_condition_is_written_with_label_and_reasons(
     assert valid_for in (before, after)
 
 
+async def _run_until_idle(weather: WeatherService, aredis: Any) -> Any:
+    """A categorize worker over the stream until it is idle; its counts."""
+    async with categorize_worker(
+        categorize_settings(), redis=aredis, weather_http=weather.http, **FAST_WORKER
+    ) as worker:
+        return await worker.run(until_idle=True)
+
+
 async def test_the_worker_consumes_the_categorization_stream(
     weather: WeatherService, owm_http: httpx.AsyncClient, aredis: Any
 ) -> None:
     task = await _fetched(weather, owm_http, aredis, 2)
     await aredis.xadd(keys.CATEGORIZATION_STREAM, PIPELINE_CODEC.encode(task))
-    async with categorize_worker(
-        categorize_settings(), redis=aredis, weather_http=weather.http, **FAST_WORKER
-    ) as worker:
-        counts = await worker.run(until_idle=True)
+    counts = await _run_until_idle(weather, aredis)
     assert len(await _conditions(weather, task.location_id)) == 1
     assert counts is not None
 
@@ -96,10 +101,7 @@ async def test_an_unknown_location_in_a_batched_read_fails_only_its_own_task(
     unknown = CategorizeTask(location_id="nowhere-0001", window=known.window)
     for task in (known, unknown):
         await aredis.xadd(keys.CATEGORIZATION_STREAM, PIPELINE_CODEC.encode(task))
-    async with categorize_worker(
-        categorize_settings(), redis=aredis, weather_http=weather.http, **FAST_WORKER
-    ) as worker:
-        counts = await worker.run(until_idle=True)
+    counts = await _run_until_idle(weather, aredis)
     assert len(await _conditions(weather, known.location_id)) == 1
     assert counts.done == 1 and counts.dead_lettered == 1
     [(_id, fields)] = await aredis.xrange(keys.dead_letter_stream(keys.CATEGORIZATION_STREAM))
