@@ -30,7 +30,18 @@ app = typer.Typer(
 
 Concurrency = Annotated[
     int | None,
-    typer.Option("--concurrency", min=1, help="Handlers in flight (default: from the settings)."),
+    typer.Option(
+        "--concurrency", min=1, help="Handlers in flight (default: CATEGORIZE_CONCURRENCY)."
+    ),
+]
+CallConcurrency = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency",
+        min=1,
+        help="OWM calls in flight (default: FETCH_CONCURRENCY); tasks in flight: "
+        "FETCH_MAX_IN_FLIGHT, default twice this.",
+    ),
 ]
 WorkerFactory = Callable[..., AbstractAsyncContextManager[Worker]]
 
@@ -73,7 +84,7 @@ def _run(factory: WorkerFactory, settings: Any, concurrency: int | None, stage: 
 
 
 @app.command("fetch-weather")
-def fetch_weather(concurrency: Concurrency = None) -> None:
+def fetch_weather(concurrency: CallConcurrency = None) -> None:
     """Fetch OpenWeatherMap data for owm-ingestion-stream tasks."""
     _run(fetch_worker, _settings(FetchWeatherSettings), concurrency, keys.FETCH_GROUP)
 

@@ -1,10 +1,16 @@
-"""Every paid OpenWeatherMap call passes here: answer cache, circuit breaker, rate limiter.
+"""Every paid OpenWeatherMap call passes here: answer cache, circuit breaker, call slots, rate
+limiter.
 
 The raw answer is cached in Redis right after it arrives (key from ``etl_core.keys``; its bytes as
 they came, after the time they were fetched), so a task redelivered after a crash reuses it instead
 of paying for a second call. An answer its reader finds malformed is dropped (``forget``), so the
 retry asks again. Order of the checks: the cache, then the breaker (an open breaker spends no
-permit), then the shared rate limiter.
+permit), then a call slot (at most ``max_concurrent_calls`` calls of this process in flight),
+then the shared rate limiter, then the call.
+
+The call slots are separate from the worker's task slots: a task whose answer has arrived gives its
+call slot to the next task while it writes its records to the weather service, so the calls stay
+back to back (tasks in flight > calls in flight; ``FETCH_MAX_IN_FLIGHT``).
 
 A transient failure (5xx, timeout, malformed answer) is retried here a few times with a short,
 jittered backoff (tenacity), each attempt again through breaker and limiter, before the task is
@@ -14,7 +20,10 @@ delivery instead of burning their ``max_deliveries``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -75,14 +84,23 @@ class OwmGate:
         cache_ttl_s: int,
         rate_limit_wait_s: float,
         transient_attempts: int = DEFAULT_TRANSIENT_ATTEMPTS,
+        max_concurrent_calls: int | None = None,
         clock: Clock = utc_now,
     ) -> None:
+        """``max_concurrent_calls``: calls of this gate in flight at once (None: no bound)."""
+        if max_concurrent_calls is not None and max_concurrent_calls < 1:
+            raise ValueError(f"max_concurrent_calls must be at least 1, got {max_concurrent_calls}")
         self._redis = redis
         self._limiter = limiter
         self._breaker = breaker
         self._cache_ttl_s = cache_ttl_s
         self._rate_limit_wait_s = rate_limit_wait_s
         self._transient_attempts = transient_attempts
+        self._call_slot: AbstractAsyncContextManager[Any] = (
+            asyncio.Semaphore(max_concurrent_calls)
+            if max_concurrent_calls
+            else contextlib.nullcontext()
+        )
         self._clock = clock
 
     async def fetch(
@@ -96,8 +114,11 @@ class OwmGate:
             return CachedAnswer(answer=answer, fetched_at=fetched_at, from_cache=True)
 
         async def limited() -> dict[str, Any]:
-            await self._limiter.acquire(timeout_s=self._rate_limit_wait_s)
-            return await call()
+            # The permit is taken in the slot, right before the call: a permit's call must not
+            # wait for a slot (the rate limit's margin covers only short delays).
+            async with self._call_slot:
+                await self._limiter.acquire(timeout_s=self._rate_limit_wait_s)
+                return await call()
 
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(OwmUnavailable),

@@ -6,6 +6,8 @@ from pydantic import Field
 
 from services.worker_settings import WorkerSettings
 
+IN_FLIGHT_PER_CALL = 2  # default task slots per call slot
+
 
 class FetchWeatherSettings(WorkerSettings):
     """Also reads every ``WorkerSettings`` variable (REDIS_URL, WEATHER_SERVICE_*, WORKER_*)."""
@@ -24,4 +26,20 @@ class FetchWeatherSettings(WorkerSettings):
     owm_breaker_failure_threshold: int = Field(default=5, ge=1)
     owm_breaker_reset_timeout_s: float = Field(default=30.0, gt=0)
     owm_cache_ttl_s: int = Field(default=3 * 3600, ge=1)
+    # OWM calls one process keeps in flight (``--concurrency`` overrides).
     fetch_concurrency: int = Field(default=16, ge=1, le=10_000)
+    # Tasks one process holds at once (read, not yet settled); default twice FETCH_CONCURRENCY, so
+    # a task writing its records to the weather service does not keep a call slot idle.
+    fetch_max_in_flight: int | None = Field(default=None, ge=1, le=20_000)
+
+    def tasks_in_flight(self, calls: int) -> int:
+        """The worker's task slots for ``calls`` OWM calls in flight (checked here, not when the
+        settings load: ``--concurrency`` may replace FETCH_CONCURRENCY)."""
+        if self.fetch_max_in_flight is None:
+            return IN_FLIGHT_PER_CALL * calls
+        if self.fetch_max_in_flight < calls:
+            raise ValueError(
+                f"FETCH_MAX_IN_FLIGHT ({self.fetch_max_in_flight}) must be at least the OWM calls "
+                f"in flight (FETCH_CONCURRENCY or --concurrency: {calls}): each call is a task's"
+            )
+        return self.fetch_max_in_flight

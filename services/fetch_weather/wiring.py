@@ -10,6 +10,7 @@ import httpx
 
 from etl_core import keys
 from etl_core.breaker import CircuitBreaker
+from etl_core.errors import ConfigurationError
 from etl_core.ratelimit import MINUTE_MS, RateLimiter, WaitHook
 from etl_core.worker import Worker, WorkerOptions
 from etl_core.worker.metrics import WorkerMetrics
@@ -25,11 +26,17 @@ from services.worker_metrics import served_metrics
 def fetch_worker_options(
     settings: FetchWeatherSettings, *, concurrency: int | None = None, **overrides: Any
 ) -> WorkerOptions:
+    """``concurrency``: OWM calls in flight (default FETCH_CONCURRENCY); the runtime's task
+    slots are ``settings.tasks_in_flight`` of it."""
+    try:
+        slots = settings.tasks_in_flight(concurrency or settings.fetch_concurrency)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
     return settings.worker_options(
         stream=keys.INGESTION_STREAM,
         group=keys.FETCH_GROUP,
         forward_stream=keys.CATEGORIZATION_STREAM,
-        concurrency=concurrency or settings.fetch_concurrency,
+        concurrency=slots,
         **overrides,
     )
 
@@ -66,12 +73,13 @@ async def fetch_worker(
     """The worker, with its clients open; clients passed in are used as they are (tests).
     With ``metrics``, its hooks are wired in and served on METRICS_PORT."""
     async with AsyncExitStack() as stack:
-        options = fetch_worker_options(settings, concurrency=concurrency, **option_overrides)
+        calls = concurrency or settings.fetch_concurrency
+        options = fetch_worker_options(settings, concurrency=calls, **option_overrides)
         redis, weather = await settings.open_clients(
             stack, redis=redis, weather_http=weather_http, concurrency=options.concurrency
         )
         if owm_http is None:
-            owm_http = AiohttpTransport(max_connections=options.concurrency)
+            owm_http = AiohttpTransport(max_connections=calls)
             stack.push_async_callback(owm_http.aclose)
         owm = OwmClient(
             owm_http,
@@ -96,6 +104,7 @@ async def fetch_worker(
             cache_ttl_s=settings.owm_cache_ttl_s,
             rate_limit_wait_s=settings.owm_rate_limit_wait_s,
             transient_attempts=settings.owm_transient_attempts,
+            max_concurrent_calls=calls,
         )
         writes = await settings.open_writes(stack, weather)
         handler = FetchWeatherHandler(
