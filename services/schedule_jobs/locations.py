@@ -123,6 +123,11 @@ def location_rows(path: Path) -> Iterator[_Raw]:
 async def file_location_chunks(
     path: Path, *, chunk_size: int
 ) -> AsyncIterator[list[ScheduledLocation]]:
+    """The file's locations in chunks, once every row of it has parsed: a bad row anywhere is an
+    error before the first chunk is queued (and so published), not after. Two streaming passes;
+    memory stays flat."""
+    for _location in read_locations_file(path):
+        pass
     chunk: list[ScheduledLocation] = []
     for location in read_locations_file(path):
         chunk.append(location)

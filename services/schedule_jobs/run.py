@@ -1,4 +1,5 @@
-"""One schedule-jobs run: flush leftovers, queue this window's tasks, flush, record the run.
+"""One schedule-jobs run: flush leftovers, queue this window's tasks chunk by chunk (each committed
+to the outbox, then flushed), record the run.
 
 Every task is committed to the SQLite outbox before it is published, so a crash between the two
 loses nothing: the next run flushes the leftovers first. Task ids are deterministic (location and
@@ -114,22 +115,27 @@ async def _queue_and_flush(
     run_id: str,
     leftovers: int,
 ) -> ScheduleReport:
-    locations = queued = 0
+    locations = queued = published = already = 0
+    # Each chunk is committed to the outbox, then flushed, before the next is read: the workers
+    # start on the first chunk while the rest is still being read (a million locations take a
+    # while), and a crash leaves at most the chunk in hand unpublished (flushed by the next run).
     async for chunk in _chunks(options, weather):
         tasks = [
             IngestTask(location_id=loc.id, window=window, lat=loc.lat, lon=loc.lon) for loc in chunk
         ]
         locations += len(tasks)
         queued += outbox.put_tasks(options.stream, tasks, PIPELINE_CODEC)
-    flushed = outbox.flush(producer)
+        flushed = outbox.flush(producer)
+        published += flushed.published
+        already += flushed.already_published
     return ScheduleReport(
         run_id=run_id,
         window=window,
         leftovers_published=leftovers,
         locations=locations,
         queued=queued,
-        published=flushed.published,
-        already_published=flushed.already_published,
+        published=published,
+        already_published=already,
     )
 
 

@@ -107,3 +107,34 @@ async def test_a_bad_file_names_the_line_and_field(
     path.write_text(text, encoding="utf-8")
     with pytest.raises(LocationsFileError, match=expected):
         await _run(weather, sync_redis, tmp_path, locations_file=path)
+
+
+async def test_a_bad_row_past_the_first_chunk_queues_nothing(
+    weather: WeatherService, sync_redis: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "locations.jsonl"
+    rows = [json.dumps({"id": f"t-{n}", "lat": 1.0, "lon": 2.0}) for n in range(10)]
+    path.write_text("\n".join([*rows, '{"id": "t-bad", "lat": 91, "lon": 2}']), encoding="utf-8")
+    with pytest.raises(LocationsFileError, match="line 11"):
+        await _run(weather, sync_redis, tmp_path, locations_file=path)  # chunks of 4
+    assert not sync_redis.exists(keys.INGESTION_STREAM)
+    with SqliteOutbox(tmp_path / "outbox.sqlite3") as outbox:
+        assert outbox.pending_count(keys.INGESTION_STREAM) == 0
+
+
+async def test_chunks_are_published_as_they_are_read(
+    weather: WeatherService, sync_redis: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers start on the first chunk while later ones are still being read."""
+    await weather.client.upsert_locations([trail(n) for n in range(10)])
+    seen_before_chunk: list[int] = []
+    real_put = SqliteOutbox.put_tasks
+
+    def put_tasks(self: SqliteOutbox, *args: Any, **kwargs: Any) -> int:
+        seen_before_chunk.append(sync_redis.xlen(keys.INGESTION_STREAM))
+        return real_put(self, *args, **kwargs)
+
+    monkeypatch.setattr(SqliteOutbox, "put_tasks", put_tasks)
+    report = await _run(weather, sync_redis, tmp_path)  # chunks of 4: 4, 4, 2
+    assert report.published == 10
+    assert seen_before_chunk == [0, 4, 8]
