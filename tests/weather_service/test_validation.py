@@ -153,9 +153,12 @@ def test_oversized_batch_is_422_naming_the_field(make_api: Any) -> None:
     error = first_error(response)
     assert error["loc"] == ["body", "records"]
     assert "at most 10" in error["msg"]
-    assert api.write(
-        "PUT", "/v1/locations/trail-0001/weather", {"records": [weather(h) for h in range(10)]}
-    ).status_code == 200
+    assert (
+        api.write(
+            "PUT", "/v1/locations/trail-0001/weather", {"records": [weather(h) for h in range(10)]}
+        ).status_code
+        == 200
+    )
 
 
 def test_oversized_body_is_413(make_api: Any) -> None:
@@ -177,8 +180,12 @@ def test_bad_path_and_query_values_are_422(api: Api) -> None:
     assert api.client.get("/v1/locations/bad%00id").status_code == 422
     assert api.client.get("/v1/locations/" + "x" * 101).status_code == 422
     add_locations(api, "trail-0001")
-    for params in ({"start": "2026-01-01T00:00:00"}, {"start": "99999-01-01T00:00:00Z"},
-                   {"kind": "guess"}, {"limit": "10000000000000000000000"}):
+    for params in (
+        {"start": "2026-01-01T00:00:00"},
+        {"start": "99999-01-01T00:00:00Z"},
+        {"kind": "guess"},
+        {"limit": "10000000000000000000000"},
+    ):
         response = api.client.get("/v1/locations/trail-0001/weather", params=params)
         assert response.status_code == 422, (params, response.text)
 
@@ -200,3 +207,38 @@ def test_timestamps_must_be_iso_text_not_unix_numbers(api: Api) -> None:
         assert first_error(response)["loc"] == ["body", "records", 0, "fetched_at"]
     query = api.client.get("/v1/locations/trail-0001/weather", params={"start": "0.5"})
     assert query.status_code == 422
+
+
+def test_a_remembered_time_text_is_still_checked_against_the_clock(api: Api) -> None:
+    """Time texts are parsed once and remembered; the future check still runs every time."""
+    add_locations(api, "trail-0001")
+    future = "2199-01-01T00:00:00Z"
+    for _attempt in range(2):
+        records = [weather(0, fetched_at=future), weather(1, fetched_at=future)]
+        response = api.write("PUT", "/v1/locations/trail-0001/weather", {"records": records})
+        assert response.status_code == 422, response.text
+        assert first_error(response)["loc"] == ["body", "records", 0, "fetched_at"]
+    assert api.client.get("/v1/locations/trail-0001/weather").json()["items"] == []
+
+
+def test_remembered_times_stay_bounded_and_correct() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from pydantic import AwareDatetime, TypeAdapter
+
+    from weather_service.models.common import PARSED_TIMES_MAX, _ParsedTimes, _to_utc_hour
+
+    parse = TypeAdapter(AwareDatetime).validate_python
+    hours = _ParsedTimes(_to_utc_hour)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(PARSED_TIMES_MAX + 10):
+        hour = start + timedelta(hours=n)
+        text = (hour + timedelta(hours=2)).isoformat().replace("+00:00", "+02:00")
+        for _again in range(2):  # parsed, then remembered
+            got = hours(text, parse)
+            assert got == hour and got.utcoffset() == timedelta(0)
+        assert len(hours._known) <= PARSED_TIMES_MAX
+    with pytest.raises(ValueError, match="start of a UTC hour"):
+        hours("2026-01-01T10:30:00Z", parse)
+    with pytest.raises(ValueError, match="ISO 8601"):
+        hours(1_700_000_000, parse)

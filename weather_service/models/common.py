@@ -8,18 +8,19 @@ within physical ranges, and every timestamp carries a timezone and lies between 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
     StringConstraints,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -45,13 +46,8 @@ CountName = Annotated[
 ]
 
 
-def _iso_text_only(value: object) -> object:
-    """Take ISO 8601 text (or a datetime from Python callers), not numbers taken as Unix time."""
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and ISO_DATETIME_START.match(value):
-        return value
-    raise ValueError("must be an ISO 8601 date-time with a timezone, e.g. 2026-11-22T10:00:00Z")
+ISO_MESSAGE = "must be an ISO 8601 date-time with a timezone, e.g. 2026-11-22T10:00:00Z"
+PARSED_TIMES_MAX = 4096  # texts remembered per time type (a batch shares its hours and fetched_at)
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -71,19 +67,52 @@ def _to_utc_hour(value: datetime) -> datetime:
     return utc
 
 
-def _to_past_utc(value: datetime) -> datetime:
+def _not_in_future(utc: datetime) -> datetime:
     """Refuse a timestamp ahead of this server's clock by more than the allowed skew."""
-    utc = _to_utc(value)
     if utc > datetime.now(UTC) + timedelta(seconds=MAX_CLOCK_SKEW_S):
         raise ValueError(f"must not be more than {MAX_CLOCK_SKEW_S:.0f} s in the future")
     return utc
 
 
-UtcTime = Annotated[AwareDatetime, BeforeValidator(_iso_text_only), AfterValidator(_to_utc)]
-UtcHour = Annotated[AwareDatetime, BeforeValidator(_iso_text_only), AfterValidator(_to_utc_hour)]
-PastUtcTime = Annotated[
-    AwareDatetime, BeforeValidator(_iso_text_only), AfterValidator(_to_past_utc)
-]
+class _ParsedTimes:
+    """A wrap validator around pydantic's ``AwareDatetime``: ISO 8601 text only (numbers would
+    otherwise be taken as Unix time), then ``check`` (to UTC, range, ...), remembered per text.
+
+    The hot path is ``PUT /v1/weather``: its records repeat a few dozen hour texts and one
+    ``fetched_at`` per location, and parsing each one again (two Python validators around the
+    parse) was a third of the request's validation. A remembered text skips all of it; ``always``
+    (the clock check, which a remembered result cannot answer) runs every time.
+    """
+
+    def __init__(
+        self,
+        check: Callable[[datetime], datetime],
+        always: Callable[[datetime], datetime] | None = None,
+    ) -> None:
+        self._check = check
+        self._always = always
+        self._known: dict[str, datetime] = {}
+
+    def __call__(self, value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
+        if isinstance(value, str):
+            utc = self._known.get(value)
+            if utc is None:
+                if not ISO_DATETIME_START.match(value):
+                    raise ValueError(ISO_MESSAGE)
+                utc = self._check(handler(value))
+                if len(self._known) >= PARSED_TIMES_MAX:
+                    self._known.clear()
+                self._known[value] = utc
+        elif isinstance(value, datetime):  # Python callers
+            utc = self._check(handler(value))
+        else:
+            raise ValueError(ISO_MESSAGE)
+        return utc if self._always is None else self._always(utc)
+
+
+UtcTime = Annotated[AwareDatetime, WrapValidator(_ParsedTimes(_to_utc))]
+UtcHour = Annotated[AwareDatetime, WrapValidator(_ParsedTimes(_to_utc_hour))]
+PastUtcTime = Annotated[AwareDatetime, WrapValidator(_ParsedTimes(_to_utc, _not_in_future))]
 
 
 StrictFloat = Annotated[float, Strict()]
