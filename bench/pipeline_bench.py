@@ -15,8 +15,9 @@ already running and reading, as their Deployments are in production:
   tasks, marks and cached OWM answers, as the next hour's task ids would not find them either; the
   weather service keeps its data; the workers are restarted.
 
-Beside each window's rate it prints the CPU time each part spent per location (from /proc, Linux):
-on 2 cores the pipeline is CPU-bound, so this says where a location's cost goes.
+Beside each window's rate it prints the CPU time each part spent per location (from /proc, Linux;
+the scheduler's from its rusage, Redis's from ``INFO cpu``): on 2 cores the pipeline is CPU-bound,
+so this says where a location's cost goes, and the bound the total puts on the rate.
 
 Run: uv run python bench/pipeline_bench.py [locations] [fetch_workers] [categorize_workers]
 (target in the issue: >= 300 locations/s for 10,000 locations on 2 cores)
@@ -25,6 +26,7 @@ Run: uv run python bench/pipeline_bench.py [locations] [fetch_workers] [categori
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -46,6 +48,7 @@ from services.demo.run import seed_locations, start_workers  # noqa: E402
 
 POLL_S = 0.05
 CPU_PARTS = ("fetch", "categorize", "weather-service", "mock-owm")
+OTHER_PARTS = ("schedule", "redis")
 
 
 def _cpu_s(pid: int) -> float:
@@ -65,6 +68,16 @@ def _cpu_by_part(env: Environment) -> dict[str, float]:
         if part is not None and proc.poll() is None:
             totals[part] += _cpu_s(proc.pid)
     return totals
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _redis_cpu_s(client: redis.Redis) -> float:
+    info: dict[str, Any] = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def _acked(client: redis.Redis, stream: str, group: str) -> int:
@@ -100,10 +113,13 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
     names = start_workers(env, fetch_workers, categorize_workers)
     _wait_for_workers(client, fetch_workers, categorize_workers)
     cpu_before = _cpu_by_part(env)
+    redis_before = _redis_cpu_s(client)
+    children_before = _children_cpu_s()  # the workers are not reaped until they stop
     started = time.monotonic()
     scheduled = subprocess.run(
         cli_command("schedule"), env=env.full_env(), capture_output=True, text=True, timeout=600
     )
+    schedule_cpu_s = _children_cpu_s() - children_before
     if scheduled.returncode != 0:
         raise SystemExit(f"schedule failed: {scheduled.stderr[-800:]}")
     scheduled_s = time.monotonic() - started
@@ -114,6 +130,8 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
         time.sleep(POLL_S)
     elapsed = time.monotonic() - started
     cpu_after = _cpu_by_part(env)
+    cpu_after["redis"] = _redis_cpu_s(client) - redis_before
+    cpu_after["schedule"] = schedule_cpu_s
     env.children.stop(names)
     stats: dict[str, Any] = httpx.get(env.owm_url + "/__stats", timeout=10).json()
     dead = sum(
@@ -129,7 +147,7 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
         "dead_letters": dead,
         "cpu_ms_per_location": {
             part: round(1000 * (cpu_after[part] - cpu_before.get(part, 0.0)) / n, 2)
-            for part in CPU_PARTS
+            for part in CPU_PARTS + OTHER_PARTS
         },
     }
 
