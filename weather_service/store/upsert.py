@@ -50,10 +50,27 @@ def _converters(table: Table, dialect_name: str) -> dict[str, Converter]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Positional:
+    """How a row becomes a qmark parameter list: its values in statement order, the converted
+    ones replaced, then the WHERE clause's literals (always the last parameters)."""
+
+    getter: Callable[[dict[str, Any]], tuple[Any, ...]]
+    converted: tuple[tuple[int, Converter], ...]
+    tail: tuple[Any, ...]
+
+    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        values = list(self.getter(row))
+        for index, convert in self.converted:
+            values[index] = convert(values[index])
+        values.extend(self.tail)
+        return tuple(values)  # SQLAlchemy takes a list of tuples (or of dicts) only
+
+
+@dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
     static: dict[str, Any]  # bound literals of the WHERE clause
-    getter: Callable[[dict[str, Any]], tuple[Any, ...]] | None  # positional drivers only
+    positional: _Positional | None  # drivers with positional parameters (SQLite)
     converters: dict[str, Converter]
 
 
@@ -100,6 +117,9 @@ class BulkUpsert:
         return written
 
     def _params(self, compiled: _Compiled, rows: Sequence[dict[str, Any]]) -> list[Any]:
+        if compiled.positional is not None:
+            params = compiled.positional.params
+            return [params(row) for row in rows]
         converters = compiled.converters.items()
         prepared = []
         for row in rows:
@@ -107,10 +127,7 @@ class BulkUpsert:
             for name, convert in converters:
                 values[name] = convert(values[name])
             prepared.append(values)
-        if compiled.getter is None:
-            return prepared
-        getter = compiled.getter
-        return [getter(values) for values in prepared]
+        return prepared
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         cached = self._compiled.get(dialect.name)
@@ -131,18 +148,36 @@ class BulkUpsert:
         compiled = stmt.compile(dialect=dialect)
         columns = {c.name for c in self.table.columns}
         static = {k: v for k, v in compiled.params.items() if k not in columns}
-        getter = None
+        converters = _converters(self.table, dialect.name)
+        positional = None
         if compiled.positional:
-            names = compiled.positiontup or []
-            getter = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+            positional = _positional(list(compiled.positiontup or []), static, converters)
         result = _Compiled(
-            sql=str(compiled),
-            static=static,
-            getter=getter,
-            converters=_converters(self.table, dialect.name),
+            sql=str(compiled), static=static, positional=positional, converters=converters
         )
         self._compiled[dialect.name] = result
         return result
+
+
+def _positional(
+    names: list[str], static: dict[str, Any], converters: dict[str, Converter]
+) -> _Positional:
+    row_names = names[: len(names) - len(static)]
+    if set(names[len(row_names) :]) != set(static) or set(row_names) & set(static):
+        raise RuntimeError(f"upsert parameters {names}: the literals {sorted(static)} are not last")
+    if not row_names:
+        raise RuntimeError("an upsert without row parameters")
+    getter: Callable[[dict[str, Any]], tuple[Any, ...]]
+    if len(row_names) > 1:
+        getter = itemgetter(*row_names)
+    else:
+        only = row_names[0]
+
+        def getter(row: dict[str, Any]) -> tuple[Any, ...]:
+            return (row[only],)
+
+    converted = tuple((i, converters[n]) for i, n in enumerate(row_names) if n in converters)
+    return _Positional(getter, converted, tuple(static[n] for n in names[len(row_names) :]))
 
 
 def keep_winners(
