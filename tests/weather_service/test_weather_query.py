@@ -92,3 +92,21 @@ def test_records_and_locations_read_the_same_as_through_the_single_location_rout
             f"/v1/locations/{location_id}/weather", params={"start": at(0), "end": at(3)}
         ).json()["items"]
         assert item["records"] == listed
+
+
+def test_the_answer_is_byte_for_byte_what_the_response_model_writes(api: Api) -> None:
+    """The answer is serialized straight from the rows (orjson), not through the model: it must
+    be exactly what ``WeatherQueryOut`` would have written (field order, "Z" times, floats)."""
+    add_locations(api, "trail-0001", "trail-0002")
+    records = [
+        {**weather(h, temperature_c=-0.0 if h == 1 else 1 / 3, pop=None), "location_id": loc}
+        for h in range(4)
+        for loc in ("trail-0001", "trail-0002")
+    ]
+    records[0]["fetched_at"] = "2026-11-01T09:58:07.123456+02:00"
+    assert api.write("PUT", "/v1/weather", {"records": records}).status_code == 200
+    body = query(api, location_ids=["trail-0001", "trail-0002", "x"], start=at(0), end=at(4))
+    assert body.status_code == 200, body.text
+    model = WeatherQueryOut.model_validate_json(body.content)
+    assert sum(len(item.records) for item in model.items) == 8
+    assert model.model_dump_json().encode() == body.content

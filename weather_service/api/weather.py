@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
-from pydantic_core import to_json
 
 from weather_service.api.batch import require_known_locations, written
 from weather_service.api.deps import (
@@ -163,4 +163,7 @@ def query_weather(body: WeatherQuery, engine: EngineDep) -> Response:
         ],
         "missing": [i for i in ids if i not in found],
     }
-    return Response(content=to_json(answer), media_type="application/json")
+    # orjson writes what pydantic's to_json does for these values (UTC times end in "Z") at about
+    # half its cost per record.
+    content = orjson.dumps(answer, option=orjson.OPT_UTC_Z)
+    return Response(content=content, media_type="application/json")
