@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from etl_core.settings import ServiceSettings
 from etl_core.worker import WorkerOptions
 from services.http_transport import AiohttpTransport, HttpTransport
-from services.settings_types import LogLevel
+from services.settings_types import DEFAULT_WEATHER_SERVICE_URL, LogLevel
 from services.weather_client import WeatherClientOptions, WeatherServiceClient
 from services.weather_reads import WeatherReads
 from services.weather_writes import DEFAULT_MAX_RECORDS, WeatherWrites
@@ -24,7 +24,7 @@ REDIS_POOL_WAIT_S = 30.0
 
 class WorkerSettings(ServiceSettings):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
-    weather_service_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://")
+    weather_service_url: str = Field(default=DEFAULT_WEATHER_SERVICE_URL, pattern=r"^https?://")
     weather_service_api_key: str = Field(min_length=16)
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
     weather_service_batch_records: int = Field(default=DEFAULT_MAX_RECORDS, ge=1, le=100_000)
@@ -33,6 +33,8 @@ class WorkerSettings(ServiceSettings):
     worker_reclaim_idle_ms: int = Field(default=120_000, ge=1)
     worker_max_deliveries: int = Field(default=5, ge=1)
     worker_shutdown_grace_s: float = Field(default=20.0, ge=0)
+    # Each worker trims its stream to what is not yet done this often (0: never).
+    worker_trim_interval_s: float = Field(default=60.0, ge=0)
     # The worker's /metrics, /livez and /readyz (etl_core/worker/probes.py); port 0: none.
     metrics_port: int = Field(default=9100, ge=0, le=65535)
     metrics_host: str = Field(default="0.0.0.0", min_length=1)
@@ -61,6 +63,7 @@ class WorkerSettings(ServiceSettings):
             reclaim_idle_ms=self.worker_reclaim_idle_ms,
             max_deliveries=self.worker_max_deliveries,
             shutdown_grace_s=self.worker_shutdown_grace_s,
+            trim_interval_ms=round(self.worker_trim_interval_s * 1000),
             **overrides,
         )
 

@@ -20,6 +20,7 @@ DEFAULT_DELAYED_POLL_MS = 500
 DEFAULT_CONSUMER_PRUNE_IDLE_MS = 3_600_000
 DEFAULT_HOUSEKEEPING_INTERVAL_MS = 10_000
 DEFAULT_EMPTY_READ_BACKOFF_MS = 50
+DEFAULT_TRIM_INTERVAL_MS = 60_000
 
 
 def unique_consumer_name(prefix: str = "") -> str:
@@ -53,6 +54,8 @@ class WorkerOptions(BaseModel):
     consumer_prune_idle_ms: int = Field(default=DEFAULT_CONSUMER_PRUNE_IDLE_MS, ge=1)
     housekeeping_interval_ms: int = Field(default=DEFAULT_HOUSEKEEPING_INTERVAL_MS, ge=1)
     empty_read_backoff_ms: int = Field(default=DEFAULT_EMPTY_READ_BACKOFF_MS, ge=0)
+    # Trim the stream to what its groups still need this often (at housekeeping); 0: never.
+    trim_interval_ms: int = Field(default=DEFAULT_TRIM_INTERVAL_MS, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> WorkerOptions:

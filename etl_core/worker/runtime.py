@@ -8,6 +8,7 @@ the runtime does the rest (what it decides is in ``policy.py``):
 * retries later through a delayed set, with backoff and full jitter, without holding a slot;
 * counts every delivery, crashes included, and past ``max_deliveries`` dead-letters the entry;
 * reclaims entries idle longer than ``reclaim_idle_ms`` from crashed consumers;
+* trims its stream to what the groups still need every ``trim_interval_ms`` (``etl_core.trim``);
 * on ``stop()`` (SIGTERM/SIGINT) stops reading, lets running handlers finish within the grace
   period, and releases what did not finish, unacked, for others to reclaim at once.
 
@@ -31,10 +32,11 @@ import redis.exceptions
 from etl_core import keys
 from etl_core.backoff import compute_backoff_s
 from etl_core.dedup import DedupMarks
-from etl_core.errors import PoisonMessage, TaskError
+from etl_core.errors import PoisonMessage, TaskError, TransientError
 from etl_core.logging import get_logger
 from etl_core.outcomes import OutcomeCounts
 from etl_core.task import BaseTask, Envelope, TaskCodec
+from etl_core.trim import safe_trim_async
 from etl_core.worker.context import Handler, TaskContext
 from etl_core.worker.hooks import WorkerHooks
 from etl_core.worker.maintenance import (
@@ -131,6 +133,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._chores_stop = asyncio.Event()
         self._next_reclaim = 0.0
+        self._next_trim = time.monotonic() + o.trim_interval_ms / 1000
         self._redis_failures = 0
         self.last_loop_monotonic = time.monotonic()
 
@@ -500,6 +503,12 @@ class Worker:
         removed = await self._pruner.prune()
         if removed:
             self.log.info("pruned_idle_consumers", consumers=removed)
+        if o.trim_interval_ms and time.monotonic() >= self._next_trim:
+            self._next_trim = time.monotonic() + o.trim_interval_ms / 1000
+            try:
+                await safe_trim_async(self.client, o.stream)
+            except TransientError as exc:  # the next round tries again
+                self.log.warning("trim_failed", error=str(exc))
 
     # -- helpers ---------------------------------------------------------------------------
 

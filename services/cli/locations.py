@@ -13,13 +13,14 @@ from etl_core.errors import ConfigurationError, EtlError
 from etl_core.settings import ServiceSettings
 from services.cli.exits import EXIT_FAILED, exit_with
 from services.locations_import import import_locations
+from services.settings_types import DEFAULT_WEATHER_SERVICE_URL
 from services.weather_client import WeatherClientOptions, WeatherServiceClient
 
 app = typer.Typer(help="Manage the locations the pipeline schedules.", no_args_is_help=True)
 
 
 class LocationsSettings(ServiceSettings):
-    weather_service_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://")
+    weather_service_url: str = Field(default=DEFAULT_WEATHER_SERVICE_URL, pattern=r"^https?://")
     weather_service_api_key: str = Field(min_length=16)
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
 

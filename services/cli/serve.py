@@ -8,6 +8,7 @@ import typer
 
 from etl_core.errors import ConfigurationError
 from services.cli.common import fail
+from services.settings_types import WEATHER_SERVICE_PORT
 
 app = typer.Typer(help="Run an HTTP service (uvicorn).", no_args_is_help=True)
 
@@ -18,7 +19,7 @@ PORT_HELP = "TCP port to listen on."
 @app.command("weather-service")
 def weather_service(
     host: str = typer.Option("127.0.0.1", help=HOST_HELP),
-    port: int = typer.Option(8000, min=1, max=65535, help=PORT_HELP),
+    port: int = typer.Option(WEATHER_SERVICE_PORT, min=1, max=65535, help=PORT_HELP),
 ) -> None:
     """The weather service (settings: DATABASE_URL, WEATHER_SERVICE_API_KEYS, ...)."""
     from weather_service.server import serve

@@ -8,14 +8,14 @@ from pydantic import Field, field_validator
 
 from etl_core.settings import ServiceSettings
 from etl_core.windows import parse_window
-from services.settings_types import LogLevel
+from services.settings_types import DEFAULT_WEATHER_SERVICE_URL, LogLevel
 
 DEFAULT_CHUNK_SIZE = 1000
 
 
 class ScheduleSettings(ServiceSettings):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
-    weather_service_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://")
+    weather_service_url: str = Field(default=DEFAULT_WEATHER_SERVICE_URL, pattern=r"^https?://")
     weather_service_api_key: str = Field(min_length=16)
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
     outbox_path: Path = Path("./schedule-jobs-outbox.sqlite3")

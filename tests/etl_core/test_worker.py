@@ -278,3 +278,35 @@ async def test_idle_consumers_are_pruned_only_without_pending_entries(aredis: An
 
 async def _lacks(names: Any, name: str) -> bool:
     return name not in await names()
+
+
+async def test_the_worker_trims_what_is_done_and_keeps_what_is_not(aredis: Any) -> None:
+    await publish(aredis, jobs(6))
+    release = asyncio.Event()
+
+    async def hold_the_last(task: Any, _ctx: Any, _n: int) -> Done:
+        if task.location_id == "loc-5":
+            await release.wait()
+        return Done()
+
+    worker = Worker(
+        aredis,
+        CODEC,
+        Recorder(hold_the_last),
+        fast_options(trim_interval_ms=20, handler_timeout_s=30, reclaim_idle_ms=60_000),
+    )
+    running = asyncio.create_task(worker.run())
+
+    async def length_is(n: int) -> bool:
+        return int(await aredis.xlen(STREAM)) == n
+
+    # the five done entries go; the one still pending (and anything after it) stays
+    await await_until(lambda: length_is(1), message="the done entries to be trimmed")
+    assert await pending_count(aredis) == 1
+    ((_entry_id, fields),) = await aredis.xrange(STREAM)
+    assert fields[b"task_id"] == b"test.job:loc-5@w1"
+    release.set()
+    await await_until(lambda: length_is(0), message="the last entry to be trimmed")
+    worker.stop()
+    await asyncio.wait_for(running, timeout=10)
+    assert worker.counts.done == 6

@@ -201,3 +201,20 @@ def test_a_worker_runs_until_sigterm(
             process.wait()
         client.flushall()
         client.close()
+
+
+def test_the_default_weather_service_url_is_where_serve_listens() -> None:
+    """A worker, the scheduler and ``locations import`` find ``trail-etl serve weather-service``
+    without WEATHER_SERVICE_URL (the defaults once pointed at 8080, serve at 8000)."""
+    import inspect
+    from urllib.parse import urlsplit
+
+    from services.cli.locations import LocationsSettings
+    from services.cli.serve import weather_service
+    from services.schedule_jobs.settings import ScheduleSettings
+    from services.worker_settings import WorkerSettings
+
+    port = inspect.signature(weather_service).parameters["port"].default.default
+    for cls in (WorkerSettings, ScheduleSettings, LocationsSettings):
+        url = cls.model_fields["weather_service_url"].default
+        assert urlsplit(url).port == port, cls.__name__
