@@ -44,3 +44,9 @@ def categorize_settings(**overrides: Any) -> CategorizeSettings:
     values.update(overrides)
     settings: CategorizeSettings = CategorizeSettings.load(**values)
     return settings
+
+
+async def entries_added(client: Any, stream: str) -> int:
+    """Entries ever added to ``stream`` (``XINFO STREAM`` entries-added): unlike ``XLEN`` it does
+    not drop when a worker trims what is done (WORKER_TRIM_INTERVAL_S)."""
+    return int((await client.xinfo_stream(stream))["entries-added"])

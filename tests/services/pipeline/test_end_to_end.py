@@ -16,7 +16,12 @@ from services.fetch_weather.wiring import fetch_worker
 from services.schedule_jobs.run import ScheduleOptions, ScheduleReport, run_schedule
 from tests.conftest import RedisBackend
 from tests.services.conftest import WeatherService, owm_calls, owm_total_calls, trail
-from tests.services.pipeline.helpers import FAST_WORKER, categorize_settings, fetch_settings
+from tests.services.pipeline.helpers import (
+    FAST_WORKER,
+    categorize_settings,
+    entries_added,
+    fetch_settings,
+)
 
 LOCATIONS = 20
 
@@ -94,4 +99,4 @@ async def test_twenty_locations_flow_through_once(
     assert (second.published, second.already_published) == (0, LOCATIONS)
     await _drain(weather, owm_http, aredis)
     assert await owm_total_calls(owm_http) == paid
-    assert await aredis.xlen(keys.INGESTION_STREAM) == LOCATIONS
+    assert await entries_added(aredis, keys.INGESTION_STREAM) == LOCATIONS

@@ -28,6 +28,7 @@ from tests.services.pipeline.failure_support import (
     run_fetch,
     schedule,
 )
+from tests.services.pipeline.helpers import entries_added
 from tests.support.polling import await_until
 from tests.support.servers import serve_in_thread
 
@@ -105,8 +106,8 @@ async def test_every_location_completes_through_injected_faults(
     assert await aredis.xlen(keys.dead_letter_stream(keys.CATEGORIZATION_STREAM)) == 0
     # A retry (or a wait) re-adds its entry to the stream; nothing else is added.
     retries = fetched.retried + fetched.waited
-    assert await aredis.xlen(keys.INGESTION_STREAM) == LOCATIONS + retries
-    assert await aredis.xlen(keys.CATEGORIZATION_STREAM) == LOCATIONS  # each forwarded once
+    assert await entries_added(aredis, keys.INGESTION_STREAM) == LOCATIONS + retries
+    assert await entries_added(aredis, keys.CATEGORIZATION_STREAM) == LOCATIONS  # forwarded once
     await assert_nothing_pending(aredis)
 
     # A hang the client gave up on is answered (504) once the mock notices the hang-up.
