@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -96,7 +95,7 @@ class OwmGate:
         self._cache_ttl_s = cache_ttl_s
         self._rate_limit_wait_s = rate_limit_wait_s
         self._transient_attempts = transient_attempts
-        self._call_slot: AbstractAsyncContextManager[Any] = (
+        self._call_slot: contextlib.AbstractAsyncContextManager[Any] = (
             asyncio.Semaphore(max_concurrent_calls)
             if max_concurrent_calls
             else contextlib.nullcontext()
