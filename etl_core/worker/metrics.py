@@ -79,6 +79,12 @@ class WorkerMetrics(WorkerHooks):
         self.rate_limit_wait_seconds = counter(
             "rate_limit_wait_seconds", "Seconds slept waiting for rate-limiter permits.", "limiter"
         )
+        self.slot_waits = counter(
+            "slot_waits", "Waits for a free slot of a bounded pool (e.g. OWM calls).", "pool"
+        )
+        self.slot_wait_seconds = counter(
+            "slot_wait_seconds", "Seconds waited for a free slot of a bounded pool.", "pool"
+        )
         self.breaker_state = gauge(
             "breaker_state", "Shared circuit breaker: 0 closed, 1 half-open, 2 open.", "breaker"
         )
@@ -122,6 +128,11 @@ class WorkerMetrics(WorkerHooks):
         """``RateLimiter(on_wait=...)``."""
         self.rate_limit_waits.labels(self.stage, limiter).inc()
         self.rate_limit_wait_seconds.labels(self.stage, limiter).inc(waited_s)
+
+    def on_slot_wait(self, pool: str, waited_s: float) -> None:
+        """A task waited ``waited_s`` for a slot of ``pool`` (``OwmGate(on_slot_wait=...)``)."""
+        self.slot_waits.labels(self.stage, pool).inc()
+        self.slot_wait_seconds.labels(self.stage, pool).inc(waited_s)
 
     def set_breaker(self, name: str, state: BreakerState) -> None:
         self.breaker_state.labels(self.stage, name).set(BREAKER_GAUGE[state])

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,9 +43,11 @@ from etl_core.ratelimit import RateLimiter
 from services.fetch_weather.owm_client import OwmAnswer, OwmUnavailable
 
 DEFAULT_TRANSIENT_ATTEMPTS = 3
+CALL_SLOTS_POOL = "owm-calls"  # the pool name the slot waits are reported under
 TRANSIENT_WAIT_MAX_S = 2.0
 
 Clock = Callable[[], datetime]
+SlotWaitHook = Callable[[str, float], object]  # (pool, seconds waited)
 log = get_logger("services.fetch_weather.owm_gate")
 
 
@@ -84,9 +87,11 @@ class OwmGate:
         rate_limit_wait_s: float,
         transient_attempts: int = DEFAULT_TRANSIENT_ATTEMPTS,
         max_concurrent_calls: int | None = None,
+        on_slot_wait: SlotWaitHook | None = None,
         clock: Clock = utc_now,
     ) -> None:
-        """``max_concurrent_calls``: calls of this gate in flight at once (None: no bound)."""
+        """``max_concurrent_calls``: calls of this gate in flight at once (None: no bound);
+        ``on_slot_wait`` (metrics) hears of every call that had to wait for a slot."""
         if max_concurrent_calls is not None and max_concurrent_calls < 1:
             raise ValueError(f"max_concurrent_calls must be at least 1, got {max_concurrent_calls}")
         self._redis = redis
@@ -95,11 +100,8 @@ class OwmGate:
         self._cache_ttl_s = cache_ttl_s
         self._rate_limit_wait_s = rate_limit_wait_s
         self._transient_attempts = transient_attempts
-        self._call_slot: contextlib.AbstractAsyncContextManager[Any] = (
-            asyncio.Semaphore(max_concurrent_calls)
-            if max_concurrent_calls
-            else contextlib.nullcontext()
-        )
+        self._call_slots = asyncio.Semaphore(max_concurrent_calls) if max_concurrent_calls else None
+        self._on_slot_wait = on_slot_wait
         self._clock = clock
 
     async def fetch(
@@ -115,7 +117,7 @@ class OwmGate:
         async def limited() -> dict[str, Any]:
             # The permit is taken in the slot, right before the call: a permit's call must not
             # wait for a slot (the rate limit's margin covers only short delays).
-            async with self._call_slot:
+            async with self._call_slot():
                 await self._limiter.acquire(timeout_s=self._rate_limit_wait_s)
                 return await call()
 
@@ -131,6 +133,22 @@ class OwmGate:
         await self._redis.set(key, _encode_cached(answer, fetched_at), ex=self._cache_ttl_s)
         log.debug("owm_answer_cached", endpoint=endpoint, identity=identity)
         return CachedAnswer(answer=answer, fetched_at=fetched_at, from_cache=False)
+
+    @contextlib.asynccontextmanager
+    async def _call_slot(self) -> AsyncIterator[None]:
+        slots, hook = self._call_slots, self._on_slot_wait
+        if slots is None:
+            yield
+            return
+        waiting = slots.locked()
+        started = time.monotonic()
+        async with slots:
+            if waiting and hook is not None:
+                try:
+                    hook(CALL_SLOTS_POOL, time.monotonic() - started)
+                except Exception:  # metrics must not fail a paid call
+                    log.exception("slot_wait_hook_failed")
+            yield
 
     async def forget(self, endpoint: str, identity: str) -> None:
         """Drop a cached answer (it was malformed: the next try must ask again)."""

@@ -105,6 +105,7 @@ async def fetch_worker(
             rate_limit_wait_s=settings.owm_rate_limit_wait_s,
             transient_attempts=settings.owm_transient_attempts,
             max_concurrent_calls=calls,
+            on_slot_wait=None if metrics is None else metrics.on_slot_wait,
         )
         writes = await settings.open_writes(stack, weather)
         handler = FetchWeatherHandler(

@@ -104,6 +104,14 @@ async def test_rate_limiter_waits_are_counted_with_the_seconds_waited(aredis: An
     assert waited is not None and 0 < waited <= 0.5
 
 
+def test_slot_waits_are_counted_per_pool_with_the_seconds_waited() -> None:
+    metrics = WorkerMetrics(STAGE)
+    metrics.on_slot_wait("owm-calls", 0.25)
+    metrics.on_slot_wait("owm-calls", 0.5)
+    assert value(metrics, "trail_etl_worker_slot_waits_total", pool="owm-calls") == 2
+    assert value(metrics, "trail_etl_worker_slot_wait_seconds_total", pool="owm-calls") == 0.75
+
+
 async def test_gauges_show_breaker_state_and_streams_and_drop_an_unknown_lag() -> None:
     metrics = WorkerMetrics(STAGE)
     for state, code in ((BreakerState.OPEN, 2), (BreakerState.HALF_OPEN, 1)):

@@ -13,7 +13,7 @@ import pytest
 from etl_core import keys
 from etl_core.breaker import CircuitBreaker
 from etl_core.errors import ConfigurationError
-from services.fetch_weather.owm_gate import OwmGate
+from services.fetch_weather.owm_gate import CALL_SLOTS_POOL, OwmGate
 from services.fetch_weather.wiring import fetch_worker_options, owm_rate_limiter
 from tests.services.pipeline.helpers import fetch_settings
 
@@ -61,6 +61,49 @@ async def test_no_more_calls_than_slots_are_in_flight(aredis: Any) -> None:
     answers = await asyncio.gather(*fetches)
     assert [a.answer for a in answers] == [{"lat": 1.0}] * CALLS
     assert peak == SLOTS
+
+
+class _NoIo:
+    """Cache, breaker and limiter that answer at once, so every fetch reaches the call slots in
+    the same turn of the loop (the order the wait count below depends on)."""
+
+    async def get(self, _key: str) -> None:
+        return None
+
+    async def set(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+    async def acquire(self, *, timeout_s: float) -> None:
+        return None
+
+    async def call(self, fn: Any) -> Any:
+        return await fn()
+
+
+async def test_waits_for_a_call_slot_are_reported() -> None:
+    waits: list[tuple[str, float]] = []
+    no_io: Any = _NoIo()
+    gate = OwmGate(
+        no_io,
+        limiter=no_io,
+        breaker=no_io,
+        cache_ttl_s=60,
+        rate_limit_wait_s=1.0,
+        max_concurrent_calls=SLOTS,
+        on_slot_wait=lambda pool, waited_s: waits.append((pool, waited_s)),
+    )
+    release = asyncio.Event()
+
+    async def call() -> dict[str, Any]:
+        await release.wait()
+        return {}
+
+    fetches = [asyncio.create_task(gate.fetch("onecall", f"loc-{n}", call)) for n in range(CALLS)]
+    await asyncio.sleep(0)  # every fetch runs up to its slot (SLOTS get one, the rest wait)
+    release.set()
+    await asyncio.gather(*fetches)
+    assert len(waits) == CALLS - SLOTS
+    assert all(pool == CALL_SLOTS_POOL and waited_s >= 0 for pool, waited_s in waits)
 
 
 def test_task_slots_default_to_twice_the_call_slots() -> None:
