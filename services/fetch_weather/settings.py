@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from etl_core.errors import ConfigurationError
 from services.worker_settings import WorkerSettings
 
 IN_FLIGHT_PER_CALL = 2  # default task slots per call slot
@@ -38,7 +39,7 @@ class FetchWeatherSettings(WorkerSettings):
         if self.fetch_max_in_flight is None:
             return IN_FLIGHT_PER_CALL * calls
         if self.fetch_max_in_flight < calls:
-            raise ValueError(
+            raise ConfigurationError(
                 f"FETCH_MAX_IN_FLIGHT ({self.fetch_max_in_flight}) must be at least the OWM calls "
                 f"in flight (FETCH_CONCURRENCY or --concurrency: {calls}): each call is a task's"
             )

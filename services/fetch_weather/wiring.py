@@ -10,7 +10,6 @@ import httpx
 
 from etl_core import keys
 from etl_core.breaker import CircuitBreaker
-from etl_core.errors import ConfigurationError
 from etl_core.ratelimit import MINUTE_MS, RateLimiter, WaitHook
 from etl_core.worker import Worker, WorkerOptions
 from etl_core.worker.metrics import WorkerMetrics
@@ -28,10 +27,7 @@ def fetch_worker_options(
 ) -> WorkerOptions:
     """``concurrency``: OWM calls in flight (default FETCH_CONCURRENCY); the runtime's task
     slots are ``settings.tasks_in_flight`` of it."""
-    try:
-        slots = settings.tasks_in_flight(concurrency or settings.fetch_concurrency)
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from None
+    slots = settings.tasks_in_flight(concurrency or settings.fetch_concurrency)
     return settings.worker_options(
         stream=keys.INGESTION_STREAM,
         group=keys.FETCH_GROUP,
