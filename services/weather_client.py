@@ -199,9 +199,11 @@ class WeatherServiceClient:
         start: datetime,
         end: datetime,
         kind: str | None = None,
+        fields: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Several locations with their records in ``start <= hour < end`` (one request):
-        ``{"items": [{"location": {...}, "records": [...]}], "missing": [ids]}``."""
+        ``{"items": [{"location": {...}, "records": [...]}], "missing": [ids]}``; each record
+        with only ``fields`` when given."""
         body: dict[str, Any] = {
             "location_ids": list(location_ids),
             "start": iso(start),
@@ -209,6 +211,8 @@ class WeatherServiceClient:
         }
         if kind:
             body["kind"] = kind
+        if fields is not None:
+            body["fields"] = list(fields)
         result: dict[str, Any] = await self._request("POST", "/v1/weather/query", body=body)
         return result
 

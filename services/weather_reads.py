@@ -1,8 +1,9 @@
 """Reads of one worker's concurrent handlers, sent to the weather service in batches.
 
 A categorize handler needs one location and its recent records; ``WeatherReads`` gathers the
-requests of every handler that asked within ``max_wait_s`` (for the same time range) into one
-``POST /v1/weather/query`` of up to ``MAX_QUERY_LOCATIONS`` ids (``etl_core.batching``).
+requests of every handler that asked within ``max_wait_s`` (for the same time range and record
+fields) into one ``POST /v1/weather/query`` of up to ``MAX_QUERY_LOCATIONS`` ids
+(``etl_core.batching``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class _Ask:
     location_id: str
     start: datetime
     end: datetime
+    fields: tuple[str, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,26 +48,37 @@ class WeatherReads:
         )
 
     async def location_weather(
-        self, location_id: str, *, start: datetime, end: datetime
+        self,
+        location_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        fields: Sequence[str] | None = None,
     ) -> LocationWeather:
-        """The location and its records with ``start <= hour < end``, oldest first;
-        ``WeatherServiceNotFound`` if no such location exists."""
-        got = await self._coalescer.submit(_Ask(location_id, start, end))
+        """The location and its records with ``start <= hour < end``, oldest first, with only
+        ``fields`` of each record when given; ``WeatherServiceNotFound`` if no such location
+        exists."""
+        ask = _Ask(location_id, start, end, None if fields is None else tuple(fields))
+        got = await self._coalescer.submit(ask)
         if got is None:
             raise WeatherServiceNotFound(f"weather service: no location {location_id!r}")
         return got
 
     async def _query(self, asks: Sequence[_Ask]) -> list[LocationWeather | None]:
-        by_range: dict[tuple[datetime, datetime], set[str]] = defaultdict(set)
+        Shape = tuple[datetime, datetime, tuple[str, ...] | None]
+        by_shape: dict[Shape, set[str]] = defaultdict(set)
         for ask in asks:
-            by_range[(ask.start, ask.end)].add(ask.location_id)
-        found: dict[tuple[datetime, datetime, str], LocationWeather] = {}
-        for (start, end), ids in by_range.items():
-            answer = await self._client.query_weather(sorted(ids), start=start, end=end)
+            by_shape[(ask.start, ask.end, ask.fields)].add(ask.location_id)
+        found: dict[tuple[Shape, str], LocationWeather] = {}
+        for shape, ids in by_shape.items():
+            start, end, fields = shape
+            answer = await self._client.query_weather(
+                sorted(ids), start=start, end=end, fields=fields
+            )
             for item in answer["items"]:
                 location = item["location"]
-                found[(start, end, location["id"])] = LocationWeather(location, item["records"])
-        return [found.get((a.start, a.end, a.location_id)) for a in asks]
+                found[(shape, location["id"])] = LocationWeather(location, item["records"])
+        return [found.get(((a.start, a.end, a.fields), a.location_id)) for a in asks]
 
     async def aclose(self) -> None:
         await self._coalescer.aclose()

@@ -49,6 +49,20 @@ def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+# The record fields hourly_weather reads: the handler asks the weather service for these only.
+HOURLY_FIELDS = (
+    "hour",
+    "kind",
+    "temperature_c",
+    "humidity_pct",
+    "wind_speed_ms",
+    "precipitation_mm",
+    "rain_mm",
+    "snow_mm",
+    "weather_id",
+)
+
+
 def hourly_weather(record: dict[str, Any]) -> HourlyWeather:
     """A weather-service record -> the classifier's input."""
     return HourlyWeather(
@@ -119,6 +133,7 @@ class CategorizeHandler:
             task.location_id,
             start=valid_for - timedelta(hours=self._options.history_h),
             end=valid_for + timedelta(hours=1 + self._options.forecast_h),
+            fields=HOURLY_FIELDS,
         )
         location, records = got.location, got.records
         condition = self._classifier.classify(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,6 +17,7 @@ from services.weather_client import (
     WeatherServiceRejected,
     WeatherServiceUnavailable,
 )
+from services.weather_reads import WeatherReads
 from tests.services.conftest import WS_BASE, WeatherService, trail
 
 
@@ -47,6 +49,30 @@ async def test_weather_round_trip_pages_through(weather: WeatherService) -> None
         "trail-0001", start=base, end=base + timedelta(hours=4), kind="observed"
     )
     assert len(got) == 4
+
+
+async def test_batched_reads_ask_for_only_the_fields_each_reader_names(
+    weather: WeatherService,
+) -> None:
+    await weather.client.upsert_locations([trail(1), trail(2)])
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    await weather.client.upsert_weather([_record(trail(n)["id"], base) for n in (1, 2)])
+    reads = WeatherReads(weather.client, max_wait_s=0.05)
+    window = {"start": base, "end": base + timedelta(hours=1)}
+    try:
+        sparse, full, other = await asyncio.gather(
+            reads.location_weather("trail-0001", **window, fields=["temperature_c", "hour"]),
+            reads.location_weather("trail-0002", **window),
+            reads.location_weather("trail-0002", **window, fields=["kind"]),
+        )
+    finally:
+        await reads.aclose()
+    assert sparse.records == [{"hour": "2026-11-01T00:00:00Z", "temperature_c": 5.0}]
+    assert other.records == [{"kind": "observed"}]
+    [record] = full.records
+    assert record["location_id"] == "trail-0002"
+    assert record["source"] == "test"
+    assert sparse.location["id"] == "trail-0001"
 
 
 async def test_errors_are_translated(weather: WeatherService) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.weather_service.conftest import Api, add_locations, at, weather
-from weather_service.models.weather import WeatherQueryOut
+from weather_service.models.weather import RECORD_FIELDS, WeatherQueryOut, WeatherRecordOut
 
 
 def hours(item: dict[str, Any]) -> list[str]:
@@ -110,3 +110,43 @@ def test_the_answer_is_byte_for_byte_what_the_response_model_writes(api: Api) ->
     model = WeatherQueryOut.model_validate_json(body.content)
     assert sum(len(item.records) for item in model.items) == 8
     assert model.model_dump_json().encode() == body.content
+
+
+def test_the_record_fields_are_those_of_the_response_model() -> None:
+    assert tuple(WeatherRecordOut.model_fields) == RECORD_FIELDS
+
+
+def test_fields_returns_only_the_named_fields_in_the_usual_order(api: Api) -> None:
+    add_locations(api, "trail-0001")
+    api.write("PUT", "/v1/weather", {"records": [{**weather(0), "location_id": "trail-0001"}]})
+    full = query(api, location_ids=["trail-0001"], start=at(0), end=at(1)).json()
+
+    sparse = query(
+        api,
+        location_ids=["trail-0001"],
+        start=at(0),
+        end=at(1),
+        fields=["temperature_c", "hour", "kind"],
+    )
+
+    assert sparse.status_code == 200, sparse.text
+    [record] = sparse.json()["items"][0]["records"]
+    assert list(record) == ["hour", "kind", "temperature_c"]
+    [whole] = full["items"][0]["records"]
+    assert list(whole) == list(RECORD_FIELDS)
+    assert record == {f: whole[f] for f in ("hour", "kind", "temperature_c")}
+    assert sparse.json()["items"][0]["location"] == full["items"][0]["location"]
+    WeatherQueryOut.model_validate(sparse.json())
+
+
+def test_bad_fields_are_refused_naming_the_problem(api: Api) -> None:
+    add_locations(api, "trail-0001")
+    base = {"location_ids": ["trail-0001"], "start": at(0), "end": at(1)}
+    for fields, named in (
+        (["hour", "colour"], '"loc":["body","fields",1],"msg":"Input should be \'location_id\''),
+        (["hour", "hour"], "fields must not repeat"),
+        ([], "fields"),
+    ):
+        response = query(api, **base, fields=fields)
+        assert response.status_code == 422, (fields, response.text)
+        assert named in response.text, (named, response.text)

@@ -130,7 +130,6 @@ def list_location_weather(
     )
 
 
-RECORD_FIELDS = tuple(WeatherRecordOut.model_fields)
 LOCATION_FIELDS = tuple(LocationOut.model_fields)
 
 
@@ -143,10 +142,11 @@ def query_weather(body: WeatherQuery, engine: EngineDep) -> Response:
     """Several locations with their records in ``start <= hour < end`` (a read: nothing is
     written; POST only because the list of ids can be long)."""
     ids = sorted(body.location_ids)
+    fields = body.record_fields()
     with read_transaction(engine) as connection:
         known = list_locations(connection, limit=len(ids), ids=ids)
         records = store.weather_of_locations(
-            connection, ids, columns=RECORD_FIELDS, start=body.start, end=body.end, kind=body.kind
+            connection, ids, columns=fields, start=body.start, end=body.end, kind=body.kind
         )
     found = {row.id for row in known}
     # Serialized straight from the rows (the shape of WeatherQueryOut, which tests check against
@@ -155,9 +155,7 @@ def query_weather(body: WeatherQuery, engine: EngineDep) -> Response:
         "items": [
             {
                 "location": {f: getattr(row, f) for f in LOCATION_FIELDS},
-                "records": [
-                    dict(zip(RECORD_FIELDS, r, strict=True)) for r in records.get(row.id, [])
-                ],
+                "records": [dict(zip(fields, r, strict=True)) for r in records.get(row.id, [])],
             }
             for row in known
         ],

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, Strict, model_validator
+from typing_extensions import TypedDict
 
 from weather_service.models.common import (
     Fraction,
@@ -100,6 +101,46 @@ class WeatherRecordOut(OutputModel):
     fetched_at: datetime
 
 
+# The fields of a record, in the order an answer writes them (WeatherRecordOut's; a test checks).
+RecordField = Literal[
+    "location_id",
+    "hour",
+    "kind",
+    "temperature_c",
+    "humidity_pct",
+    "wind_speed_ms",
+    "wind_gust_ms",
+    "precipitation_mm",
+    "rain_mm",
+    "snow_mm",
+    "weather_id",
+    "pop",
+    "source",
+    "fetched_at",
+]
+RECORD_FIELDS: tuple[RecordField, ...] = get_args(RecordField)
+
+
+class QueriedRecordOut(TypedDict, total=False):
+    """A record of a query answer: every field of ``WeatherRecordOut``, or only those the query's
+    ``fields`` named."""
+
+    location_id: str
+    hour: datetime
+    kind: WeatherKind
+    temperature_c: float
+    humidity_pct: float | None
+    wind_speed_ms: float | None
+    wind_gust_ms: float | None
+    precipitation_mm: float
+    rain_mm: float
+    snow_mm: float
+    weather_id: int | None
+    pop: float | None
+    source: str
+    fetched_at: datetime
+
+
 MAX_QUERY_LOCATIONS = 200
 MAX_QUERY_SPAN_H = 14 * 24
 
@@ -112,21 +153,37 @@ class WeatherQuery(InputModel):
     start: UtcTime = Field(description="Earliest hour, inclusive.")
     end: UtcTime = Field(description="Latest hour, exclusive.")
     kind: WeatherKind | None = None
+    fields: list[RecordField] | None = Field(
+        default=None,
+        min_length=1,
+        description="Only these fields of each record, written in the usual order (default: "
+        "every field). A reader that needs a few fields saves the service and itself the rest.",
+        examples=[["hour", "kind", "temperature_c", "precipitation_mm"]],
+    )
 
     @model_validator(mode="after")
-    def _check_range(self) -> WeatherQuery:
+    def _check(self) -> WeatherQuery:
         if self.end <= self.start:
             raise ValueError("end must be after start")
         if (self.end - self.start).total_seconds() > MAX_QUERY_SPAN_H * 3600:
             raise ValueError(f"start..end may span at most {MAX_QUERY_SPAN_H} hours")
         if len(set(self.location_ids)) != len(self.location_ids):
             raise ValueError("location_ids must not repeat")
+        if self.fields is not None and len(set(self.fields)) != len(self.fields):
+            raise ValueError("fields must not repeat")
         return self
+
+    def record_fields(self) -> tuple[RecordField, ...]:
+        """The fields to write, in the order of ``WeatherRecordOut``."""
+        if self.fields is None:
+            return RECORD_FIELDS
+        asked = set(self.fields)
+        return tuple(f for f in RECORD_FIELDS if f in asked)
 
 
 class LocationWeatherOut(OutputModel):
     location: LocationOut
-    records: list[WeatherRecordOut] = Field(description="Oldest first.")
+    records: list[QueriedRecordOut] = Field(description="Oldest first.")
 
 
 class WeatherQueryOut(OutputModel):

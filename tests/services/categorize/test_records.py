@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
 from services.categorize import HourlyWeather
+from services.categorize.handler import HOURLY_FIELDS, hourly_weather
 from tests.services.categorize.builders import NOW, Hours, classify, record
 
 
@@ -81,3 +83,44 @@ def test_now_values_come_from_the_newest_record_when_recent_hours_are_missing() 
     result = classify(hours)
     assert result.rule_id == "icy.frozen_wet_ground"
     assert result.reasons[0].value == -2.0
+
+
+class _ReadTracking(dict[str, Any]):
+    """A record that remembers which fields were read."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def test_the_handler_asks_for_every_field_it_reads_and_no_other() -> None:
+    """The categorize handler asks the weather service for HOURLY_FIELDS only; a field read but
+    not asked for would silently be None."""
+    full = {
+        "location_id": "trail-0001",
+        "hour": "2026-11-22T10:00:00Z",
+        "kind": "observed",
+        "temperature_c": 3.5,
+        "humidity_pct": 80.0,
+        "wind_speed_ms": 4.0,
+        "wind_gust_ms": 9.0,
+        "precipitation_mm": 1.5,
+        "rain_mm": 1.0,
+        "snow_mm": 0.5,
+        "weather_id": 500,
+        "pop": 0.4,
+        "source": "owm-onecall-3.0",
+        "fetched_at": "2026-11-22T10:05:00Z",
+    }
+    tracking = _ReadTracking(full)
+    whole = hourly_weather(tracking)
+    assert tracking.read == set(HOURLY_FIELDS)
+    assert hourly_weather({f: full[f] for f in HOURLY_FIELDS}) == whole
