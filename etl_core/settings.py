@@ -25,7 +25,15 @@ class ServiceSettings(BaseSettings):
 
     @classmethod
     def load(cls, **overrides: Any) -> Any:
-        """Read the environment; raise ``ConfigurationError`` naming each bad variable."""
+        """Read the environment; raise ``ConfigurationError`` naming each bad variable.
+
+        ``overrides`` (field names) win over the environment. Unknown environment variables are
+        ignored, as a pod's environment holds many, but an unknown override is a ``TypeError``:
+        it is a typo in code, which would otherwise be dropped without a word.
+        """
+        unknown = sorted(set(overrides) - set(cls.model_fields))
+        if unknown:
+            raise TypeError(f"{cls.__name__}.load: unknown settings {', '.join(unknown)}")
         try:
             return cls(**overrides)
         except ValidationError as exc:

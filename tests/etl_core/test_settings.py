@@ -32,3 +32,14 @@ def test_a_missing_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OWM_API_KEY", raising=False)
     with pytest.raises(ConfigurationError, match="OWM_API_KEY: Field required"):
         ExampleSettings.load()
+
+
+def test_overrides_win_and_an_unknown_one_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://from-env")
+    monkeypatch.setenv("OWM_API_KEY", "k" * 16)
+    monkeypatch.setenv("SOME_OTHER_PROGRAMS_SETTING", "x")  # the environment's extras are fine
+    loaded = ExampleSettings.load(worker_concurrency=3)
+    assert (loaded.redis_url, loaded.worker_concurrency) == ("redis://from-env", 3)
+    unknown = r"ExampleSettings\.load: unknown settings worker_concurency"
+    with pytest.raises(TypeError, match=unknown):
+        ExampleSettings.load(worker_concurency=3)
