@@ -1,10 +1,17 @@
-"""Request bodies decoded with orjson: JSON decoding was the largest single cost of the weather
-service in the pipeline (~12% of its CPU, most of it the records of ``PUT /v1/weather``), and
-orjson decodes the same text about four times faster than ``json``.
+"""Request bodies decoded with orjson, and validated straight from the bytes where a route takes
+one pydantic model: JSON decoding and validation of the records of ``PUT /v1/weather`` were the
+largest costs of the weather service in the pipeline.
 
-What orjson refuses and ``json`` accepts (``NaN``, ``Infinity``, integers beyond 64 bits, lone
-surrogates) is decoded by ``json`` as before, so validation still names the offending field; text
-that neither accepts is FastAPI's usual ``json_invalid`` 422.
+* A route whose body is one pydantic model (not embedded) validates the bytes with
+  ``Model.model_validate_json`` (pydantic-core's own JSON parser, no intermediate dicts): about 6
+  us per weather record against 8.5 for decoding then validating the objects. FastAPI then finds
+  a model instance, which it passes through unchanged. A body that fails this way is decoded as
+  below and validated by FastAPI as usual, so every error reads exactly as it always has (bad
+  input pays twice; good input once).
+* Otherwise orjson decodes the body, about four times faster than ``json``. What orjson refuses and
+  ``json`` accepts (``NaN``, ``Infinity``, integers beyond 64 bits, lone surrogates) is decoded by
+  ``json`` as before, so validation still names the offending field; text that neither accepts is
+  FastAPI's usual ``json_invalid`` 422.
 
 The pattern is FastAPI's documented one (a custom ``Request`` and ``APIRoute`` class).
 """
@@ -18,17 +25,42 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 
 
 class OrjsonRequest(Request):
+    body_model: type[BaseModel] | None = None
+
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            body = await self.body()
-            try:
-                self._json = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                self._json = json.loads(body)
+            self._json = _decode(await self.body(), self.body_model)
         return self._json
+
+
+def _decode(body: bytes, model: type[BaseModel] | None) -> Any:
+    if model is not None:
+        try:
+            return model.model_validate_json(body)
+        except ValidationError:
+            pass  # decoded below: FastAPI's own validation names the problems, as it always has
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
+def _single_body_model(route: APIRoute) -> type[BaseModel] | None:
+    """The pydantic model a route's body is, when it is one and not embedded."""
+    if (
+        route.body_field is None
+        or route._embed_body_fields
+        or len(route.dependant.body_params) != 1
+    ):
+        return None
+    annotation = route.body_field.field_info.annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
 
 
 class OrjsonRoute(APIRoute):
@@ -36,8 +68,11 @@ class OrjsonRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        model = _single_body_model(self)
 
         async def decode_with_orjson(request: Request) -> Response:
-            return await handler(OrjsonRequest(request.scope, request.receive))
+            decoding = OrjsonRequest(request.scope, request.receive)
+            decoding.body_model = model
+            return await handler(decoding)
 
         return decode_with_orjson
