@@ -28,6 +28,10 @@ class _Ask:
     fields: tuple[str, ...] | None
 
 
+# What one query asks for: the time range and the record fields (None: every field).
+_Shape = tuple[datetime, datetime, tuple[str, ...] | None]
+
+
 @dataclass(frozen=True, slots=True)
 class LocationWeather:
     location: dict[str, Any]
@@ -65,11 +69,10 @@ class WeatherReads:
         return got
 
     async def _query(self, asks: Sequence[_Ask]) -> list[LocationWeather | None]:
-        Shape = tuple[datetime, datetime, tuple[str, ...] | None]
-        by_shape: dict[Shape, set[str]] = defaultdict(set)
+        by_shape: dict[_Shape, set[str]] = defaultdict(set)
         for ask in asks:
             by_shape[(ask.start, ask.end, ask.fields)].add(ask.location_id)
-        found: dict[tuple[Shape, str], LocationWeather] = {}
+        found: dict[tuple[_Shape, str], LocationWeather] = {}
         for shape, ids in by_shape.items():
             start, end, fields = shape
             answer = await self._client.query_weather(

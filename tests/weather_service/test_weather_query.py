@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_type_hints
 
 from tests.weather_service.conftest import Api, add_locations, at, weather
-from weather_service.models.weather import RECORD_FIELDS, WeatherQueryOut, WeatherRecordOut
+from weather_service.models.weather import (
+    RECORD_FIELDS,
+    QueriedRecordOut,
+    WeatherQueryOut,
+    WeatherRecordOut,
+)
 
 
 def hours(item: dict[str, Any]) -> list[str]:
@@ -114,6 +119,8 @@ def test_the_answer_is_byte_for_byte_what_the_response_model_writes(api: Api) ->
 
 def test_the_record_fields_are_those_of_the_response_model() -> None:
     assert tuple(WeatherRecordOut.model_fields) == RECORD_FIELDS
+    documented = get_type_hints(QueriedRecordOut)
+    assert documented == {n: f.annotation for n, f in WeatherRecordOut.model_fields.items()}
 
 
 def test_fields_returns_only_the_named_fields_in_the_usual_order(api: Api) -> None:
