@@ -1,10 +1,10 @@
 """The categorize read: ``POST /v1/weather/query`` for 200 locations x 76 hours, with every record
 field against only the nine the categorize handler asks for (``fields``).
 
-Starts the real service on SQLite (``weather_service_bench._service``), stores 76 observed hours
-for each of 200 locations, then sends the same query ``rounds`` times one after another in each
-mode, alternating, and reports wall milliseconds per query (the service's work plus receiving the
-answer, as a worker sees it) and the answer's size.
+Starts the real service on SQLite (``weather_service_bench._service``), stores 76 hours for each
+of 200 locations (``weather_service_bench``'s records), then sends the same query ``rounds`` times
+one after another in each mode, alternating, and reports wall milliseconds per query (the
+service's work plus receiving the answer, as a worker sees it) and the answer's size.
 
     uv run python bench/weather_query_bench.py [rounds=20]
 """
@@ -15,9 +15,8 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
@@ -29,49 +28,22 @@ from services.categorize.handler import HOURLY_FIELDS  # noqa: E402
 
 LOCATIONS = 200  # the service's limit per query, which the categorize worker fills when busy
 HOURS = 76  # CATEGORIZE_HISTORY_H 72 + this hour + CATEGORIZE_FORECAST_H 3
-FIRST_HOUR = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _seed(client: httpx.Client, ids: list[str]) -> None:
-    locations = [{"id": i, "name": f"Bench {i}", "lat": 40.0, "lon": -105.0} for i in ids]
-    client.post("/v1/locations", json={"locations": locations}).raise_for_status()
-    fetched_at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    records: list[dict[str, Any]] = [
-        {
-            "location_id": i,
-            "hour": (FIRST_HOUR + timedelta(hours=h)).isoformat(),
-            "kind": "observed",
-            "temperature_c": round(-5 + (n * HOURS + h) % 300 / 10, 1),
-            "humidity_pct": 40 + h % 60,
-            "wind_speed_ms": 3.5,
-            "wind_gust_ms": 7.25,
-            "rain_mm": (h % 7) / 10,
-            "snow_mm": 0.0,
-            "weather_id": 500 if h % 7 else 800,
-            "pop": 0.4,
-            "source": "owm-onecall-3.0",
-            "fetched_at": fetched_at,
-        }
-        for n, i in enumerate(ids)
-        for h in range(HOURS)
-    ]
-    for start in range(0, len(records), 5000):
-        batch = {"records": records[start : start + 5000]}
-        client.put("/v1/weather", json=batch).raise_for_status()
+def _seed(client: httpx.Client) -> list[str]:
+    """The locations and their records (the write benchmark's); returns the ids."""
+    ids, bodies = weather_service_bench._bodies(LOCATIONS * HOURS, 5000, hours_per_location=HOURS)
+    weather_service_bench._add_locations(client, ids)
+    for body in bodies:
+        response = client.put(
+            "/v1/weather", content=body, headers={"Content-Type": "application/json"}
+        )
+        response.raise_for_status()
+    return ids
 
 
 def main(argv: list[str]) -> None:
     rounds = int(argv[0]) if argv else 20
-    ids = [f"bench-{i:05d}" for i in range(LOCATIONS)]
-    query = {
-        "location_ids": ids,
-        "start": FIRST_HOUR.isoformat(),
-        "end": (FIRST_HOUR + timedelta(hours=HOURS)).isoformat(),
-    }
-    modes = {
-        "every field": query,
-        f"{len(HOURLY_FIELDS)} fields": {**query, "fields": HOURLY_FIELDS},
-    }
     with (
         tempfile.TemporaryDirectory(prefix="trail-etl-bench-") as directory,
         weather_service_bench._service(f"sqlite:///{directory}/weather.db") as base_url,
@@ -81,7 +53,17 @@ def main(argv: list[str]) -> None:
             timeout=weather_service_bench.REQUEST_TIMEOUT_S,
         ) as client,
     ):
-        _seed(client, ids)
+        ids = _seed(client)
+        first = weather_service_bench.FIRST_HOUR
+        query = {
+            "location_ids": ids,
+            "start": first.isoformat(),
+            "end": (first + timedelta(hours=HOURS)).isoformat(),
+        }
+        modes = {
+            "every field": query,
+            f"{len(HOURLY_FIELDS)} fields": {**query, "fields": HOURLY_FIELDS},
+        }
         timings: dict[str, list[float]] = {name: [] for name in modes}
         sizes: dict[str, int] = {}
         for _ in range(rounds):

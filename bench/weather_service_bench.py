@@ -32,6 +32,7 @@ from psycopg import sql
 
 API_KEY = "bench-key-" + secrets.token_hex(8)
 HOURS_PER_LOCATION = 2000
+FIRST_HOUR = datetime(2026, 1, 1, tzinfo=UTC)
 DEFAULT_CONCURRENCY = 2
 START_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 120.0
@@ -83,19 +84,21 @@ def _service(database_url: str) -> Iterator[str]:
             proc.wait(timeout=10)
 
 
-def _bodies(n_records: int, batch: int) -> tuple[list[str], list[bytes]]:
-    """Location ids and the encoded ``PUT /v1/weather`` bodies holding ``n_records`` records."""
-    n_locations = max(1, -(-n_records // HOURS_PER_LOCATION))
+def _bodies(
+    n_records: int, batch: int, *, hours_per_location: int = HOURS_PER_LOCATION
+) -> tuple[list[str], list[bytes]]:
+    """Location ids and the encoded ``PUT /v1/weather`` bodies holding ``n_records`` records,
+    ``hours_per_location`` consecutive hours from FIRST_HOUR for each location."""
+    n_locations = max(1, -(-n_records // hours_per_location))
     ids = [f"bench-{i:05d}" for i in range(n_locations)]
-    first_hour = datetime(2026, 1, 1, tzinfo=UTC)
     fetched_at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     records: list[dict[str, Any]] = []
     for n in range(n_records):
-        location, hour = divmod(n, HOURS_PER_LOCATION)
+        location, hour = divmod(n, hours_per_location)
         records.append(
             {
                 "location_id": ids[location],
-                "hour": (first_hour + timedelta(hours=hour)).isoformat(),
+                "hour": (FIRST_HOUR + timedelta(hours=hour)).isoformat(),
                 "kind": "observed" if hour % 3 else "forecast",
                 "temperature_c": round(-5 + (n % 300) / 10, 1),
                 "humidity_pct": 40 + n % 60,
@@ -116,16 +119,20 @@ def _bodies(n_records: int, batch: int) -> tuple[list[str], list[bytes]]:
     return ids, bodies
 
 
+def _add_locations(client: httpx.Client, ids: list[str]) -> None:
+    for i in range(0, len(ids), 1000):
+        locations = [
+            {"id": loc, "name": f"Bench {loc}", "lat": 40.0, "lon": -105.0}
+            for loc in ids[i : i + 1000]
+        ]
+        client.post("/v1/locations", json={"locations": locations}).raise_for_status()
+
+
 def _measure(base_url: str, n_records: int, batch: int, concurrency: int) -> dict[str, Any]:
     ids, bodies = _bodies(n_records, batch)
     headers = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=REQUEST_TIMEOUT_S) as client:
-        for i in range(0, len(ids), 1000):
-            locations = [
-                {"id": loc, "name": f"Bench {loc}", "lat": 40.0, "lon": -105.0}
-                for loc in ids[i : i + 1000]
-            ]
-            client.post("/v1/locations", json={"locations": locations}).raise_for_status()
+        _add_locations(client, ids)
 
     clients = [
         httpx.Client(base_url=base_url, headers=headers, timeout=REQUEST_TIMEOUT_S)
