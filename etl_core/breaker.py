@@ -4,20 +4,33 @@ Why not pybreaker: its Redis storage is synchronous (it would block our event lo
 state by non-atomic read-modify-write, so replicas race and lose counts or transitions. Here every
 transition is one Lua script (``scripts/breaker_*.lua``) on the Redis server clock.
 
-States: CLOSED admits every call and opens after ``failure_threshold`` consecutive transient
-failures. OPEN refuses calls with ``BreakerOpen(retry_after_s=...)`` (the runtime reschedules the
-task without spending an attempt) until ``reset_timeout_s`` has passed; the next call then turns it
+It opens on a failure *rate*, as resilience4j's breaker does, not on a streak: the outcomes of the
+last ``window_calls`` calls of every replica, of those reported in the last ``window_s``, form a
+sliding window; once it holds at least ``minimum_calls`` and the share of failures reaches
+``failure_rate_threshold`` (or, when ``slow_call_duration_s`` is set, the share of calls slower
+than that reaches ``slow_call_rate_threshold``), the breaker opens. A window counted in calls,
+not seconds, opens after about as many failed calls whatever the call rate; the age limit keeps an
+old outcome from lingering when calls are rare.
+
+OPEN refuses calls with ``BreakerOpen(retry_after_s=...)`` (the runtime reschedules the task
+without spending an attempt) until ``reset_timeout_s`` has passed; the next call then turns it
 HALF_OPEN and is admitted as a trial, as are up to ``half_open_max_calls`` trials at once across
-every replica. A trial success closes it; a trial failure re-opens it with a fresh timeout.
+every replica. A trial success closes it with an empty window; a trial failure re-opens it with a
+fresh timeout.
 
 Only ``TransientError`` counts as a failure. A ``PermanentError`` (a 4xx) means the service
-answered, so it counts as a success and resets the count. Callers translate timeouts and
-connection errors into ``TransientError`` where they enter. Every replica sharing a name should
-use the same options; each passes its own to the scripts.
+answered, so it counts as a success. Callers translate timeouts and connection errors into
+``TransientError`` where they enter.
+
+Cost: a failure is reported at once (one round trip, so an outage is seen as it happens); a
+success is kept in this process and rides on its next admission or failure report, which makes
+no extra round trip (a half-open trial's success, which closes the breaker, is sent at once).
+Every replica sharing a name should use the same options; each passes its own to the scripts.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,13 +43,19 @@ from etl_core.scripts import register
 
 T = TypeVar("T")
 
-DEFAULT_FAILURE_THRESHOLD = 5
+DEFAULT_FAILURE_RATE_THRESHOLD = 0.6
+DEFAULT_MINIMUM_CALLS = 30
+DEFAULT_WINDOW_CALLS = 60
+DEFAULT_WINDOW_S = 120.0
+DEFAULT_SLOW_CALL_RATE_THRESHOLD = 1.0
 DEFAULT_RESET_TIMEOUT_S = 30.0
 DEFAULT_HALF_OPEN_MAX_CALLS = 1
+MAX_WINDOW_CALLS = 10_000
 # The state hash expires after this long without a write (an idle breaker leaves nothing behind);
 # never less than ten reset timeouts, so an open breaker cannot expire into a closed one early.
 DEFAULT_STATE_TTL_S = 24 * 3600.0
 STATE_TTL_RESET_TIMEOUTS = 10
+SLOW_CHECK_OFF = 2  # a slow-call rate threshold above 1 tells the script never to open on it
 
 log = get_logger(__name__, component="breaker")
 
@@ -49,10 +68,51 @@ class BreakerState(StrEnum):
 
 # The scripts store and return states as these integer codes.
 _STATE_CODES = {0: BreakerState.CLOSED, 1: BreakerState.OPEN, 2: BreakerState.HALF_OPEN}
-_CLOSED_CODE = 0
 
 StateChangeHook = Callable[[str, BreakerState, BreakerState], object]
 """Called as ``hook(name, old_state, new_state)`` by the replica whose call made the transition."""
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class BreakerOptions:
+    """When a breaker opens and how it recovers; every replica of one breaker uses the same."""
+
+    failure_rate_threshold: float = DEFAULT_FAILURE_RATE_THRESHOLD
+    minimum_calls: int = DEFAULT_MINIMUM_CALLS
+    window_calls: int = DEFAULT_WINDOW_CALLS
+    window_s: float = DEFAULT_WINDOW_S
+    slow_call_duration_s: float | None = None  # None: slowness never opens the breaker
+    slow_call_rate_threshold: float = DEFAULT_SLOW_CALL_RATE_THRESHOLD
+    reset_timeout_s: float = DEFAULT_RESET_TIMEOUT_S
+    half_open_max_calls: int = DEFAULT_HALF_OPEN_MAX_CALLS
+
+    def __post_init__(self) -> None:
+        for name in ("failure_rate_threshold", "slow_call_rate_threshold"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+                raise ValueError(f"circuit breaker {name} must be in (0, 1], got {value!r}")
+        for name in ("minimum_calls", "window_calls", "half_open_max_calls"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"circuit breaker {name} must be a positive int, got {value!r}")
+        if self.window_calls > MAX_WINDOW_CALLS:
+            raise ValueError(
+                f"circuit breaker window_calls must be at most {MAX_WINDOW_CALLS}, "
+                f"got {self.window_calls}"
+            )
+        if self.minimum_calls > self.window_calls:
+            raise ValueError(
+                f"circuit breaker minimum_calls ({self.minimum_calls}) must not exceed "
+                f"window_calls ({self.window_calls}), or it could never open"
+            )
+        for name in ("window_s", "reset_timeout_s", "slow_call_duration_s"):
+            value = getattr(self, name)
+            if value is None and name == "slow_call_duration_s":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"circuit breaker {name} must be positive, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -61,17 +121,18 @@ class BreakerStatus:
 
     name: str
     state: BreakerState
-    consecutive_failures: int
+    window_calls: int  # outcomes in the window now
+    window_failures: int
+    window_slow_calls: int
     opened_at_ms: int | None  # server clock, Unix ms; None unless open or half-open
     retry_after_s: float  # 0.0 when a call would be admitted now
     trials_in_flight: int
     server_time_ms: int
 
-
-def _positive_int(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"circuit breaker {what} must be a positive int, got {value!r}")
-    return value
+    @property
+    def failure_rate(self) -> float | None:
+        """Failures / outcomes in the window; None while it is empty."""
+        return self.window_failures / self.window_calls if self.window_calls else None
 
 
 class CircuitBreaker:
@@ -81,48 +142,67 @@ class CircuitBreaker:
         self,
         client: Any,
         name: str,
+        options: BreakerOptions | None = None,
         *,
-        failure_threshold: int = DEFAULT_FAILURE_THRESHOLD,
-        reset_timeout_s: float = DEFAULT_RESET_TIMEOUT_S,
-        half_open_max_calls: int = DEFAULT_HALF_OPEN_MAX_CALLS,
         on_state_change: StateChangeHook | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"circuit breaker name must be a non-empty string, got {name!r}")
-        self.failure_threshold = _positive_int(failure_threshold, "failure_threshold")
-        self.half_open_max_calls = _positive_int(half_open_max_calls, "half_open_max_calls")
-        if isinstance(reset_timeout_s, bool) or not reset_timeout_s > 0:
-            raise ValueError(
-                f"circuit breaker reset_timeout_s must be positive, got {reset_timeout_s!r}"
-            )
-        self.reset_timeout_s = float(reset_timeout_s)
+        self.options = o = options or BreakerOptions()
         self.client = client
         self.name = name
         self.on_state_change = on_state_change
-        self._key = keys.breaker(name)
-        self._reset_ms = max(1, round(self.reset_timeout_s * 1000))
+        self._clock = clock
+        self._keys = [keys.breaker(name), keys.breaker_calls(name)]
+        self._reset_ms = max(1, round(o.reset_timeout_s * 1000))
+        self._window_ms = max(1, round(o.window_s * 1000))
         self._ttl_ms = max(
             round(DEFAULT_STATE_TTL_S * 1000), STATE_TTL_RESET_TIMEOUTS * self._reset_ms
         )
+        slow_rate = o.slow_call_rate_threshold if o.slow_call_duration_s else SLOW_CHECK_OFF
+        self._rates = [repr(float(o.failure_rate_threshold)), repr(float(slow_rate))]
+        self._unreported = 0  # successes not yet sent to Redis
+        self._unreported_slow = 0
         self._before_call = register(client, "breaker_before_call")
         self._record = register(client, "breaker_record")
         self._status = register(client, "breaker_status")
         self._log = log.bind(breaker=name)
 
-    async def _admit(self) -> tuple[bool, bool]:
-        """Admit one call or raise ``BreakerOpen``. Returns (admitted as a half-open trial,
-        admitted while closed with no failure counted)."""
-        reply = await self._before_call(
-            keys=[self._key], args=[self._reset_ms, self.half_open_max_calls, self._ttl_ms]
-        )
-        admitted, trial, retry_after_ms, before, after, failures = (int(x) for x in reply)
-        self._transition(before, after, failures=failures)
+    def _take_unreported(self) -> tuple[int, int]:
+        taken = self._unreported, self._unreported_slow
+        self._unreported = self._unreported_slow = 0
+        return taken
+
+    async def _admit(self) -> bool:
+        """Admit one call or raise ``BreakerOpen``; True when admitted as a half-open trial."""
+        successes, slow = self._take_unreported()
+        o = self.options
+        try:
+            reply = await self._before_call(
+                keys=self._keys,
+                args=[
+                    self._reset_ms,
+                    o.half_open_max_calls,
+                    self._ttl_ms,
+                    successes,
+                    slow,
+                    o.window_calls,
+                    self._window_ms,
+                ],
+            )
+        except BaseException:
+            self._unreported += successes  # not recorded: they ride on the next round trip
+            self._unreported_slow += slow
+            raise
+        admitted, trial, retry_after_ms, before, after = (int(x) for x in reply)
+        self._transition(before, after)
         if not admitted:
             raise BreakerOpen(
                 f"circuit breaker {self.name!r} is {_STATE_CODES[after]}",
                 retry_after_s=retry_after_ms / 1000,
             )
-        return bool(trial), after == _CLOSED_CODE and failures == 0 and not trial
+        return bool(trial)
 
     async def before_call(self) -> None:
         """Return if a call may go ahead now; else raise ``BreakerOpen(retry_after_s=...)``.
@@ -131,23 +211,54 @@ class CircuitBreaker:
         """
         await self._admit()
 
-    async def record_success(self) -> None:
-        """The service answered (a permanent error counts too): reset the count; close a trial.
+    async def record_success(self, *, slow: bool = False) -> None:
+        """The service answered (a permanent error counts too); closes a half-open breaker.
 
         While open it changes nothing: such a call was admitted before the breaker opened.
         """
-        await self._report("success")
+        await self._report("success", slow=slow)
 
-    async def record_failure(self) -> None:
-        """A transient failure: count it; open at the threshold, or re-open from half-open."""
-        await self._report("failure")
+    async def record_failure(self, *, slow: bool = False) -> None:
+        """A transient failure: into the window; opens the breaker past the threshold, or
+        re-opens it from half-open."""
+        await self._report("failure", slow=slow)
 
-    async def _report(self, outcome: str) -> None:
+    async def flush(self) -> None:
+        """Send the successes this instance has kept back (before a status read, at shutdown)."""
+        if self._unreported:
+            successes, slow = self._take_unreported()
+            self._unreported, self._unreported_slow = successes - 1, max(0, slow - 1)
+            await self._report("success", slow=slow > 0)
+
+    async def _report(self, outcome: str, *, slow: bool = False) -> None:
+        successes, slow_successes = self._take_unreported()
+        o = self.options
         reply = await self._record(
-            keys=[self._key], args=[outcome, self.failure_threshold, self._ttl_ms]
+            keys=self._keys,
+            args=[
+                outcome,
+                int(slow),
+                successes,
+                slow_successes,
+                *self._rates,
+                o.minimum_calls,
+                o.window_calls,
+                self._window_ms,
+                self._ttl_ms,
+            ],
         )
-        before, after, failures, _opened_at_ms = (int(x) for x in reply)
-        self._transition(before, after, failures=failures)
+        before, after, calls, failures, _slow, _opened_at_ms = (int(x) for x in reply)
+        self._transition(before, after, window_calls=calls, window_failures=failures)
+
+    def _is_slow(self, started: float) -> bool:
+        limit_s = self.options.slow_call_duration_s
+        return limit_s is not None and self._clock() - started >= limit_s
+
+    async def _succeeded(self, trial: bool, slow: bool) -> None:
+        if trial or slow:  # a trial's verdict, or a slow call that may open it: decide now
+            await self._report("success", slow=slow)
+            return
+        self._unreported += 1
 
     async def call(self, fn: Callable[[], Awaitable[T]]) -> T:
         """Run ``fn`` through the breaker and record its outcome.
@@ -155,56 +266,52 @@ class CircuitBreaker:
         ``TransientError`` is recorded as a failure, ``PermanentError`` as a success; both are
         re-raised. Any other exception (a bug, ``RateLimited``, cancellation) is no verdict on the
         service: it records nothing, and a half-open trial slot it held is given back.
-
-        A success of a call admitted while the breaker was closed with no failure counted is not
-        sent: it would reset nothing (one Redis round trip less per call in the common case). A
-        failure another replica records meanwhile then stands until the next success.
         """
-        trial, clean = await self._admit()
+        trial = await self._admit()
+        started = self._clock()
         try:
             result = await fn()
         except TransientError:
-            await self.record_failure()
+            await self._report("failure", slow=self._is_slow(started))
             raise
         except PermanentError:
-            if not clean:
-                await self.record_success()
+            await self._succeeded(trial, self._is_slow(started))
             raise
         except BaseException:
             if trial:
                 await self._report("release")
             raise
-        if not clean:
-            await self.record_success()
+        await self._succeeded(trial, self._is_slow(started))
         return result
 
     async def status(self) -> BreakerStatus:
-        """The state the next caller would find (read only)."""
+        """The state the next caller would find (read only; this instance's kept-back successes
+        are not in it until they are sent, see ``flush``)."""
         reply = await self._status(
-            keys=[self._key], args=[self._reset_ms, self.half_open_max_calls]
+            keys=self._keys,
+            args=[self._reset_ms, self.options.half_open_max_calls, self._window_ms],
         )
-        state, failures, opened_at_ms, retry_after_ms, trials, now_ms = (int(x) for x in reply)
+        state, calls, failures, slow, opened_at_ms, retry_after_ms, trials, now_ms = (
+            int(x) for x in reply
+        )
         return BreakerStatus(
             name=self.name,
             state=_STATE_CODES[state],
-            consecutive_failures=failures,
+            window_calls=calls,
+            window_failures=failures,
+            window_slow_calls=slow,
             opened_at_ms=opened_at_ms or None,
             retry_after_s=retry_after_ms / 1000,
             trials_in_flight=trials,
             server_time_ms=now_ms,
         )
 
-    def _transition(self, before_code: int, after_code: int, *, failures: int) -> None:
+    def _transition(self, before_code: int, after_code: int, **window: int) -> None:
         if before_code == after_code:
             return
         before, after = _STATE_CODES[before_code], _STATE_CODES[after_code]
         emit = self._log.warning if after is BreakerState.OPEN else self._log.info
-        emit(
-            "breaker_state_changed",
-            from_state=str(before),
-            to_state=str(after),
-            consecutive_failures=failures,
-        )
+        emit("breaker_state_changed", from_state=str(before), to_state=str(after), **window)
         if self.on_state_change is None:
             return
         try:

@@ -74,6 +74,11 @@ def breaker(name: str) -> str:
     return f"{PREFIX}:breaker:{name}"
 
 
+def breaker_calls(name: str) -> str:
+    """List of the recent call outcomes of circuit breaker ``name`` (its sliding window)."""
+    return f"{PREFIX}:breaker:{name}:calls"
+
+
 def heartbeat(group: str, consumer: str) -> str:
     """Written by a live worker loop; read by ``trail-etl status`` and liveness checks."""
     return f"{PREFIX}:heartbeat:{group}:{consumer}"
@@ -98,6 +103,8 @@ def history_covered(location_id: str) -> str:
     return f"{PREFIX}:history:{location_id}"
 
 
-# Names of the shared limiter and breaker that guard OpenWeatherMap (see rate_limit_*, breaker).
+# Names of the shared limiter and breaker that guard OpenWeatherMap (see rate_limit_*, breaker),
+# and of the breaker in front of the weather service.
 OWM_RATE_LIMITER = "owm"
 OWM_BREAKER = "owm"
+WEATHER_SERVICE_BREAKER = "weather-service"

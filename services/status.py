@@ -29,9 +29,14 @@ The returned object, keys stable (times in ms unless the name says ``_s``)::
           ]
         }
       ],
-      "breaker": {"name": str, "state": "closed" | "open" | "half_open",
-                  "consecutive_failures": int, "retry_after_s": float,
-                  "opened_at_ms": int | null},
+      "breakers": [              # the OWM breaker, then the weather service's
+        {"name": str, "state": "closed" | "open" | "half_open",
+         "window_calls": int,        # outcomes in the sliding window now
+         "window_failures": int, "window_slow_calls": int,
+         "failure_rate": float | null,   # failures / calls; null while the window is empty
+         "failure_rate_threshold": float, "minimum_calls": int,   # when it opens
+         "retry_after_s": float, "opened_at_ms": int | null}
+      ],
       "rate_limit": {"name": str, "used_this_minute": int, "per_minute": int,
                      "used_today": int, "per_day": int}
     }
@@ -39,11 +44,11 @@ The returned object, keys stable (times in ms unless the name says ``_s``)::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from etl_core import keys
-from etl_core.breaker import DEFAULT_RESET_TIMEOUT_S, CircuitBreaker
+from etl_core.breaker import BreakerOptions, BreakerStatus, CircuitBreaker
 from etl_core.deadletter import ERROR_TYPE, PAGE_SIZE
 from etl_core.ratelimit import RateLimiter
 
@@ -141,36 +146,54 @@ async def _stream(client: Any, stream: str) -> dict[str, Any]:
     return status
 
 
+def _breaker(status: BreakerStatus, options: BreakerOptions) -> dict[str, Any]:
+    return {
+        "name": status.name,
+        "state": str(status.state),
+        "window_calls": status.window_calls,
+        "window_failures": status.window_failures,
+        "window_slow_calls": status.window_slow_calls,
+        "failure_rate": status.failure_rate,
+        "failure_rate_threshold": options.failure_rate_threshold,
+        "minimum_calls": options.minimum_calls,
+        "retry_after_s": status.retry_after_s,
+        "opened_at_ms": status.opened_at_ms,
+    }
+
+
 async def gather_status(
     client: Any,
     *,
     streams: Sequence[str],
     per_minute: int,
     per_day: int,
-    breaker_reset_timeout_s: float = DEFAULT_RESET_TIMEOUT_S,
+    breakers: Mapping[str, BreakerOptions] | None = None,
 ) -> dict[str, Any]:
-    """The status of ``streams`` (each once, in order) and of the OpenWeatherMap limiter/breaker.
+    """The status of ``streams`` (each once, in order), of the shared breakers and of the
+    OpenWeatherMap limiter.
 
     ``per_minute`` / ``per_day`` are the limits the fetch workers run with (shown next to the
-    usage); ``breaker_reset_timeout_s`` theirs too (it decides when an open breaker turns
-    half-open). ``client`` is a ``redis.asyncio`` client (decoded responses or not).
+    usage); ``breakers`` (name -> options) the breakers' as the workers have them (the window's
+    length and the reset timeout decide what is counted and when an open breaker turns
+    half-open; default: the OWM and weather-service breakers with the library's defaults).
+    ``client`` is a ``redis.asyncio`` client (decoded responses or not).
     """
     names = list(dict.fromkeys(streams))
-    breaker = await CircuitBreaker(
-        client, keys.OWM_BREAKER, reset_timeout_s=breaker_reset_timeout_s
-    ).status()
+    if breakers is None:
+        breakers = {
+            keys.OWM_BREAKER: BreakerOptions(),
+            keys.WEATHER_SERVICE_BREAKER: BreakerOptions(),
+        }
+    breaker_states = [
+        _breaker(await CircuitBreaker(client, name, options).status(), options)
+        for name, options in breakers.items()
+    ]
     usage = await RateLimiter(
         client, keys.OWM_RATE_LIMITER, per_minute=per_minute, per_day=per_day
     ).usage()
     return {
         "streams": [await _stream(client, name) for name in names],
-        "breaker": {
-            "name": breaker.name,
-            "state": str(breaker.state),
-            "consecutive_failures": breaker.consecutive_failures,
-            "retry_after_s": breaker.retry_after_s,
-            "opened_at_ms": breaker.opened_at_ms,
-        },
+        "breakers": breaker_states,
         "rate_limit": {
             "name": usage.name,
             "used_this_minute": usage.used_this_minute,

@@ -5,6 +5,9 @@
 * 401, 403 -> ``WeatherServiceAuthError`` (permanent until WEATHER_SERVICE_API_KEY is fixed)
 * 404      -> ``WeatherServiceNotFound`` (permanent)
 * 422 and other 4xx -> ``WeatherServiceRejected`` (permanent; names the offending fields)
+
+With a ``breaker`` (the workers'), every request goes through it: while it is open a request
+raises ``BreakerOpen`` at once, and the task waits without spending an attempt.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from etl_core.breaker import CircuitBreaker
 from etl_core.errors import PermanentError, TransientError
 from services.http_transport import (
     HttpAnswer,
@@ -90,14 +94,26 @@ class WeatherServiceClient:
     """One method per operation the pipeline needs; batch writes, paged reads."""
 
     def __init__(
-        self, http: HttpTransport | httpx.AsyncClient, options: WeatherClientOptions
+        self,
+        http: HttpTransport | httpx.AsyncClient,
+        options: WeatherClientOptions,
+        *,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self._http = as_transport(http)
         self._options = options
         self._base = options.base_url.rstrip("/")
+        self.breaker = breaker
 
     async def _request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
+    ) -> Any:
+        if self.breaker is None:
+            return await self._send(method, path, params=params, body=body)
+        return await self.breaker.call(lambda: self._send(method, path, params=params, body=body))
+
+    async def _send(
+        self, method: str, path: str, *, params: dict[str, Any] | None, body: Any
     ) -> Any:
         headers = {API_KEY_HEADER: self._options.api_key} if self._options.api_key else {}
         where = f"{method} {path}"

@@ -1,7 +1,7 @@
 """A worker deployable's metrics and probes: serve them (``etl_core.worker.probes``) on
 METRICS_HOST:METRICS_PORT and refresh the gauges that come from Redis every few seconds: stream
 length, delayed retries, dead letters and the groups' pending and lag (``status.stream_counts``,
-the numbers ``trail-etl status`` shows), and the shared circuit breaker's state.
+the numbers ``trail-etl status`` shows), and the shared circuit breakers' state and failure rate.
 
 A metrics failure never stops a worker: a port that cannot be bound is logged and the worker runs
 without probes (``/livez`` then goes unanswered, which an orchestrator notices); a failed refresh
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,9 +32,13 @@ log = get_logger(__name__)
 
 
 async def refresh_gauges(
-    metrics: WorkerMetrics, client: Any, *, stream: str, breaker: CircuitBreaker | None = None
+    metrics: WorkerMetrics,
+    client: Any,
+    *,
+    stream: str,
+    breakers: Sequence[CircuitBreaker | None] = (),
 ) -> None:
-    """Set the Redis-derived gauges of ``stream`` (and ``breaker``) once."""
+    """Set the Redis-derived gauges of ``stream`` (and ``breakers``) once."""
     counts = await stream_counts(client, stream)
     metrics.set_stream(
         stream,
@@ -44,8 +48,10 @@ async def refresh_gauges(
     )
     for group in counts["groups"]:
         metrics.set_group(stream, group["name"], pending=group["pending"], lag=group["lag"])
-    if breaker is not None:
-        metrics.set_breaker(breaker.name, (await breaker.status()).state)
+    for breaker in breakers:
+        if breaker is not None:
+            status = await breaker.status()
+            metrics.set_breaker(breaker.name, status.state, failure_rate=status.failure_rate)
 
 
 async def _refresh_every(
@@ -55,13 +61,13 @@ async def _refresh_every(
     client: Any,
     *,
     stream: str,
-    breaker: CircuitBreaker | None,
+    breakers: Sequence[CircuitBreaker | None],
 ) -> None:
     failing = False
     while not stop.is_set():
         try:
             await asyncio.wait_for(
-                refresh_gauges(metrics, client, stream=stream, breaker=breaker),
+                refresh_gauges(metrics, client, stream=stream, breakers=breakers),
                 timeout=GAUGES_TIMEOUT_S,
             )
             if failing:
@@ -81,7 +87,7 @@ async def served_metrics(
     metrics: WorkerMetrics | None,
     worker: Worker,
     *,
-    breaker: CircuitBreaker | None = None,
+    breakers: Sequence[CircuitBreaker | None] = (),
     interval_s: float | None = None,
 ) -> AsyncIterator[ProbeServer | None]:
     """The probe server (None: METRICS_PORT=0, no ``metrics``, or the port could not be bound)
@@ -116,7 +122,7 @@ async def served_metrics(
             metrics,
             worker.client,
             stream=worker.options.stream,
-            breaker=breaker,
+            breakers=breakers,
         ),
         name="metrics-refresh",
     )

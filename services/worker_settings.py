@@ -9,8 +9,10 @@ import httpx
 import redis.asyncio as aioredis
 from pydantic import Field, model_validator
 
-from etl_core.settings import ServiceSettings
+from etl_core import keys
+from etl_core.breaker import CircuitBreaker
 from etl_core.worker import WorkerOptions
+from services.breaker_settings import WeatherServiceBreakerSettings
 from services.http_transport import AiohttpTransport, HttpTransport
 from services.settings_types import DEFAULT_WEATHER_SERVICE_URL, LogLevel
 from services.weather_client import WeatherClientOptions, WeatherServiceClient
@@ -22,7 +24,7 @@ RUNTIME_REDIS_CONNECTIONS = 32  # read loop, settler, reclaim, chores, metrics, 
 REDIS_POOL_WAIT_S = 30.0
 
 
-class WorkerSettings(ServiceSettings):
+class WorkerSettings(WeatherServiceBreakerSettings):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
     weather_service_url: str = Field(default=DEFAULT_WEATHER_SERVICE_URL, pattern=r"^https?://")
     weather_service_api_key: str = Field(min_length=16)
@@ -75,8 +77,8 @@ class WorkerSettings(ServiceSettings):
         weather_http: HttpTransport | httpx.AsyncClient | None,
         concurrency: int,
     ) -> tuple[Any, WeatherServiceClient]:
-        """Redis and the weather-service client; ones passed in (tests) are used as they are,
-        ones opened here are closed with ``stack``.
+        """Redis and the weather-service client (behind the shared weather-service breaker);
+        ones passed in (tests) are used as they are, ones opened here are closed with ``stack``.
 
         Redis connections: a blocking pool sized for ``concurrency`` handlers, each with up to
         ``REDIS_CONNECTIONS_PER_HANDLER`` commands in flight, plus the runtime's own. Past that a
@@ -101,6 +103,9 @@ class WorkerSettings(ServiceSettings):
                 base_url=self.weather_service_url,
                 api_key=self.weather_service_api_key,
                 timeout_s=self.weather_service_timeout_s,
+            ),
+            breaker=CircuitBreaker(
+                redis, keys.WEATHER_SERVICE_BREAKER, self.weather_service_breaker_options()
             ),
         )
         return redis, weather

@@ -88,6 +88,11 @@ class WorkerMetrics(WorkerHooks):
         self.breaker_state = gauge(
             "breaker_state", "Shared circuit breaker: 0 closed, 1 half-open, 2 open.", "breaker"
         )
+        self.breaker_failure_rate = gauge(
+            "breaker_failure_rate",
+            "Share of failed calls in the shared circuit breaker's sliding window (0 when empty).",
+            "breaker",
+        )
         self.stream_length = gauge("stream_length", "Entries in the stream (XLEN).", "stream")
         self.dead_letter_length = gauge(
             "dead_letter_stream_length", "Entries in the stream's dead-letter stream.", "stream"
@@ -134,8 +139,12 @@ class WorkerMetrics(WorkerHooks):
         self.slot_waits.labels(self.stage, pool).inc()
         self.slot_wait_seconds.labels(self.stage, pool).inc(waited_s)
 
-    def set_breaker(self, name: str, state: BreakerState) -> None:
+    def set_breaker(
+        self, name: str, state: BreakerState, *, failure_rate: float | None = None
+    ) -> None:
+        """``failure_rate=None`` (an empty window) shows as 0: nothing failed."""
         self.breaker_state.labels(self.stage, name).set(BREAKER_GAUGE[state])
+        self.breaker_failure_rate.labels(self.stage, name).set(failure_rate or 0.0)
 
     def set_stream(self, stream: str, *, length: int, dead_letters: int, delayed: int) -> None:
         self.stream_length.labels(self.stage, stream).set(length)

@@ -67,5 +67,7 @@ async def categorize_worker(
             ),
         )
         worker = Worker(redis, CATEGORIZE_CODEC, handler, options, hooks=metrics)
-        await stack.enter_async_context(served_metrics(settings, metrics, worker))
+        await stack.enter_async_context(
+            served_metrics(settings, metrics, worker, breakers=[weather.breaker])
+        )
         yield worker

@@ -13,19 +13,20 @@ from pydantic import Field
 from rich.markup import escape
 from rich.table import Table
 
-from etl_core.breaker import DEFAULT_RESET_TIMEOUT_S
+from etl_core import keys
 from etl_core.errors import ConfigurationError
+from services.breaker_settings import OwmBreakerSettings, WeatherServiceBreakerSettings
 from services.cli.common import console, err_console, fail
 from services.cli.settings import CliSettings
 from services.status import PIPELINE_STREAMS, gather_status
 
 
-class StatusSettings(CliSettings):
-    """The CLI settings plus the fetch workers' limits, shown next to what is used."""
+class StatusSettings(CliSettings, OwmBreakerSettings, WeatherServiceBreakerSettings):
+    """The CLI settings plus the workers' limits and breaker settings, shown next to what is
+    used."""
 
     owm_rate_limit_per_minute: int = Field(default=60, ge=1)
     owm_rate_limit_per_day: int = Field(default=1000, ge=1)
-    owm_breaker_reset_timeout_s: float = Field(default=DEFAULT_RESET_TIMEOUT_S, gt=0)
 
 
 async def _gather(settings: StatusSettings, streams: list[str]) -> dict[str, Any]:
@@ -39,7 +40,10 @@ async def _gather(settings: StatusSettings, streams: list[str]) -> dict[str, Any
             streams=streams,
             per_minute=settings.owm_rate_limit_per_minute,
             per_day=settings.owm_rate_limit_per_day,
-            breaker_reset_timeout_s=settings.owm_breaker_reset_timeout_s,
+            breakers={
+                keys.OWM_BREAKER: settings.owm_breaker_options(),
+                keys.WEATHER_SERVICE_BREAKER: settings.weather_service_breaker_options(),
+            },
         )
     finally:
         await client.aclose()
@@ -60,6 +64,18 @@ def _table(title: str, *columns: str) -> Table:
         last = column == columns[-1]
         table.add_column(column, overflow="fold", no_wrap=not last)
     return table
+
+
+def _breaker_line(b: dict[str, Any]) -> str:
+    """``breaker owm: closed (12 calls in the window, 25% failed; opens at 60% of >= 30)``."""
+    colour = {"closed": "green", "open": "red"}.get(b["state"], "yellow")
+    rate = "" if b["failure_rate"] is None else f", {b['failure_rate']:.0%} failed"
+    retry = f", retry in {b['retry_after_s']:.1f}s" if b["retry_after_s"] else ""
+    return (
+        f"breaker {escape(b['name'])}: [{colour}]{b['state']}[/] "
+        f"({b['window_calls']} calls in the window{rate}; opens at "
+        f"{b['failure_rate_threshold']:.0%} of >= {b['minimum_calls']}{retry})"
+    )
 
 
 def _render(status: dict[str, Any]) -> None:
@@ -98,13 +114,8 @@ def _render(status: dict[str, Any]) -> None:
     console.print(groups)
     if consumers.row_count:
         console.print(consumers)
-    b = status["breaker"]
-    colour = {"closed": "green", "open": "red"}.get(b["state"], "yellow")
-    retry = f", retry in {b['retry_after_s']:.1f}s" if b["retry_after_s"] else ""
-    console.print(
-        f"OWM breaker: [{colour}]{b['state']}[/] "
-        f"({b['consecutive_failures']} consecutive failures{retry})"
-    )
+    for b in status["breakers"]:
+        console.print(_breaker_line(b))
     r = status["rate_limit"]
     console.print(
         f"OWM rate limit: {r['used_this_minute']}/{r['per_minute']} this minute, "
@@ -118,16 +129,16 @@ def status(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see above)."),
 ) -> None:
-    """Show the pipeline streams and the OpenWeatherMap breaker and rate limit.
+    """Show the pipeline streams, the shared breakers and the OpenWeatherMap rate limit.
 
     For both pipeline streams plus any --stream: length, consumer groups
     (pending, lag, last delivered id), their consumers (pending, idle time,
     live heartbeat), delayed retries and dead letters by error type.
     A missing stream shows as empty.
 
-    Reads REDIS_URL, and OWM_RATE_LIMIT_PER_MINUTE, OWM_RATE_LIMIT_PER_DAY and
-    OWM_BREAKER_RESET_TIMEOUT_S as the fetch workers have them
-    (defaults 60, 1000, 30). Exit 2 if Redis cannot be reached.
+    Reads REDIS_URL, and OWM_RATE_LIMIT_PER_MINUTE, OWM_RATE_LIMIT_PER_DAY,
+    OWM_BREAKER_* and WEATHER_SERVICE_BREAKER_* as the workers have them.
+    Exit 2 if Redis cannot be reached.
 
     --json prints one object with these keys (times in ms unless named _s):
     streams: a list, one object per stream, with
@@ -135,8 +146,10 @@ def status(
       dead_letters: stream, count, by_error_type (error type to count),
       groups: a list of name, pending, lag (null if unknown), last_delivered_id,
         consumers: a list of name, pending, idle_ms, alive (live heartbeat);
-    breaker: name, state (closed, open, half_open), consecutive_failures,
-      retry_after_s, opened_at_ms (null unless open or half-open);
+    breakers: a list (owm, weather-service) of name, state (closed, open,
+      half_open), window_calls, window_failures, window_slow_calls,
+      failure_rate (null while the window is empty), failure_rate_threshold,
+      minimum_calls, retry_after_s, opened_at_ms (null unless open or half-open);
     rate_limit: name, used_this_minute, per_minute, used_today, per_day.
     """
     try:

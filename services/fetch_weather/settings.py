@@ -5,13 +5,15 @@ from __future__ import annotations
 from pydantic import Field
 
 from etl_core.errors import ConfigurationError
+from services.breaker_settings import OwmBreakerSettings
 from services.worker_settings import WorkerSettings
 
 IN_FLIGHT_PER_CALL = 2  # default task slots per call slot
 
 
-class FetchWeatherSettings(WorkerSettings):
-    """Also reads every ``WorkerSettings`` variable (REDIS_URL, WEATHER_SERVICE_*, WORKER_*)."""
+class FetchWeatherSettings(WorkerSettings, OwmBreakerSettings):
+    """Also reads every ``WorkerSettings`` variable (REDIS_URL, WEATHER_SERVICE_*, WORKER_*) and
+    the OWM breaker's (``OwmBreakerSettings``)."""
 
     owm_base_url: str = Field(default="https://api.openweathermap.org", pattern=r"^https?://")
     owm_api_key: str = Field(min_length=1)
@@ -24,8 +26,6 @@ class FetchWeatherSettings(WorkerSettings):
     owm_rate_limit_margin_ms: int = Field(default=2000, ge=0, le=60_000)
     owm_rate_limit_wait_s: float = Field(default=5.0, ge=0)
     owm_transient_attempts: int = Field(default=3, ge=1, le=10)
-    owm_breaker_failure_threshold: int = Field(default=5, ge=1)
-    owm_breaker_reset_timeout_s: float = Field(default=30.0, gt=0)
     owm_cache_ttl_s: int = Field(default=3 * 3600, ge=1)
     # OWM calls one process keeps in flight (``--concurrency`` overrides).
     fetch_concurrency: int = Field(default=16, ge=1, le=10_000)

@@ -85,12 +85,7 @@ async def fetch_worker(
                 timeout_s=settings.owm_timeout_s,
             ),
         )
-        breaker = CircuitBreaker(
-            redis,
-            keys.OWM_BREAKER,
-            failure_threshold=settings.owm_breaker_failure_threshold,
-            reset_timeout_s=settings.owm_breaker_reset_timeout_s,
-        )
+        breaker = CircuitBreaker(redis, keys.OWM_BREAKER, settings.owm_breaker_options())
         gate = OwmGate(
             redis,
             limiter=owm_rate_limiter(
@@ -110,5 +105,7 @@ async def fetch_worker(
         worker = Worker(
             redis, INGEST_CODEC, handler, options, forward_codec=CATEGORIZE_CODEC, hooks=metrics
         )
-        await stack.enter_async_context(served_metrics(settings, metrics, worker, breaker=breaker))
+        await stack.enter_async_context(
+            served_metrics(settings, metrics, worker, breakers=[breaker, weather.breaker])
+        )
         yield worker

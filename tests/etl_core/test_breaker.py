@@ -1,6 +1,7 @@
 """The shared circuit breaker, on fakeredis and on a real redis-server (the ``backend`` fixture).
 
-Two ``CircuitBreaker`` instances on two clients stand for two replicas sharing one breaker.
+Two ``CircuitBreaker`` instances on two clients stand for two replicas sharing one breaker. The
+failure rate over many calls from several processes is in ``test_breaker_rate.py``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,22 @@ from typing import Any
 import pytest
 
 from etl_core import keys
-from etl_core.breaker import BreakerState, CircuitBreaker
+from etl_core.breaker import BreakerOptions, BreakerState, CircuitBreaker
 from etl_core.errors import BreakerOpen, PermanentError, RateLimited, TransientError
 from tests.support.polling import await_until
 
 RESET_S = 0.6  # long enough that a loaded machine cannot skip past OPEN between two calls
+
+
+def small(**overrides: Any) -> BreakerOptions:
+    """Opens at half of at least 4 outcomes among the last 10."""
+    options: dict[str, Any] = {
+        "failure_rate_threshold": 0.5,
+        "minimum_calls": 4,
+        "window_calls": 10,
+        "reset_timeout_s": 30.0,
+    }
+    return BreakerOptions(**(options | overrides))
 
 
 @pytest.fixture
@@ -46,7 +58,7 @@ async def ok() -> str:
 
 
 async def trip(breaker: CircuitBreaker) -> None:
-    for _ in range(breaker.failure_threshold):
+    for _ in range(breaker.options.minimum_calls):
         with pytest.raises(TransientError):
             await breaker.call(fail)
     assert (await breaker.status()).state is BreakerState.OPEN
@@ -59,74 +71,79 @@ async def wait_half_open(breaker: CircuitBreaker) -> None:
     await await_until(half_open, timeout_s=10, message=f"breaker {breaker.name} to half-open")
 
 
-async def test_opens_after_exactly_threshold_consecutive_failures(aredis: Any) -> None:
-    breaker = CircuitBreaker(aredis, "svc", failure_threshold=3, reset_timeout_s=30)
-    for expected in (1, 2):
-        await breaker.before_call()
-        await breaker.record_failure()
-        status = await breaker.status()
-        assert (status.state, status.consecutive_failures) == (BreakerState.CLOSED, expected)
-    await breaker.before_call()
-    await breaker.record_failure()
+async def window(breaker: CircuitBreaker) -> tuple[str, int, int]:
     status = await breaker.status()
-    assert status.state is BreakerState.OPEN
-    assert status.consecutive_failures == 3
+    return str(status.state), status.window_calls, status.window_failures
+
+
+async def test_all_failures_open_it_at_exactly_the_minimum_calls(aredis: Any) -> None:
+    breaker = CircuitBreaker(aredis, "svc", small())
+    for expected in (1, 2, 3):
+        with pytest.raises(TransientError):
+            await breaker.call(fail)
+        assert await window(breaker) == ("closed", expected, expected)
+    with pytest.raises(TransientError):
+        await breaker.call(fail)
+    status = await breaker.status()
+    assert (status.state, status.window_calls, status.window_failures) == (BreakerState.OPEN, 4, 4)
+    assert status.failure_rate == 1.0
     assert status.opened_at_ms is not None and status.opened_at_ms <= status.server_time_ms
 
 
-async def test_a_success_in_between_resets_the_count(aredis: Any) -> None:
-    breaker = CircuitBreaker(aredis, "svc", failure_threshold=3)
-    for _ in range(2):
-        with pytest.raises(TransientError):
-            await breaker.call(fail)
-    assert await breaker.call(ok) == "ok"
-    assert (await breaker.status()).consecutive_failures == 0
-    for _ in range(2):
-        with pytest.raises(TransientError):
-            await breaker.call(fail)
-    status = await breaker.status()
-    assert (status.state, status.consecutive_failures) == (BreakerState.CLOSED, 2)
+async def test_successes_count_so_a_rate_below_the_threshold_never_opens(aredis: Any) -> None:
+    breaker = CircuitBreaker(aredis, "svc", small())
+    # ok, fail, ok, fail, ...: 50% would open; 2 of 5 failed (40%) does not.
+    for _ in range(20):
+        for fn in (ok, ok, ok):
+            await breaker.call(fn)
+        for _ in range(2):
+            with pytest.raises(TransientError):
+                await breaker.call(fail)
+    state, calls, failures = await window(breaker)
+    assert state == "closed" and calls == 10
+    assert failures == 4
+    # One more failure makes 5 of the last 10 outcomes failures (the successes rode on the
+    # admissions, so every outcome is in the window, in order): it opens.
     with pytest.raises(TransientError):
         await breaker.call(fail)
-    assert (await breaker.status()).state is BreakerState.OPEN
+    assert await window(breaker) == ("open", 10, 5)
 
 
-async def test_a_success_admitted_on_a_clean_breaker_sends_no_record(aredis: Any) -> None:
-    breaker = CircuitBreaker(aredis, "svc", failure_threshold=3)
-    other = CircuitBreaker(aredis, "svc", failure_threshold=3)
+async def test_a_success_rides_on_the_next_round_trip(aredis: Any) -> None:
+    breaker = CircuitBreaker(aredis, "svc", small())
+    reports = 0
+    record = breaker._record
 
-    async def meanwhile_another_replica_fails() -> str:
-        await other.before_call()
-        await other.record_failure()
-        return "ok"
+    async def counted(**kwargs: Any) -> Any:
+        nonlocal reports
+        reports += 1
+        return await record(**kwargs)
 
-    # Admitted closed with no failures: its success would reset nothing, so it is not sent, and
-    # the failure another replica recorded during the call stands.
-    assert await breaker.call(meanwhile_another_replica_fails) == "ok"
-    assert (await breaker.status()).consecutive_failures == 1
-    # Admitted with a failure counted: its success is recorded and resets the count.
-    assert await breaker.call(ok) == "ok"
-    assert (await breaker.status()).consecutive_failures == 0
+    breaker._record = counted
+    for _ in range(5):
+        assert await breaker.call(ok) == "ok"
+    assert reports == 0  # no round trip of its own for a success
+    assert await window(breaker) == ("closed", 4, 0)  # the fifth waits for the next admission
+    await breaker.flush()
+    assert await window(breaker) == ("closed", 5, 0)
+    with pytest.raises(TransientError):
+        await breaker.call(fail)
+    assert reports == 2 and await window(breaker) == ("closed", 6, 1)
 
 
-async def test_permanent_errors_never_trip_and_count_as_answers(aredis: Any) -> None:
-    breaker = CircuitBreaker(aredis, "svc", failure_threshold=2)
+async def test_permanent_errors_count_as_answers(aredis: Any) -> None:
+    breaker = CircuitBreaker(aredis, "svc", small())
     for _ in range(10):
         with pytest.raises(PermanentError):
             await breaker.call(reject)
-    assert (await breaker.status()).state is BreakerState.CLOSED
-    with pytest.raises(TransientError):
-        await breaker.call(fail)
-    with pytest.raises(PermanentError):
-        await breaker.call(reject)
-    with pytest.raises(TransientError):
-        await breaker.call(fail)
-    status = await breaker.status()
-    assert (status.state, status.consecutive_failures) == (BreakerState.CLOSED, 1)
+    for _ in range(4):
+        with pytest.raises(TransientError):
+            await breaker.call(fail)
+    assert await window(breaker) == ("closed", 10, 4)
 
 
 async def test_other_exceptions_are_no_verdict(aredis: Any) -> None:
-    breaker = CircuitBreaker(aredis, "svc", failure_threshold=1)
+    breaker = CircuitBreaker(aredis, "svc", small(minimum_calls=1))
 
     async def bug() -> None:
         raise KeyError("a bug, not the service")
@@ -138,12 +155,69 @@ async def test_other_exceptions_are_no_verdict(aredis: Any) -> None:
         await breaker.call(bug)
     with pytest.raises(RateLimited):
         await breaker.call(limited)
+    await breaker.flush()
+    assert await window(breaker) == ("closed", 0, 0)
+
+
+async def test_the_window_keeps_only_the_last_window_calls(aredis: Any) -> None:
+    breaker = CircuitBreaker(aredis, "svc", small(minimum_calls=10))
+    for _ in range(3):
+        with pytest.raises(TransientError):
+            await breaker.call(fail)
+    for _ in range(30):
+        await breaker.call(ok)
+    await breaker.flush()
+    assert await window(breaker) == ("closed", 10, 0)
+    assert await aredis.llen(keys.breaker_calls("svc")) == 10
+
+
+async def test_outcomes_older_than_the_window_no_longer_count(aredis: Any) -> None:
+    breaker = CircuitBreaker(aredis, "svc", small(window_s=0.5))
+    for _ in range(3):
+        with pytest.raises(TransientError):
+            await breaker.call(fail)
+
+    async def aged_out() -> bool:
+        return (await window(breaker))[1] == 0
+
+    await await_until(aged_out, timeout_s=10, message="the failures to leave the window")
+    # Three fresh failures are three again, not six: the old ones cannot open it.
+    for _ in range(3):
+        with pytest.raises(TransientError):
+            await breaker.call(fail)
+    state, calls, failures = await window(breaker)
+    assert state == "closed" and calls == failures and failures <= 3
+
+
+async def test_slow_calls_open_it_when_their_rate_is_reached(aredis: Any) -> None:
+    now = [0.0]
+
+    async def slow_ok() -> str:
+        now[0] += 2.0
+        return "ok"
+
+    options = small(slow_call_duration_s=1.0, slow_call_rate_threshold=0.5)
+    breaker = CircuitBreaker(aredis, "svc", options, clock=lambda: now[0])
+    for _ in range(2):
+        await breaker.call(ok)
+    for _ in range(2):
+        await breaker.call(slow_ok)
     status = await breaker.status()
-    assert (status.state, status.consecutive_failures) == (BreakerState.CLOSED, 0)
+    assert (status.state, status.window_calls, status.window_slow_calls) == (
+        BreakerState.OPEN,
+        4,
+        2,
+    )
+    # Without a slow-call duration, slowness is no verdict.
+    other = CircuitBreaker(aredis, "other", small(), clock=lambda: now[0])
+    for _ in range(6):
+        await other.call(slow_ok)
+    await other.flush()
+    assert (await other.status()).state is BreakerState.CLOSED
 
 
 async def test_while_open_calls_are_refused_without_running(aredis: Any) -> None:
-    breaker = CircuitBreaker(aredis, "svc", failure_threshold=2, reset_timeout_s=30)
+    breaker = CircuitBreaker(aredis, "svc", small())
     await trip(breaker)
     calls = 0
 
@@ -163,19 +237,20 @@ async def test_while_open_calls_are_refused_without_running(aredis: Any) -> None
 
 
 async def test_replicas_share_the_state(clients: Callable[[], Any]) -> None:
-    one = CircuitBreaker(clients(), "shared", failure_threshold=2, reset_timeout_s=30)
-    two = CircuitBreaker(clients(), "shared", failure_threshold=2, reset_timeout_s=30)
+    one = CircuitBreaker(clients(), "shared", small())
+    two = CircuitBreaker(clients(), "shared", small())
+    for _ in range(3):
+        with pytest.raises(TransientError):
+            await one.call(fail)
+    assert await window(two) == ("closed", 3, 3)
     with pytest.raises(TransientError):
-        await one.call(fail)
-    assert (await two.status()).consecutive_failures == 1
-    with pytest.raises(TransientError):
-        await two.call(fail)  # the second consecutive failure, seen from another replica
+        await two.call(fail)  # the fourth failure in the window, from another replica
     assert (await one.status()).state is BreakerState.OPEN
     with pytest.raises(BreakerOpen):
         await one.before_call()
     with pytest.raises(BreakerOpen):
         await two.before_call()
-    other = CircuitBreaker(clients(), "other-service", failure_threshold=2)
+    other = CircuitBreaker(clients(), "other-service", small())
     assert await other.call(ok) == "ok"
 
 
@@ -187,9 +262,7 @@ async def test_half_open_admits_exactly_max_trials_across_replicas(
         CircuitBreaker(
             clients(),
             "trial",
-            failure_threshold=1,
-            reset_timeout_s=RESET_S,
-            half_open_max_calls=max_calls,
+            small(minimum_calls=1, reset_timeout_s=RESET_S, half_open_max_calls=max_calls),
         )
         for _ in range(max_calls + 3)
     ]
@@ -203,24 +276,24 @@ async def test_half_open_admits_exactly_max_trials_across_replicas(
     assert (await replicas[0].status()).trials_in_flight == max_calls
 
 
-async def test_trial_success_closes(clients: Callable[[], Any]) -> None:
-    one = CircuitBreaker(clients(), "svc", failure_threshold=2, reset_timeout_s=RESET_S)
-    two = CircuitBreaker(clients(), "svc", failure_threshold=2, reset_timeout_s=RESET_S)
+async def test_trial_success_closes_with_an_empty_window(clients: Callable[[], Any]) -> None:
+    one = CircuitBreaker(clients(), "svc", small(reset_timeout_s=RESET_S))
+    two = CircuitBreaker(clients(), "svc", small(reset_timeout_s=RESET_S))
     await trip(one)
     await wait_half_open(two)
     assert await two.call(ok) == "ok"
     status = await one.status()
-    assert (status.state, status.consecutive_failures, status.opened_at_ms) == (
+    assert (status.state, status.window_calls, status.opened_at_ms) == (
         BreakerState.CLOSED,
         0,
         None,
     )
+    assert not await one.client.exists(keys.breaker("svc"), keys.breaker_calls("svc"))
     assert await one.call(ok) == "ok"
-    assert not await one.client.exists(keys.breaker("svc"))  # closed and clean: nothing stored
 
 
 async def test_trial_failure_reopens_with_a_fresh_timeout(aredis: Any) -> None:
-    breaker = CircuitBreaker(aredis, "svc", failure_threshold=2, reset_timeout_s=RESET_S)
+    breaker = CircuitBreaker(aredis, "svc", small(reset_timeout_s=RESET_S))
     await trip(breaker)
     first_opened_ms = (await breaker.status()).opened_at_ms
     await wait_half_open(breaker)
@@ -240,8 +313,8 @@ async def test_trial_failure_reopens_with_a_fresh_timeout(aredis: Any) -> None:
 async def test_a_trial_that_never_reports_is_replaced_after_the_reset_timeout(
     clients: Callable[[], Any],
 ) -> None:
-    crashed = CircuitBreaker(clients(), "svc", failure_threshold=1, reset_timeout_s=RESET_S)
-    live = CircuitBreaker(clients(), "svc", failure_threshold=1, reset_timeout_s=RESET_S)
+    crashed = CircuitBreaker(clients(), "svc", small(minimum_calls=1, reset_timeout_s=RESET_S))
+    live = CircuitBreaker(clients(), "svc", small(minimum_calls=1, reset_timeout_s=RESET_S))
     await trip(crashed)
     await wait_half_open(live)
     await crashed.before_call()  # admitted as the trial; this replica then dies silently
@@ -257,7 +330,7 @@ async def test_a_trial_that_never_reports_is_replaced_after_the_reset_timeout(
 
 
 async def test_a_trial_without_verdict_gives_its_slot_back(aredis: Any) -> None:
-    breaker = CircuitBreaker(aredis, "svc", failure_threshold=1, reset_timeout_s=30)
+    breaker = CircuitBreaker(aredis, "svc", small(minimum_calls=1))
     await trip(breaker)
     await aredis.hset(keys.breaker("svc"), "opened_at_ms", 0)  # opened long ago: due to half-open
     assert (await breaker.status()).state is BreakerState.HALF_OPEN
@@ -285,7 +358,7 @@ async def test_state_changes_are_reported_to_the_hook(aredis: Any) -> None:
         raise RuntimeError("a broken hook must not break the breaker")
 
     breaker = CircuitBreaker(
-        aredis, "hooked", failure_threshold=1, reset_timeout_s=RESET_S, on_state_change=hook
+        aredis, "hooked", small(minimum_calls=1, reset_timeout_s=RESET_S), on_state_change=hook
     )
     await trip(breaker)
     await wait_half_open(breaker)
@@ -298,7 +371,7 @@ async def test_state_changes_are_reported_to_the_hook(aredis: Any) -> None:
 
 
 async def test_state_expires_when_idle_but_never_before_the_reset_timeout(aredis: Any) -> None:
-    breaker = CircuitBreaker(aredis, "svc", failure_threshold=1, reset_timeout_s=3600 * 24 * 2)
+    breaker = CircuitBreaker(aredis, "svc", small(minimum_calls=1, reset_timeout_s=3600 * 24 * 2))
     await trip(breaker)
     ttl_ms = await aredis.pttl(keys.breaker("svc"))
     assert 10 * 3600 * 24 * 2 * 1000 - 60_000 < ttl_ms <= 10 * 3600 * 24 * 2 * 1000
@@ -307,8 +380,15 @@ async def test_state_expires_when_idle_but_never_before_the_reset_timeout(aredis
 @pytest.mark.parametrize(
     ("options", "named"),
     [
-        ({"failure_threshold": 0}, "failure_threshold"),
-        ({"failure_threshold": 2.0}, "failure_threshold"),
+        ({"failure_rate_threshold": 0}, "failure_rate_threshold"),
+        ({"failure_rate_threshold": 1.5}, "failure_rate_threshold"),
+        ({"slow_call_rate_threshold": 0.0}, "slow_call_rate_threshold"),
+        ({"minimum_calls": 0}, "minimum_calls"),
+        ({"minimum_calls": 2.0}, "minimum_calls"),
+        ({"minimum_calls": 11}, "minimum_calls"),
+        ({"window_calls": 10_001, "minimum_calls": 1}, "window_calls"),
+        ({"window_s": 0}, "window_s"),
+        ({"slow_call_duration_s": -1.0}, "slow_call_duration_s"),
         ({"half_open_max_calls": 0}, "half_open_max_calls"),
         ({"reset_timeout_s": 0}, "reset_timeout_s"),
         ({"reset_timeout_s": -1.0}, "reset_timeout_s"),
@@ -316,4 +396,9 @@ async def test_state_expires_when_idle_but_never_before_the_reset_timeout(aredis
 )
 def test_invalid_options_are_value_errors_naming_them(options: dict[str, Any], named: str) -> None:
     with pytest.raises(ValueError, match=named):
-        CircuitBreaker(object(), "bad", **options)
+        small(**options)
+
+
+def test_a_breaker_needs_a_name() -> None:
+    with pytest.raises(ValueError, match="name"):
+        CircuitBreaker(object(), "", small())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ import redis.asyncio as aioredis
 from typer.testing import CliRunner
 
 from etl_core import keys
-from etl_core.breaker import CircuitBreaker
+from etl_core.breaker import BreakerOptions, CircuitBreaker
 from etl_core.deadletter import DeadLetters
 from etl_core.ratelimit import RateLimiter
 from etl_core.worker.maintenance import write_heartbeat
@@ -34,7 +35,7 @@ async def seed(client: Any) -> dict[str, Any]:
     """A stream with one group: c1 holds 2 of 3 entries (live heartbeat), c2 holds none.
 
     Plus 3 dead letters (2 AuthError, 1 BadData), 1 delayed retry, the OWM breaker opened by 3
-    failures and 4 rate-limiter admissions. Returns the ids the test needs.
+    failures after a success and 4 rate-limiter admissions. Returns the ids the test needs.
     """
     ids = [await client.xadd(STREAM, {"n": str(i)}) for i in range(3)]
     await client.xgroup_create(STREAM, GROUP, id="0")
@@ -47,13 +48,33 @@ async def seed(client: Any) -> dict[str, Any]:
             {"task_id": f"t:{i}", "payload": "{}", "dlq_error_type": error_type, "dlq_error": "x"},
         )
     await client.zadd(keys.delayed_set(STREAM), {"delayed-entry": 1})
-    breaker = CircuitBreaker(client, keys.OWM_BREAKER, failure_threshold=3, reset_timeout_s=RESET_S)
+    breaker = CircuitBreaker(
+        client,
+        keys.OWM_BREAKER,
+        BreakerOptions(minimum_calls=4, window_calls=10, reset_timeout_s=RESET_S),
+    )
+    await breaker.record_success()
     for _ in range(3):
         await breaker.record_failure()
     limiter = RateLimiter(client, keys.OWM_RATE_LIMITER, per_minute=PER_MINUTE, per_day=PER_DAY)
     for _ in range(4):
         assert (await limiter.try_acquire()).admitted
     return {"second_id": ids[1].decode() if isinstance(ids[1], bytes) else ids[1]}
+
+
+def closed_breaker(name: str, *, minimum_calls: int = 30, rate: float = 0.6) -> dict[str, Any]:
+    return {
+        "name": name,
+        "state": "closed",
+        "window_calls": 0,
+        "window_failures": 0,
+        "window_slow_calls": 0,
+        "failure_rate": None,
+        "failure_rate_threshold": rate,
+        "minimum_calls": minimum_calls,
+        "retry_after_s": 0.0,
+        "opened_at_ms": None,
+    }
 
 
 def check(status: dict[str, Any], second_id: str) -> None:
@@ -82,10 +103,20 @@ def check(status: dict[str, Any], second_id: str) -> None:
     ]
     assert all(0 <= c["idle_ms"] < 60_000 for c in consumers)
 
-    breaker = status["breaker"]
-    assert 0 < breaker.pop("retry_after_s") <= RESET_S
-    assert isinstance(breaker.pop("opened_at_ms"), int)
-    assert breaker == {"name": "owm", "state": "open", "consecutive_failures": 3}
+    owm, weather_service = status["breakers"]
+    assert 0 < owm.pop("retry_after_s") <= RESET_S
+    assert isinstance(owm.pop("opened_at_ms"), int)
+    assert owm == {
+        "name": "owm",
+        "state": "open",
+        "window_calls": 4,
+        "window_failures": 3,
+        "window_slow_calls": 0,
+        "failure_rate": 0.75,
+        "failure_rate_threshold": 0.6,
+        "minimum_calls": 30,
+    }
+    assert weather_service == closed_breaker("weather-service", minimum_calls=10, rate=0.5)
     assert status["rate_limit"] == {
         "name": "owm",
         "used_this_minute": 4,
@@ -102,9 +133,14 @@ async def test_gather_status_counts_everything(aredis: Any, sredis: Any) -> None
         streams=[keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM, STREAM, STREAM],
         per_minute=PER_MINUTE,
         per_day=PER_DAY,
-        breaker_reset_timeout_s=RESET_S,
+        breakers={
+            keys.OWM_BREAKER: BreakerOptions(reset_timeout_s=RESET_S),
+            keys.WEATHER_SERVICE_BREAKER: BreakerOptions(
+                failure_rate_threshold=0.5, minimum_calls=10, window_calls=20
+            ),
+        },
     )
-    assert set(status) == {"streams", "breaker", "rate_limit"}
+    assert set(status) == {"streams", "breakers", "rate_limit"}
     # the dead-letter numbers are the ones the operator's DeadLetters API reports
     dead = DeadLetters(sredis, STREAM)
     assert status["streams"][2]["dead_letters"]["count"] == dead.count()
@@ -125,13 +161,7 @@ async def test_gather_status_of_an_empty_redis(aredis: Any) -> None:
                 "groups": [],
             }
         ],
-        "breaker": {
-            "name": "owm",
-            "state": "closed",
-            "consecutive_failures": 0,
-            "retry_after_s": 0.0,
-            "opened_at_ms": None,
-        },
+        "breakers": [closed_breaker("owm"), closed_breaker("weather-service")],
         "rate_limit": {
             "name": "owm",
             "used_this_minute": 0,
@@ -155,6 +185,9 @@ def clean_redis(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> I
         "OWM_BREAKER_RESET_TIMEOUT_S",
     ):
         monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if "_BREAKER_" in name:
+            monkeypatch.delenv(name)
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     yield redis_server.url
@@ -192,7 +225,16 @@ def test_cli_tables(clean_redis: str) -> None:
         app, ["status", "--stream", STREAM], env={"REDIS_URL": clean_redis, "COLUMNS": "200"}
     )
     assert result.exit_code == 0, result.output
-    for text in (STREAM, GROUP, "c1", "live", "AuthError=2", "OWM breaker: open", "4/60"):
+    for text in (
+        STREAM,
+        GROUP,
+        "c1",
+        "live",
+        "AuthError=2",
+        "breaker owm: open",
+        "4 calls in the window, 75% failed",
+        "4/60",
+    ):
         assert text in result.stdout, result.stdout
 
 

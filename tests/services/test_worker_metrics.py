@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from etl_core import keys
-from etl_core.breaker import CircuitBreaker
+from etl_core.breaker import BreakerOptions, CircuitBreaker
 from etl_core.worker.metrics import WorkerMetrics
 from services import worker_metrics
 from services.categorize.wiring import categorize_worker
@@ -164,6 +164,7 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
     assert page.get(tasks, outcome="done") == LOCATIONS
     assert page.get("trail_etl_worker_handler_duration_seconds_count") == LOCATIONS
     assert page.get("trail_etl_worker_breaker_state", breaker=keys.OWM_BREAKER) is None
+    assert page.get("trail_etl_worker_breaker_state", breaker=keys.WEATHER_SERVICE_BREAKER) == 0
 
 
 async def test_no_probes_with_port_0_or_a_port_in_use_and_the_worker_still_runs(
@@ -193,16 +194,22 @@ async def test_no_probes_with_port_0_or_a_port_in_use_and_the_worker_still_runs(
 
 async def test_a_refresh_reads_the_breaker_state_every_replica_shares(aredis: Any) -> None:
     metrics = WorkerMetrics("test-stage")
-    ours = CircuitBreaker(aredis, "shared", failure_threshold=1)
-    await refresh_gauges(metrics, aredis, stream="no-such-stream", breaker=ours)
+    options = BreakerOptions(minimum_calls=2, window_calls=4)
+    ours = CircuitBreaker(aredis, "shared", options)
+    await refresh_gauges(metrics, aredis, stream="no-such-stream", breakers=[ours])
 
     def gauge(name: str, **labels: str) -> float | None:
         return metrics.registry.get_sample_value(name, {"stage": "test-stage", **labels})
 
     assert gauge("trail_etl_worker_breaker_state", breaker="shared") == 0
+    assert gauge("trail_etl_worker_breaker_failure_rate", breaker="shared") == 0
     assert gauge("trail_etl_worker_stream_length", stream="no-such-stream") == 0
-    other_replica = CircuitBreaker(aredis, "shared", failure_threshold=1)
-    await other_replica.before_call()
+    other_replica = CircuitBreaker(aredis, "shared", options)
+    await other_replica.record_success()
     await other_replica.record_failure()
-    await refresh_gauges(metrics, aredis, stream="no-such-stream", breaker=ours)
+    await refresh_gauges(metrics, aredis, stream="no-such-stream", breakers=[ours])
+    assert gauge("trail_etl_worker_breaker_state", breaker="shared") == 0
+    assert gauge("trail_etl_worker_breaker_failure_rate", breaker="shared") == 0.5
+    await other_replica.record_failure()
+    await refresh_gauges(metrics, aredis, stream="no-such-stream", breakers=[ours])
     assert gauge("trail_etl_worker_breaker_state", breaker="shared") == 2

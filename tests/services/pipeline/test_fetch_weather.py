@@ -174,7 +174,7 @@ async def test_the_shared_breaker_opens_after_failures(
 ) -> None:
     await weather.client.upsert_locations([trail(0)])
     settings = fetch_settings(
-        owm_breaker_failure_threshold=2, owm_breaker_reset_timeout_s=600, owm_transient_attempts=1
+        owm_breaker_minimum_calls=2, owm_breaker_reset_timeout_s=600, owm_transient_attempts=1
     )
     failing = create_mock_owm(MockOwmSettings.load(error_rate=1.0, seed=1))
     transport = httpx.ASGITransport(app=failing)
@@ -197,7 +197,7 @@ async def test_transient_failures_are_retried_in_process_before_the_task_fails(
     weather: WeatherService, aredis: Any
 ) -> None:
     await weather.client.upsert_locations([trail(0)])
-    settings = fetch_settings(owm_breaker_failure_threshold=50, owm_transient_attempts=3)
+    settings = fetch_settings(owm_breaker_minimum_calls=50, owm_transient_attempts=3)
     failing = create_mock_owm(MockOwmSettings.load(error_rate=1.0, seed=1))
     async with (
         httpx.AsyncClient(
