@@ -211,17 +211,17 @@ class CircuitBreaker:
         """
         await self._admit()
 
-    async def record_success(self, *, slow: bool = False) -> None:
+    async def record_success(self, *, slow: bool = False, weight: int = 1) -> None:
         """The service answered (a permanent error counts too); closes a half-open breaker.
 
         While open it changes nothing: such a call was admitted before the breaker opened.
         """
-        await self._report("success", slow=slow)
+        await self._report("success", slow=slow, weight=weight)
 
-    async def record_failure(self, *, slow: bool = False) -> None:
+    async def record_failure(self, *, slow: bool = False, weight: int = 1) -> None:
         """A transient failure: into the window; opens the breaker past the threshold, or
         re-opens it from half-open."""
-        await self._report("failure", slow=slow)
+        await self._report("failure", slow=slow, weight=weight)
 
     async def flush(self) -> None:
         """Send the successes this instance has kept back (before a status read, at shutdown)."""
@@ -230,13 +230,14 @@ class CircuitBreaker:
             self._unreported, self._unreported_slow = successes - 1, max(0, slow - 1)
             await self._report("success", slow=slow > 0)
 
-    async def _report(self, outcome: str, *, slow: bool = False) -> None:
+    async def _report(self, outcome: str, *, slow: bool = False, weight: int = 1) -> None:
         successes, slow_successes = self._take_unreported()
         o = self.options
         reply = await self._record(
             keys=self._keys,
             args=[
                 outcome,
+                weight,
                 int(slow),
                 successes,
                 slow_successes,
@@ -254,34 +255,41 @@ class CircuitBreaker:
         limit_s = self.options.slow_call_duration_s
         return limit_s is not None and self._clock() - started >= limit_s
 
-    async def _succeeded(self, trial: bool, slow: bool) -> None:
+    async def _succeeded(self, trial: bool, slow: bool, weight: int) -> None:
         if trial or slow:  # a trial's verdict, or a slow call that may open it: decide now
-            await self._report("success", slow=slow)
+            await self._report("success", slow=slow, weight=weight)
             return
-        self._unreported += 1
+        self._unreported += weight
 
-    async def call(self, fn: Callable[[], Awaitable[T]]) -> T:
+    async def call(self, fn: Callable[[], Awaitable[T]], *, weight: int = 1) -> T:
         """Run ``fn`` through the breaker and record its outcome.
 
         ``TransientError`` is recorded as a failure, ``PermanentError`` as a success; both are
         re-raised. Any other exception (a bug, ``RateLimited``, cancellation) is no verdict on the
         service: it records nothing, and a half-open trial slot it held is given back.
+
+        ``weight``: the outcomes this call counts as. A request that carries the work of several
+        callers at once fails (or serves) each of them, so its outcome weighs as much as theirs
+        would have: otherwise batching would hide an outage from the window while every caller
+        spends an attempt.
         """
+        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
+            raise ValueError(f"weight must be a positive int, got {weight!r}")
         trial = await self._admit()
         started = self._clock()
         try:
             result = await fn()
         except TransientError:
-            await self._report("failure", slow=self._is_slow(started))
+            await self._report("failure", slow=self._is_slow(started), weight=weight)
             raise
         except PermanentError:
-            await self._succeeded(trial, self._is_slow(started))
+            await self._succeeded(trial, self._is_slow(started), weight)
             raise
         except BaseException:
             if trial:
                 await self._report("release")
             raise
-        await self._succeeded(trial, self._is_slow(started))
+        await self._succeeded(trial, self._is_slow(started), weight)
         return result
 
     async def status(self) -> BreakerStatus:

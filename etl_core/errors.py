@@ -6,6 +6,9 @@ How the worker runtime treats each family:
   attempt, and past ``max_deliveries`` the task goes to the dead-letter stream.
 * ``PermanentError``: straight to the dead-letter stream (bad input, 4xx, a poison entry).
 * ``RateLimited`` and ``BreakerOpen``: the task waits and is tried later, spending no attempt.
+* ``StageBlocked`` (``BreakerOpen`` is one): no task of the stage can succeed now (our key was
+  refused, the service is behind an open breaker): the task waits as above, and the whole stage
+  pauses until a trial task passes (``etl_core.pause``).
 
 Errors from third-party libraries are translated into these where they enter our code
 (``raise TransientError(...) from exc``), so handlers and the runtime only ever see this module.
@@ -58,7 +61,13 @@ class RateLimited(WaitAndRetry):
     """A rate limit (ours or the provider's) says: not now. ``retry_after_s`` says when."""
 
 
-class BreakerOpen(WaitAndRetry):
+class StageBlocked(WaitAndRetry):
+    """A failure of the world, not of the task, that every task of the stage would meet (our
+    credentials refused, a dependency down): pause the stage. ``retry_after_s``, when known, is
+    when a trial task may find it gone."""
+
+
+class BreakerOpen(StageBlocked):
     """The shared circuit breaker is open; ``retry_after_s`` is when it may half-open."""
 
 

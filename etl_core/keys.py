@@ -79,6 +79,16 @@ def breaker_calls(name: str) -> str:
     return f"{PREFIX}:breaker:{name}:calls"
 
 
+def stage_pause(stage: str) -> str:
+    """Hash: the pause of ``stage`` (a consumer group), shared by every replica; absent: running."""
+    return f"{PREFIX}:pause:{stage}"
+
+
+def stage_pause_trial(stage: str) -> str:
+    """Set while one replica runs the trial task that decides whether an automatic pause is over."""
+    return f"{PREFIX}:pause:{stage}:trial"
+
+
 def heartbeat(group: str, consumer: str) -> str:
     """Written by a live worker loop; read by ``trail-etl status`` and liveness checks."""
     return f"{PREFIX}:heartbeat:{group}:{consumer}"

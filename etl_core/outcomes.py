@@ -32,13 +32,15 @@ class Retry:
 
     ``spend_attempt=False`` is for waits that are not the task's fault (a rate limit, an open
     breaker): they never push a task towards the dead-letter stream. ``delay_s=None`` lets the
-    runtime choose an exponential backoff with full jitter.
+    runtime choose an exponential backoff with full jitter. ``pause_stage`` says no task of the
+    stage could succeed now (``etl_core.errors.StageBlocked``): the runtime pauses the stage.
     """
 
     error_type: str
     message: str
     delay_s: float | None = None
     spend_attempt: bool = True
+    pause_stage: bool = False
 
 
 @dataclass(frozen=True, slots=True)

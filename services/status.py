@@ -29,6 +29,13 @@ The returned object, keys stable (times in ms unless the name says ``_s``)::
           ]
         }
       ],
+      "stages": [                # each consumer group's shared pause (etl_core.pause)
+        {"name": str, "paused": bool,
+         "source": "auto" | "manual" | null,   # auto: a stage-wide failure; manual: an operator
+         "reason": str | null, "since_ms": int | null,
+         "next_trial_ms": int | null,          # auto: when one trial task may go
+         "server_time_ms": int | null}         # Redis's clock when read (for "since")
+      ],
       "breakers": [              # the OWM breaker, then the weather service's
         {"name": str, "state": "closed" | "open" | "half_open",
          "window_calls": int,        # outcomes in the sliding window now
@@ -50,9 +57,11 @@ from typing import Any
 from etl_core import keys
 from etl_core.breaker import BreakerOptions, BreakerStatus, CircuitBreaker
 from etl_core.deadletter import ERROR_TYPE, PAGE_SIZE
+from etl_core.pause import StagePause
 from etl_core.ratelimit import RateLimiter
 
 PIPELINE_STREAMS: tuple[str, ...] = (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
+PIPELINE_STAGES: tuple[str, ...] = (keys.FETCH_GROUP, keys.CATEGORIZE_GROUP)
 
 
 def _text(value: Any) -> str:
@@ -161,6 +170,29 @@ def _breaker(status: BreakerStatus, options: BreakerOptions) -> dict[str, Any]:
     }
 
 
+async def _stage(client: Any, stage: str) -> dict[str, Any]:
+    state = await StagePause(client, stage).state()
+    if state is None:
+        return {
+            "name": stage,
+            "paused": False,
+            "source": None,
+            "reason": None,
+            "since_ms": None,
+            "next_trial_ms": None,
+            "server_time_ms": None,
+        }
+    return {
+        "name": stage,
+        "paused": True,
+        "source": str(state.source),
+        "reason": state.reason,
+        "since_ms": state.since_ms,
+        "next_trial_ms": state.until_ms,
+        "server_time_ms": state.server_time_ms,
+    }
+
+
 async def gather_status(
     client: Any,
     *,
@@ -168,6 +200,7 @@ async def gather_status(
     per_minute: int,
     per_day: int,
     breakers: Mapping[str, BreakerOptions] | None = None,
+    stages: Sequence[str] = PIPELINE_STAGES,
 ) -> dict[str, Any]:
     """The status of ``streams`` (each once, in order), of the shared breakers and of the
     OpenWeatherMap limiter.
@@ -193,6 +226,7 @@ async def gather_status(
     ).usage()
     return {
         "streams": [await _stream(client, name) for name in names],
+        "stages": [await _stage(client, stage) for stage in stages],
         "breakers": breaker_states,
         "rate_limit": {
             "name": usage.name,

@@ -2,7 +2,8 @@
 
 * 5xx, timeouts, connection errors -> ``WeatherServiceUnavailable`` (transient; ``Retry-After``
   honoured)
-* 401, 403 -> ``WeatherServiceAuthError`` (permanent until WEATHER_SERVICE_API_KEY is fixed)
+* 401, 403 -> ``WeatherServiceAuthError`` (our write key refused: the stage pauses until a trial
+  passes, as for every failure that no task of it could get past)
 * 404      -> ``WeatherServiceNotFound`` (permanent)
 * 422 and other 4xx -> ``WeatherServiceRejected`` (permanent; names the offending fields)
 
@@ -20,7 +21,7 @@ from typing import Any
 import httpx
 
 from etl_core.breaker import CircuitBreaker
-from etl_core.errors import PermanentError, TransientError
+from etl_core.errors import PermanentError, StageBlocked, TransientError
 from services.http_transport import (
     HttpAnswer,
     HttpTimeout,
@@ -41,7 +42,7 @@ class WeatherServiceUnavailable(TransientError):
     """5xx, a timeout or a dropped connection."""
 
 
-class WeatherServiceAuthError(PermanentError):
+class WeatherServiceAuthError(StageBlocked):
     """401/403: the key in WEATHER_SERVICE_API_KEY is missing or wrong."""
 
 
@@ -106,11 +107,21 @@ class WeatherServiceClient:
         self.breaker = breaker
 
     async def _request(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        callers: int = 1,
     ) -> Any:
+        """``callers``: the handlers whose work this request carries (batched writes and reads):
+        its outcome counts that many times in the breaker's window, as theirs would have."""
         if self.breaker is None:
             return await self._send(method, path, params=params, body=body)
-        return await self.breaker.call(lambda: self._send(method, path, params=params, body=body))
+        return await self.breaker.call(
+            lambda: self._send(method, path, params=params, body=body), weight=callers
+        )
 
     async def _send(
         self, method: str, path: str, *, params: dict[str, Any] | None, body: Any
@@ -179,10 +190,12 @@ class WeatherServiceClient:
 
     # -- weather -----------------------------------------------------------------------------
 
-    async def upsert_weather(self, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    async def upsert_weather(
+        self, records: Sequence[dict[str, Any]], *, callers: int = 1
+    ) -> dict[str, Any]:
         """Upsert records of many locations in one request (each carries ``location_id``)."""
         result: dict[str, Any] = await self._request(
-            "PUT", "/v1/weather", body={"records": list(records)}
+            "PUT", "/v1/weather", body={"records": list(records)}, callers=callers
         )
         return result
 
@@ -216,6 +229,7 @@ class WeatherServiceClient:
         end: datetime,
         kind: str | None = None,
         fields: Sequence[str] | None = None,
+        callers: int = 1,
     ) -> dict[str, Any]:
         """Several locations with their records in ``start <= hour < end`` (one request):
         ``{"items": [{"location": {...}, "records": [...]}], "missing": [ids]}``; each record
@@ -229,15 +243,19 @@ class WeatherServiceClient:
             body["kind"] = kind
         if fields is not None:
             body["fields"] = list(fields)
-        result: dict[str, Any] = await self._request("POST", "/v1/weather/query", body=body)
+        result: dict[str, Any] = await self._request(
+            "POST", "/v1/weather/query", body=body, callers=callers
+        )
         return result
 
     # -- conditions and runs -----------------------------------------------------------------
 
-    async def put_conditions(self, conditions: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    async def put_conditions(
+        self, conditions: Sequence[dict[str, Any]], *, callers: int = 1
+    ) -> dict[str, Any]:
         """Upsert conditions of many locations in one request (each carries ``location_id``)."""
         result: dict[str, Any] = await self._request(
-            "PUT", "/v1/conditions", body={"conditions": list(conditions)}
+            "PUT", "/v1/conditions", body={"conditions": list(conditions)}, callers=callers
         )
         return result
 

@@ -76,7 +76,7 @@ class WeatherReads:
         for shape, ids in by_shape.items():
             start, end, fields = shape
             answer = await self._client.query_weather(
-                sorted(ids), start=start, end=end, fields=fields
+                sorted(ids), start=start, end=end, fields=fields, callers=len(ids)
             )
             for item in answer["items"]:
                 location = item["location"]

@@ -46,11 +46,11 @@ class WeatherWrites:
             await self._conditions.submit(conditions)
 
     async def _put_weather(self, parts: Sequence[Records]) -> list[None]:
-        await self._client.upsert_weather([r for part in parts for r in part])
+        await self._client.upsert_weather([r for part in parts for r in part], callers=len(parts))
         return [None] * len(parts)
 
     async def _put_conditions(self, parts: Sequence[Records]) -> list[None]:
-        await self._client.put_conditions([c for part in parts for c in part])
+        await self._client.put_conditions([c for part in parts for c in part], callers=len(parts))
         return [None] * len(parts)
 
     async def aclose(self) -> None:

@@ -101,6 +101,7 @@ async def served_metrics(
         host=settings.metrics_host,
         port=settings.metrics_port,
         liveness_timeout_s=settings.worker_liveness_timeout_s,
+        not_ready=worker.not_ready_reason,
     )
     try:
         await server.start()

@@ -37,6 +37,8 @@ class WorkerSettings(WeatherServiceBreakerSettings):
     worker_shutdown_grace_s: float = Field(default=20.0, ge=0)
     # Each worker trims its stream to what is not yet done this often (0: never).
     worker_trim_interval_s: float = Field(default=60.0, ge=0)
+    # A stage paused by a failure with no known end (our key refused) tries one task this often.
+    worker_pause_trial_interval_s: float = Field(default=15.0, gt=0, le=3600)
     # The worker's /metrics, /livez and /readyz (etl_core/worker/probes.py); port 0: none.
     metrics_port: int = Field(default=9100, ge=0, le=65535)
     metrics_host: str = Field(default="0.0.0.0", min_length=1)
@@ -56,18 +58,20 @@ class WorkerSettings(WeatherServiceBreakerSettings):
     def worker_options(
         self, *, stream: str, group: str, concurrency: int, **overrides: Any
     ) -> WorkerOptions:
-        """The runtime options of this deployable's worker (``overrides``: tests, CLI flags)."""
-        return WorkerOptions(
-            stream=stream,
-            group=group,
-            concurrency=concurrency,
-            handler_timeout_s=self.worker_handler_timeout_s,
-            reclaim_idle_ms=self.worker_reclaim_idle_ms,
-            max_deliveries=self.worker_max_deliveries,
-            shutdown_grace_s=self.worker_shutdown_grace_s,
-            trim_interval_ms=round(self.worker_trim_interval_s * 1000),
-            **overrides,
-        )
+        """The runtime options of this deployable's worker (``overrides``, from tests and CLI
+        flags, win over the settings)."""
+        values: dict[str, Any] = {
+            "stream": stream,
+            "group": group,
+            "concurrency": concurrency,
+            "handler_timeout_s": self.worker_handler_timeout_s,
+            "reclaim_idle_ms": self.worker_reclaim_idle_ms,
+            "max_deliveries": self.worker_max_deliveries,
+            "shutdown_grace_s": self.worker_shutdown_grace_s,
+            "trim_interval_ms": round(self.worker_trim_interval_s * 1000),
+            "pause_trial_interval_s": self.worker_pause_trial_interval_s,
+        }
+        return WorkerOptions(**(values | overrides))
 
     async def open_clients(
         self,

@@ -6,17 +6,19 @@
 -- ARGV[1]  outcome: 'success' (the service answered; permanent errors count as this),
 --          'failure' (a transient failure), or 'release' (a half-open trial ended with no
 --          verdict, e.g. it was cancelled: give its slot back)
--- ARGV[2]  1 if this call was slow (took at least the slow-call duration), else 0
--- ARGV[3]  earlier successes not reported yet, ARGV[4] how many of them were slow
--- ARGV[5]  failure-rate threshold (0 < x <= 1): the share of failures that opens the breaker
--- ARGV[6]  slow-call-rate threshold (0 < x <= 1; above 1: slow calls never open it)
--- ARGV[7]  minimum calls: outcomes the window must hold before it may open
--- ARGV[8]  window calls: outcomes the window keeps; ARGV[9] window in ms
--- ARGV[10] state TTL in ms: the state hash expires after this long without a write
+-- ARGV[2]  weight: how many outcomes this call counts as (a batched request fails or serves
+--          every caller whose work it carried)
+-- ARGV[3]  1 if this call was slow (took at least the slow-call duration), else 0
+-- ARGV[4]  earlier successes not reported yet, ARGV[5] how many of them were slow
+-- ARGV[6]  failure-rate threshold (0 < x <= 1): the share of failures that opens the breaker
+-- ARGV[7]  slow-call-rate threshold (0 < x <= 1; above 1: slow calls never open it)
+-- ARGV[8]  minimum calls: outcomes the window must hold before it may open
+-- ARGV[9]  window calls: outcomes the window keeps; ARGV[10] window in ms
+-- ARGV[11] state TTL in ms: the state hash expires after this long without a write
 --
 -- Closed: the outcomes join the window; after a failure or a slow call, the breaker opens when
--- the window holds at least ARGV[7] outcomes and failures / outcomes >= ARGV[5] (or slow /
--- outcomes >= ARGV[6]). Half-open: a success closes it with an empty window; a failure re-opens
+-- the window holds at least ARGV[8] outcomes and failures / outcomes >= ARGV[6] (or slow /
+-- outcomes >= ARGV[7]). Half-open: a success closes it with an empty window; a failure re-opens
 -- it with a fresh timeout. Open: the calls that still report were admitted before it opened and
 -- change nothing. Times are the server's (TIME).
 --
@@ -29,12 +31,13 @@ local CLOSED, OPEN, HALF_OPEN = 0, 1, 2
 
 local key, calls_key = KEYS[1], KEYS[2]
 local outcome = ARGV[1]
-local slow = tonumber(ARGV[2]) == 1
-local successes, slow_successes = tonumber(ARGV[3]), tonumber(ARGV[4])
-local failure_rate, slow_rate = tonumber(ARGV[5]), tonumber(ARGV[6])
-local min_calls = tonumber(ARGV[7])
-local window_calls, window_ms = tonumber(ARGV[8]), tonumber(ARGV[9])
-local ttl_ms = tonumber(ARGV[10])
+local weight = tonumber(ARGV[2])
+local slow = tonumber(ARGV[3]) == 1
+local successes, slow_successes = tonumber(ARGV[4]), tonumber(ARGV[5])
+local failure_rate, slow_rate = tonumber(ARGV[6]), tonumber(ARGV[7])
+local min_calls = tonumber(ARGV[8])
+local window_calls, window_ms = tonumber(ARGV[9]), tonumber(ARGV[10])
+local ttl_ms = tonumber(ARGV[11])
 local now_ms = server_now_ms()
 
 if outcome ~= 'success' and outcome ~= 'failure' and outcome ~= 'release' then
@@ -52,7 +55,7 @@ if state == CLOSED and outcome ~= 'release' then
   window_push(calls_key, 'O', slow_successes, now_ms, window_calls, window_ms)
   local code = outcome == 'failure' and 'f' or 'o'
   if slow then code = string.upper(code) end
-  window_push(calls_key, code, 1, now_ms, window_calls, window_ms)
+  window_push(calls_key, code, weight, now_ms, window_calls, window_ms)
   if outcome == 'failure' or slow then
     local calls, failures, slow_calls = window_counts(calls_key, now_ms, window_ms)
     if calls >= min_calls

@@ -17,3 +17,6 @@ class WorkerHooks:
 
     def on_redis_error(self, where: str) -> None:
         """A Redis call failed and will be retried."""
+
+    def on_pause(self, source: str | None) -> None:
+        """This worker saw its stage paused (``source`` 'auto' or 'manual') or running (None)."""

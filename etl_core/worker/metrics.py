@@ -88,6 +88,14 @@ class WorkerMetrics(WorkerHooks):
         self.breaker_state = gauge(
             "breaker_state", "Shared circuit breaker: 0 closed, 1 half-open, 2 open.", "breaker"
         )
+        self.stage_paused = gauge(
+            "stage_paused",
+            "1 while this worker sees its stage paused, by source (auto: a stage-wide failure;"
+            " manual: an operator), else 0.",
+            "source",
+        )
+        for source in ("auto", "manual"):
+            self.stage_paused.labels(stage, source).set(0)
         self.breaker_failure_rate = gauge(
             "breaker_failure_rate",
             "Share of failed calls in the shared circuit breaker's sliding window (0 when empty).",
@@ -126,6 +134,10 @@ class WorkerMetrics(WorkerHooks):
 
     def on_redis_error(self, where: str) -> None:
         self.redis_errors.labels(self.stage, where.lstrip("_")).inc()  # a chore: "_promote"
+
+    def on_pause(self, source: str | None) -> None:
+        for each in ("auto", "manual"):
+            self.stage_paused.labels(self.stage, each).set(1 if each == source else 0)
 
     # -- other sources -----------------------------------------------------------------------
 

@@ -21,6 +21,8 @@ DEFAULT_CONSUMER_PRUNE_IDLE_MS = 3_600_000
 DEFAULT_HOUSEKEEPING_INTERVAL_MS = 10_000
 DEFAULT_EMPTY_READ_BACKOFF_MS = 50
 DEFAULT_TRIM_INTERVAL_MS = 60_000
+DEFAULT_PAUSE_POLL_MS = 1_000
+DEFAULT_PAUSE_TRIAL_INTERVAL_S = 15.0
 
 
 def unique_consumer_name(prefix: str = "") -> str:
@@ -56,6 +58,12 @@ class WorkerOptions(BaseModel):
     empty_read_backoff_ms: int = Field(default=DEFAULT_EMPTY_READ_BACKOFF_MS, ge=0)
     # Trim the stream to what its groups still need this often (at housekeeping); 0: never.
     trim_interval_ms: int = Field(default=DEFAULT_TRIM_INTERVAL_MS, ge=0)
+    # How often the read loop looks at the stage's shared pause (``etl_core.pause``): a pause or
+    # resume takes effect on every replica within this (plus one blocking read).
+    pause_poll_ms: int = Field(default=DEFAULT_PAUSE_POLL_MS, ge=10, le=60_000)
+    # A stage paused by a failure with no known end (a refused key, a failed trial) runs one trial
+    # task this often, across every replica.
+    pause_trial_interval_s: float = Field(default=DEFAULT_PAUSE_TRIAL_INTERVAL_S, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> WorkerOptions:

@@ -9,7 +9,7 @@ to the settlement the runtime applies (and the counter it moves). Attempts are c
 
 So ``deliveries = attempts + delivered`` counts crashes too. A retry that spends an attempt past
 ``max_deliveries`` goes to the dead-letter stream; a wait (rate limit, open breaker) keeps the
-count it had.
+count it had. A stage-wide failure (``StageBlocked``) also asks the runtime to pause the stage.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from etl_core.backoff import compute_backoff_s
 from etl_core.deadletter import dead_letter_fields
-from etl_core.errors import PermanentError, TaskError, TransientError, WaitAndRetry
+from etl_core.errors import PermanentError, StageBlocked, TaskError, TransientError, WaitAndRetry
 from etl_core.outcomes import Done, Fail, Forward, Outcome, Retry
 from etl_core.task import FIELD_ATTEMPTS, TaskCodec
 from etl_core.worker.options import WorkerOptions
@@ -30,6 +30,14 @@ def outcome_of_error(exc: BaseException, *, handler_timeout_s: float) -> Outcome
     """The outcome for an exception a handler raised (``TimeoutError``: it ran too long)."""
     if isinstance(exc, TimeoutError):
         return Retry("HandlerTimeout", f"handler took longer than {handler_timeout_s} s")
+    if isinstance(exc, StageBlocked):
+        return Retry(
+            exc.error_type,
+            str(exc),
+            delay_s=exc.retry_after_s,
+            spend_attempt=False,
+            pause_stage=True,
+        )
     if isinstance(exc, WaitAndRetry):
         return Retry(exc.error_type, str(exc), delay_s=exc.retry_after_s, spend_attempt=False)
     if isinstance(exc, PermanentError):
@@ -46,6 +54,7 @@ class Decision:
     error_type: str | None = None
     log_event: str | None = None  # a warning or info line worth writing, if any
     delay_s: float | None = None
+    pause_reason: str | None = None  # the stage must pause, for this reason
 
 
 class Policy:
@@ -78,9 +87,25 @@ class Policy:
         attempts: int,
         delivered: int,
         dedup_key: str,
+        trial: bool = False,
     ) -> Decision:
+        """``trial``: the task ran as the trial of an automatic pause. Its retry, whatever the
+        reason, says the pause is not over: the stage's probe failed, not the task, so it spends
+        no attempt and renews the pause."""
         o = self.options
         deliveries = attempts + delivered
+        if (
+            trial
+            and isinstance(outcome, Retry)
+            and (outcome.spend_attempt or not outcome.pause_stage)
+        ):
+            outcome = Retry(
+                outcome.error_type,
+                outcome.message,
+                delay_s=outcome.delay_s if not outcome.spend_attempt else None,
+                spend_attempt=False,
+                pause_stage=True,
+            )
         if isinstance(outcome, Done):
             return Decision(Settlement("ack", entry_id, dedup_key), "done")
         if isinstance(outcome, Forward):
@@ -106,6 +131,8 @@ class Policy:
             )
         kept = deliveries if outcome.spend_attempt else deliveries - 1
         delay_s = outcome.delay_s
+        if delay_s is None and outcome.pause_stage:
+            delay_s = o.pause_trial_interval_s
         if delay_s is None:
             delay_s = compute_backoff_s(
                 max(kept, 1), base_s=o.retry_backoff_base_s, max_s=o.retry_backoff_max_s
@@ -117,4 +144,24 @@ class Policy:
             outcome.error_type,
             "task_retry_scheduled",
             delay_s,
+            f"{outcome.error_type}: {outcome.message}" if outcome.pause_stage else None,
+        )
+
+    def handed_back(
+        self, entry_id: str, fields: dict[str, str], *, attempts: int, delivered: int, reason: str
+    ) -> Decision:
+        """A task read but not started because the stage is paused: back to wait, no attempt
+        spent; it is read again once the stage runs."""
+        return self.settlement_for(
+            Retry(
+                "StagePaused",
+                reason,
+                delay_s=self.options.pause_poll_ms / 1000,
+                spend_attempt=False,
+            ),
+            entry_id=entry_id,
+            fields=fields,
+            attempts=attempts,
+            delivered=delivered,
+            dedup_key="",
         )

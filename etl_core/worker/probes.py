@@ -7,7 +7,8 @@ loop is stuck, the probe goes unanswered too.
 
 * ``/metrics``: the Prometheus text format of the worker's own ``CollectorRegistry``;
 * ``/livez``: 200 while the read loop has gone round within ``liveness_timeout_s``, else 503;
-* ``/readyz``: 200 when Redis answers PING within ``ping_timeout_s``, else 503.
+* ``/readyz``: 200 when Redis answers PING within ``ping_timeout_s`` and the worker takes tasks
+  (``not_ready`` says why not, e.g. its stage is paused), else 503 with the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -57,6 +59,7 @@ class ProbeServer:
         port: int,
         liveness_timeout_s: float,
         ping_timeout_s: float = DEFAULT_PING_TIMEOUT_S,
+        not_ready: Callable[[], str | None] | None = None,
     ) -> None:
         self.metrics = metrics
         self.redis = redis
@@ -64,6 +67,7 @@ class ProbeServer:
         self.port = port
         self.liveness_timeout_s = liveness_timeout_s
         self.ping_timeout_s = ping_timeout_s
+        self.not_ready = not_ready
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -111,6 +115,9 @@ class ProbeServer:
         except Exception as exc:  # any client error means: not ready
             reason = f"redis PING failed: {type(exc).__name__}: {exc}"[:300]
             return _json(503, status="unavailable", reason=reason)
+        why = self.not_ready() if self.not_ready is not None else None
+        if why:
+            return _json(503, status="paused", reason=why[:600])
         return _json(200, status="ok")
 
     # -- HTTP/1.0-style plumbing: one request per connection -----------------------------

@@ -9,6 +9,9 @@ the runtime does the rest (what it decides is in ``policy.py``):
 * counts every delivery, crashes included, and past ``max_deliveries`` dead-letters the entry;
 * reclaims entries idle longer than ``reclaim_idle_ms`` from crashed consumers;
 * trims its stream to what the groups still need every ``trim_interval_ms`` (``etl_core.trim``);
+* reads nothing and starts no handler while the stage is paused (``etl_core.pause``, looked at
+  every ``pause_poll_ms``); a handler's ``StageBlocked`` failure pauses it for every replica, and
+  one trial task at a time decides when it runs again;
 * on ``stop()`` (SIGTERM/SIGINT) stops reading, lets running handlers finish within the grace
   period, and releases what did not finish, unacked, for others to reclaim at once.
 
@@ -35,6 +38,7 @@ from etl_core.dedup import DedupMarks
 from etl_core.errors import PoisonMessage, TaskError, TransientError
 from etl_core.logging import get_logger
 from etl_core.outcomes import OutcomeCounts
+from etl_core.pause import PauseSource, PauseState, StagePause
 from etl_core.task import BaseTask, Envelope, TaskCodec
 from etl_core.trim import safe_trim_async
 from etl_core.worker.context import Handler, TaskContext
@@ -134,6 +138,13 @@ class Worker:
         self._chores_stop = asyncio.Event()
         self._next_reclaim = 0.0
         self._next_trim = time.monotonic() + o.trim_interval_ms / 1000
+        # A trial may run as long as a handler may, plus a look at the pause to report it.
+        self._pause = StagePause(
+            client, o.group, trial_ttl_ms=round(o.handler_timeout_s * 1000) + o.pause_poll_ms
+        )
+        self.pause_state: PauseState | None = None  # as last seen; None: running
+        self._next_pause_check = 0.0
+        self._trial_entry: str | None = None  # the entry this replica runs as the pause's trial
         self._redis_failures = 0
         self.last_loop_monotonic = time.monotonic()
 
@@ -154,6 +165,11 @@ class Worker:
     @property
     def in_flight(self) -> int:
         return len(self._in_flight)
+
+    def not_ready_reason(self) -> str | None:
+        """Why this worker takes no tasks now (for ``/readyz``), or None."""
+        state = self.pause_state
+        return None if state is None else f"stage {self.options.group} {state.describe()}"
 
     async def run(self, *, until_idle: bool = False) -> OutcomeCounts:
         """Consume until ``stop()``; with ``until_idle``, also stop once the group has no work left
@@ -238,6 +254,13 @@ class Worker:
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
+            paused, trial = await self._pause_gate()
+            if paused:
+                await self._sleep_unless_stopping(o.pause_poll_ms / 1000)
+                continue
+            if trial:
+                await self._read_trial()
+                continue
             if time.monotonic() >= self._next_reclaim:
                 # Reclaim happens here, not in a chore of its own: one place fills the slots.
                 self._next_reclaim = time.monotonic() + o.reclaim_interval_ms / 1000
@@ -279,6 +302,82 @@ class Worker:
                 # fakeredis (and a server that returned early) does not block: do not spin.
                 await self._sleep_unless_stopping(o.empty_read_backoff_ms / 1000)
 
+    async def _pause_gate(self) -> tuple[bool, bool]:
+        """(paused, trial) now: paused, read nothing; trial, read exactly one task to try."""
+        now = time.monotonic()
+        if now < self._next_pause_check:
+            return self.pause_state is not None, False
+        self._next_pause_check = now + self.options.pause_poll_ms / 1000
+        try:
+            state, trial = await self._pause.check(self.options.consumer)
+        except REDIS_ERRORS:  # the read that follows meets the same outage and backs off
+            return self.pause_state is not None, False
+        self._see_pause(state)
+        return state is not None and not trial, trial
+
+    async def _read_trial(self) -> None:
+        """Read one task as the trial of an automatic pause; none to read ends the trial."""
+        o = self.options
+        try:
+            reply = await self.client.xreadgroup(
+                o.group, o.consumer, {o.stream: ">"}, count=1, block=o.block_ms
+            )
+            entries = reply[0][1] if reply else []
+            if not entries:
+                await self._pause.trial_ended_without_task()
+                return
+        except REDIS_ERRORS as exc:
+            await self._redis_backoff("pause_trial", exc)
+            return
+        self._trial_entry = _as_text(entries[0][0])
+        self.log.info("stage_pause_trial_started", message_id=self._trial_entry)
+        queued = await self._dispatch([(eid, f, 1) for eid, f in entries])
+        if self._trial_entry not in queued:
+            # settled without a handler (poison, already done): it tried nothing
+            self._trial_entry = None
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self._pause.trial_ended_without_task()
+
+    def _see_pause(self, state: PauseState | None) -> None:
+        """Note the pause as seen now; say so when it starts, changes source or ends."""
+        before, self.pause_state = self.pause_state, state
+        if (before is None) == (state is None) and (
+            before is None or state is None or before.source == state.source
+        ):
+            return
+        if state is None:
+            self.log.info("stage_resumed")
+        else:
+            self.log.warning(
+                "stage_paused",
+                source=str(state.source),
+                reason=state.reason,
+                since_ms=state.since_ms,
+            )
+        self._safe_hook(self.hooks.on_pause, None if state is None else str(state.source))
+
+    async def _after_outcome(self, entry_id: str, decision: Decision) -> None:
+        """Pause the stage for a stage-wide failure; end this replica's trial by its outcome."""
+        trial = entry_id == self._trial_entry
+        if not trial and (decision.pause_reason is None or self.pause_state is not None):
+            return
+        if trial:
+            self._trial_entry = None
+            self._next_pause_check = 0.0  # look again at once
+        try:
+            if decision.pause_reason is not None:
+                state = await self._pause.pause(
+                    decision.pause_reason,
+                    source=PauseSource.AUTO,
+                    retry_after_s=decision.delay_s or self.options.pause_trial_interval_s,
+                )
+                self._see_pause(state)
+            elif await self._pause.resume(only=PauseSource.AUTO):
+                self.log.info("stage_pause_lifted_by_trial", message_id=entry_id)
+                self._see_pause(None)
+        except REDIS_ERRORS as exc:  # the trial token expires; another replica tries again
+            self.log.warning("stage_pause_update_failed", error=str(exc))
+
     async def _is_idle(self) -> bool:
         """Nothing in flight here, nothing pending or undelivered in the group, no delayed retry."""
         o = self.options
@@ -295,8 +394,9 @@ class Worker:
         group = next(g for g in groups if _as_text(g["name"]) == o.group)
         return _id_tuple(group["last-delivered-id"]) >= _id_tuple(info["last-generated-id"])
 
-    async def _dispatch(self, entries: list[tuple[Any, Any, int]]) -> None:
-        """Decode a batch; settle what needs no handler; queue the rest for the runners."""
+    async def _dispatch(self, entries: list[tuple[Any, Any, int]]) -> list[str]:
+        """Decode a batch; settle what needs no handler; queue the rest for the runners (their
+        entry ids are returned)."""
         max_deliveries = self.options.max_deliveries
         runnable: list[Runnable] = []
         for raw_id, raw_fields, delivered in entries:
@@ -345,6 +445,7 @@ class Worker:
                 runnable = [r for r in runnable if r[1].task_id not in done]
         for item in runnable:
             self._queue.put_nowait(item)
+        return [item[0] for item in runnable]
 
     # -- running -------------------------------------------------------------------------------
 
@@ -358,6 +459,18 @@ class Worker:
     ) -> None:
         o = self.options
         started = time.monotonic()
+        if self.pause_state is not None and entry_id != self._trial_entry:
+            self._submit(
+                self._policy.handed_back(
+                    entry_id,
+                    fields,
+                    attempts=env.attempts,
+                    delivered=delivered,
+                    reason=self.pause_state.describe(),
+                ),
+                started,
+            )
+            return
         ctx = TaskContext(
             entry_id=entry_id,
             stream=o.stream,
@@ -392,6 +505,7 @@ class Worker:
             attempts=env.attempts,
             delivered=delivered,
             dedup_key=dedup_key,
+            trial=entry_id == self._trial_entry,
         )
         if decision.log_event is not None:
             level = (
@@ -404,6 +518,7 @@ class Worker:
                 delay_s=decision.delay_s,
             )
         self._submit(decision, started)
+        await self._after_outcome(entry_id, decision)
 
     def _submit(self, decision: Decision, started: float | None = None) -> None:
         self._settler.submit_nowait(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import demo, dlq, locations, schedule, serve, status, worker
+from services.cli import demo, dlq, locations, pause, schedule, serve, status, worker
 
 app = typer.Typer(
     name="trail-etl",
@@ -19,6 +19,8 @@ app.add_typer(locations.app, name="locations")
 app.add_typer(serve.app, name="serve")
 app.add_typer(dlq.app, name="dlq")
 app.command("status")(status.status)
+app.command("pause")(pause.pause)
+app.command("resume")(pause.resume)
 
 
 def main() -> None:

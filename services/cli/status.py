@@ -66,6 +66,21 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
+def _stage_line(stage: dict[str, Any]) -> str:
+    """``stage fetch-weather: paused (auto) for 42.0s: OwmAuthError: ...; next trial in 12.0s``."""
+    name = escape(stage["name"])
+    if not stage["paused"]:
+        return f"stage {name}: [green]running[/]"
+    now_ms = stage["server_time_ms"]
+    line = (
+        f"stage {name}: [red]paused[/] ({stage['source']}) for "
+        f"{_idle(now_ms - stage['since_ms'])}: {escape(stage['reason'])}"
+    )
+    if stage["next_trial_ms"]:
+        line += f"; next trial in {_idle(max(0, stage['next_trial_ms'] - now_ms))}"
+    return line
+
+
 def _breaker_line(b: dict[str, Any]) -> str:
     """``breaker owm: closed (12 calls in the window, 25% failed; opens at 60% of >= 30)``."""
     colour = {"closed": "green", "open": "red"}.get(b["state"], "yellow")
@@ -114,6 +129,8 @@ def _render(status: dict[str, Any]) -> None:
     console.print(groups)
     if consumers.row_count:
         console.print(consumers)
+    for stage in status["stages"]:
+        console.print(_stage_line(stage))
     for b in status["breakers"]:
         console.print(_breaker_line(b))
     r = status["rate_limit"]
@@ -146,6 +163,9 @@ def status(
       dead_letters: stream, count, by_error_type (error type to count),
       groups: a list of name, pending, lag (null if unknown), last_delivered_id,
         consumers: a list of name, pending, idle_ms, alive (live heartbeat);
+    stages: a list (fetch-weather, categorize-trail-conditions) of name,
+      paused, source (auto: a stage-wide failure, manual: an operator; null
+      when running), reason, since_ms, next_trial_ms, server_time_ms;
     breakers: a list (owm, weather-service) of name, state (closed, open,
       half_open), window_calls, window_failures, window_slow_calls,
       failure_rate (null while the window is empty), failure_rate_threshold,

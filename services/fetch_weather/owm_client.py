@@ -3,7 +3,8 @@
 Errors are translated where they enter our code:
 
 * 400, 404 -> ``OwmRequestRejected`` (permanent: the same request will fail again)
-* 401      -> ``OwmAuthError`` (permanent until an operator fixes the key; then redrive)
+* 401, 403 -> ``OwmAuthError`` (our key refused: no task can succeed, so the stage pauses until
+  a trial call passes; the tasks wait, none is dead-lettered)
 * 429      -> ``OwmRateLimited`` (wait, spend no attempt; ``Retry-After`` honoured when present)
 * 5xx, timeouts, connection errors, a body that is not the JSON we expect -> ``OwmUnavailable``
   (transient)
@@ -19,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from etl_core.errors import PermanentError, RateLimited, TransientError
+from etl_core.errors import PermanentError, RateLimited, StageBlocked, TransientError
 from services.http_transport import (
     HttpAnswer,
     HttpTimeout,
@@ -37,8 +38,8 @@ DEFAULT_429_RETRY_AFTER_S = 600.0  # OpenWeatherMap's own advice: repeat the req
 MAX_ERROR_BODY_CHARS = 300
 
 
-class OwmAuthError(PermanentError):
-    """401: no key, a wrong key, a key not yet active, or no One Call subscription."""
+class OwmAuthError(StageBlocked):
+    """401/403: no key, a wrong key, a key not yet active, or no One Call subscription."""
 
 
 class OwmRequestRejected(PermanentError):
@@ -141,8 +142,8 @@ class OwmClient:
                 raise OwmUnavailable(f"{path}: answer is not a JSON object")
             return OwmAnswer(body, response.body)
         message = f"{path}: HTTP {status}: {_error_message(response)}"
-        if status == 401:
-            raise OwmAuthError(message)
+        if status in (401, 403):
+            raise OwmAuthError(f"{message} (check OWM_API_KEY)")
         if status == 429:
             raise OwmRateLimited(
                 message, retry_after_s=_retry_after_s(response, self._options.retry_after_429_s)

@@ -402,3 +402,19 @@ def test_invalid_options_are_value_errors_naming_them(options: dict[str, Any], n
 def test_a_breaker_needs_a_name() -> None:
     with pytest.raises(ValueError, match="name"):
         CircuitBreaker(object(), "", small())
+
+
+async def test_a_call_that_carries_several_callers_weighs_as_much(aredis: Any) -> None:
+    breaker = CircuitBreaker(aredis, "svc", small())
+    # One batched request failing for three waiting callers: three failures in the window.
+    with pytest.raises(TransientError):
+        await breaker.call(fail, weight=3)
+    assert await window(breaker) == ("closed", 3, 3)
+    assert await breaker.call(ok, weight=2) == "ok"
+    await breaker.flush()
+    assert await window(breaker) == ("closed", 5, 3)
+    with pytest.raises(TransientError):
+        await breaker.call(fail, weight=2)
+    assert await window(breaker) == ("open", 7, 5)
+    with pytest.raises(ValueError, match="weight"):
+        await breaker.call(ok, weight=0)

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from etl_core.breaker import BreakerState
 from etl_core.errors import RateLimited, TransientError
 from etl_core.outcomes import Done, Fail, Outcome
+from etl_core.pause import StagePause
 from etl_core.ratelimit import RateLimiter
 from etl_core.worker import Worker
 from etl_core.worker.metrics import WorkerMetrics
@@ -241,3 +242,37 @@ def test_names_are_prefixed_and_carry_the_stage() -> None:
     names = {f.name for f in metrics.registry.collect()}
     assert names and all(n.startswith("trail_etl_worker_") for n in names)
     assert value(metrics, "trail_etl_worker_read_loop_age_seconds") is not None
+
+
+async def test_readyz_is_503_with_the_reason_while_the_stage_is_paused(
+    aredis: Any, http: httpx.AsyncClient
+) -> None:
+    metrics = WorkerMetrics(STAGE)
+    worker = Worker(aredis, CODEC, Recorder(), fast_options(group=STAGE), hooks=metrics)
+    server = await started(
+        metrics, aredis, liveness_timeout_s=10, not_ready=worker.not_ready_reason
+    )
+    base = f"http://127.0.0.1:{server.port}"
+    running = asyncio.create_task(worker.run())
+    pause = StagePause(aredis, STAGE)
+    try:
+        assert (await http.get(base + "/readyz")).status_code == 200
+        await pause.pause("bill at risk")
+
+        async def paused() -> bool:
+            answer = await http.get(base + "/readyz")
+            return answer.status_code == 503 and "bill at risk" in answer.json()["reason"]
+
+        await await_until(paused, message="/readyz to report the pause")
+        assert (await http.get(base + "/livez")).status_code == 200  # paused is not stuck
+        assert value(metrics, "trail_etl_worker_stage_paused", source="manual") == 1
+        assert value(metrics, "trail_etl_worker_stage_paused", source="auto") == 0
+        await pause.resume()
+        await await_until(
+            lambda: _status(http, base + "/readyz", 200), message="/readyz to say 200 again"
+        )
+        assert value(metrics, "trail_etl_worker_stage_paused", source="manual") == 0
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, timeout=60)
+        await server.close()

@@ -42,6 +42,7 @@ def fast_options(**overrides: Any) -> WorkerOptions:
         "retry_backoff_max_s": 0.02,
         "shutdown_grace_s": 1.0,
         "housekeeping_interval_ms": 50,
+        "pause_poll_ms": 20,
     }
     base.update(overrides)
     return WorkerOptions(**base)
