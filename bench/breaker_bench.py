@@ -23,9 +23,9 @@ import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from etl_core.breaker import CircuitBreaker  # noqa: E402
-from etl_core.errors import BreakerOpen, TransientError  # noqa: E402
-from tests.support.redis_server import RedisServer  # noqa: E402
+from etl_core.breaker import CircuitBreaker
+from etl_core.errors import BreakerOpen, TransientError
+from tests.support.redis_server import RedisServer
 
 
 async def _server_counts(client: Any) -> tuple[int, float]:
