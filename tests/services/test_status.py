@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from etl_core import keys
 from etl_core.breaker import BreakerOptions, CircuitBreaker
 from etl_core.deadletter import DeadLetters
+from etl_core.pause import PauseSource, StagePause
 from etl_core.ratelimit import RateLimiter
 from etl_core.worker.maintenance import write_heartbeat
 from services.cli import app
@@ -60,6 +61,18 @@ async def seed(client: Any) -> dict[str, Any]:
     for _ in range(4):
         assert (await limiter.try_acquire()).admitted
     return {"second_id": ids[1].decode() if isinstance(ids[1], bytes) else ids[1]}
+
+
+def running_stage(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "paused": False,
+        "source": None,
+        "reason": None,
+        "since_ms": None,
+        "next_trial_ms": None,
+        "server_time_ms": None,
+    }
 
 
 def closed_breaker(name: str, *, minimum_calls: int = 30, rate: float = 0.6) -> dict[str, Any]:
@@ -140,7 +153,7 @@ async def test_gather_status_counts_everything(aredis: Any, sredis: Any) -> None
             ),
         },
     )
-    assert set(status) == {"streams", "breakers", "rate_limit"}
+    assert set(status) == {"streams", "stages", "breakers", "rate_limit"}
     # the dead-letter numbers are the ones the operator's DeadLetters API reports
     dead = DeadLetters(sredis, STREAM)
     assert status["streams"][2]["dead_letters"]["count"] == dead.count()
@@ -161,6 +174,7 @@ async def test_gather_status_of_an_empty_redis(aredis: Any) -> None:
                 "groups": [],
             }
         ],
+        "stages": [running_stage(keys.FETCH_GROUP), running_stage(keys.CATEGORIZE_GROUP)],
         "breakers": [closed_breaker("owm"), closed_breaker("weather-service")],
         "rate_limit": {
             "name": "owm",
@@ -262,3 +276,28 @@ async def test_unknown_lag_is_null_and_shown_as_a_question_mark(aredis: Any) -> 
         _render(status)
     (row,) = [line for line in captured.get().splitlines() if GROUP in line and "1-0" in line]
     assert row.split("│")[4].strip() == "?"  # the lag column
+
+
+async def test_a_paused_stage_is_shown_with_its_source_reason_and_next_trial(aredis: Any) -> None:
+    await StagePause(aredis, keys.FETCH_GROUP).pause(
+        "OwmAuthError: HTTP 401", source=PauseSource.AUTO, retry_after_s=30
+    )
+    await StagePause(aredis, keys.CATEGORIZE_GROUP).pause("provider incident")
+    status = await gather_status(aredis, streams=[], per_minute=60, per_day=1000)
+    fetch, categorize = status["stages"]
+    assert (fetch["name"], fetch["paused"], fetch["source"], fetch["reason"]) == (
+        keys.FETCH_GROUP,
+        True,
+        "auto",
+        "OwmAuthError: HTTP 401",
+    )
+    assert fetch["next_trial_ms"] - fetch["since_ms"] == 30_000
+    assert 0 <= fetch["server_time_ms"] - fetch["since_ms"] < 30_000
+    assert (categorize["source"], categorize["next_trial_ms"]) == ("manual", None)
+    with console.capture() as captured:
+        _render(status)
+    text = " ".join(captured.get().split())  # long lines wrap at the console's width
+    assert "stage fetch-weather: paused (auto) for" in text
+    assert "OwmAuthError: HTTP 401; next trial in" in text
+    assert "stage categorize-trail-conditions: paused (manual) for" in text
+    assert "provider incident" in text
