@@ -1,7 +1,8 @@
 """A worker deployable's metrics and probes: serve them (``etl_core.worker.probes``) on
 METRICS_HOST:METRICS_PORT and refresh the gauges that come from Redis every few seconds: stream
 length, delayed retries, dead letters and the groups' pending and lag (``status.stream_counts``,
-the numbers ``trail-etl status`` shows), and the shared circuit breaker's state.
+the numbers ``trail-etl status`` shows), the shared circuit breaker's state and the shared rate
+limiter's admission factor and effective limits.
 
 A metrics failure never stops a worker: a port that cannot be bound is logged and the worker runs
 without probes (``/livez`` then goes unanswered, which an orchestrator notices); a failed refresh
@@ -18,6 +19,7 @@ from typing import Any
 
 from etl_core.breaker import CircuitBreaker
 from etl_core.logging import get_logger
+from etl_core.ratelimit import RateLimiter
 from etl_core.worker import Worker
 from etl_core.worker.metrics import WorkerMetrics
 from etl_core.worker.probes import ProbeServer
@@ -32,9 +34,14 @@ log = get_logger(__name__)
 
 
 async def refresh_gauges(
-    metrics: WorkerMetrics, client: Any, *, stream: str, breaker: CircuitBreaker | None = None
+    metrics: WorkerMetrics,
+    client: Any,
+    *,
+    stream: str,
+    breaker: CircuitBreaker | None = None,
+    limiter: RateLimiter | None = None,
 ) -> None:
-    """Set the Redis-derived gauges of ``stream`` (and ``breaker``) once."""
+    """Set the Redis-derived gauges of ``stream`` (and ``breaker``, ``limiter``) once."""
     counts = await stream_counts(client, stream)
     metrics.set_stream(
         stream,
@@ -46,6 +53,8 @@ async def refresh_gauges(
         metrics.set_group(stream, group["name"], pending=group["pending"], lag=group["lag"])
     if breaker is not None:
         metrics.set_breaker(breaker.name, (await breaker.status()).state)
+    if limiter is not None:
+        metrics.set_rate_limit(await limiter.usage())
 
 
 async def _refresh_every(
@@ -56,12 +65,13 @@ async def _refresh_every(
     *,
     stream: str,
     breaker: CircuitBreaker | None,
+    limiter: RateLimiter | None,
 ) -> None:
     failing = False
     while not stop.is_set():
         try:
             await asyncio.wait_for(
-                refresh_gauges(metrics, client, stream=stream, breaker=breaker),
+                refresh_gauges(metrics, client, stream=stream, breaker=breaker, limiter=limiter),
                 timeout=GAUGES_TIMEOUT_S,
             )
             if failing:
@@ -82,6 +92,7 @@ async def served_metrics(
     worker: Worker,
     *,
     breaker: CircuitBreaker | None = None,
+    limiter: RateLimiter | None = None,
     interval_s: float | None = None,
 ) -> AsyncIterator[ProbeServer | None]:
     """The probe server (None: METRICS_PORT=0, no ``metrics``, or the port could not be bound)
@@ -117,6 +128,7 @@ async def served_metrics(
             worker.client,
             stream=worker.options.stream,
             breaker=breaker,
+            limiter=limiter,
         ),
         name="metrics-refresh",
     )

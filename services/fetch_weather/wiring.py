@@ -116,6 +116,7 @@ async def fetch_worker(
             redis,
             settings,
             on_wait=None if metrics is None else metrics.on_rate_limit_wait,
+            on_refusal=None if metrics is None else metrics.on_rate_limit_refusal,
             minute_ms=rate_limit_minute_ms,
         )
         gate = OwmGate(
@@ -135,5 +136,7 @@ async def fetch_worker(
         worker = Worker(
             redis, INGEST_CODEC, handler, options, forward_codec=CATEGORIZE_CODEC, hooks=metrics
         )
-        await stack.enter_async_context(served_metrics(settings, metrics, worker, breaker=breaker))
+        await stack.enter_async_context(
+            served_metrics(settings, metrics, worker, breaker=breaker, limiter=limiter)
+        )
         yield worker
