@@ -33,7 +33,11 @@ The returned object, keys stable (times in ms unless the name says ``_s``)::
                   "consecutive_failures": int, "retry_after_s": float,
                   "opened_at_ms": int | null},
       "rate_limit": {"name": str, "used_this_minute": int, "per_minute": int,
-                     "used_today": int, "per_day": int}
+                     "used_today": int, "per_day": int,
+                     "effective_per_minute": int,  # per_minute x factor (429s lower it)
+                     "factor": float,              # 1.0: the configured rate
+                     "throttled_since_ms": int | null,  # server clock; null at factor 1
+                     "recent_429": int}            # 429s for permits of the last minute
     }
 """
 
@@ -46,6 +50,7 @@ from etl_core import keys
 from etl_core.breaker import DEFAULT_RESET_TIMEOUT_S, CircuitBreaker
 from etl_core.deadletter import ERROR_TYPE, PAGE_SIZE
 from etl_core.ratelimit import RateLimiter
+from etl_core.ratelimit_adaptive import AdaptiveAdmission
 
 PIPELINE_STREAMS: tuple[str, ...] = (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
 
@@ -160,8 +165,14 @@ async def gather_status(
         client, keys.OWM_BREAKER, reset_timeout_s=breaker_reset_timeout_s
     ).status()
     usage = await RateLimiter(
-        client, keys.OWM_RATE_LIMITER, per_minute=per_minute, per_day=per_day
+        client,
+        keys.OWM_RATE_LIMITER,
+        per_minute=per_minute,
+        per_day=per_day,
+        adaptive=AdaptiveAdmission(),  # only read: the factor and the last minute's refusals
     ).usage()
+    since_us = usage.throttled_since_us
+    throttled_since_ms = None if since_us is None else since_us // 1000
     return {
         "streams": [await _stream(client, name) for name in names],
         "breaker": {
@@ -177,5 +188,9 @@ async def gather_status(
             "per_minute": usage.per_minute,
             "used_today": usage.used_today,
             "per_day": usage.per_day,
+            "effective_per_minute": usage.effective_per_minute,
+            "factor": usage.factor,
+            "throttled_since_ms": throttled_since_ms,
+            "recent_429": usage.recent_refusals,
         },
     }
