@@ -64,6 +64,18 @@ def rate_limit_window(name: str, window_ms: int) -> str:
     return f"{PREFIX}:ratelimit:{name}:window:{window_ms}"
 
 
+def rate_limit_admission(name: str) -> str:
+    """Hash {factor_ppm, cut_us, full_us, since_us}: the admission factor of limiter ``name`` after
+    its last decrease, while it climbs back to 1 (absent at 1)."""
+    return f"{PREFIX}:ratelimit:{name}:admission"
+
+
+def rate_limit_refusals(name: str) -> str:
+    """Sorted set of the permits of limiter ``name`` the service refused (score: their admission
+    time, us), over the limiter's evidence window."""
+    return f"{PREFIX}:ratelimit:{name}:refusals"
+
+
 def rate_limit_day(name: str) -> str:
     """Hash {day, count}: admissions of limiter ``name`` on the current UTC calendar day."""
     return f"{PREFIX}:ratelimit:{name}:day"

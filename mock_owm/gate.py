@@ -70,7 +70,8 @@ async def guarded(mock: MockOwm, endpoint: str, query: Mapping[str, str], build:
     mono_s = mock.monotonic()
     refused_by = mock.limiter.check(key, mono_s=mono_s, wall_s=mock.wall_clock(),
                                     per_minute=cfg.rate_limit_per_minute,
-                                    per_day=cfg.rate_limit_per_day)
+                                    per_day=cfg.rate_limit_per_day,
+                                    window_s=cfg.rate_limit_window_s)
     mock.stats.quota_checked(key, mono_s, refused_by)
     if refused_by is not None:
         return _too_many(mock, cfg)

@@ -2,7 +2,7 @@
 
 Only admitted calls count toward a quota (a refused call spends nothing). The minute window is
 exact: a call at ``t`` is admitted when fewer than ``per_minute`` calls were admitted in
-``(t - 60 s, t]``.
+``(t - 60 s, t]``. Tests that compress time give the "minute" another length (``window_s``).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ class QuotaLimiter:
         self._daily: dict[str, tuple[int, int]] = {}  # key -> (UTC day, calls admitted that day)
 
     def check(self, key: str, *, mono_s: float, wall_s: float, per_minute: int | None,
-              per_day: int | None) -> str | None:
+              per_day: int | None, window_s: float = WINDOW_S) -> str | None:
         """Admit and count a call (returns None), or name the quota it would exceed."""
         window = self._admitted.get(key)
         if window is None:
             window = self._admitted[key] = deque()
-        cutoff = mono_s - WINDOW_S
+        cutoff = mono_s - window_s
         while window and window[0] <= cutoff:
             window.popleft()
         day = int(wall_s // SECONDS_PER_DAY)
@@ -42,9 +42,9 @@ class QuotaLimiter:
         self._daily[key] = (day, count + 1)
         return None
 
-    def seconds_until_free(self, key: str, *, mono_s: float) -> float:
+    def seconds_until_free(self, key: str, *, mono_s: float, window_s: float = WINDOW_S) -> float:
         """How long until the minute window has room again (0 if it has room now)."""
         window = self._admitted.get(key)
         if not window:
             return 0.0
-        return max(0.0, window[0] + WINDOW_S - mono_s)
+        return max(0.0, window[0] + window_s - mono_s)

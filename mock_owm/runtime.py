@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mock_owm.ratelimit import WINDOW_S
+
 DEFAULT_API_KEY = "mock-owm-key"
 DEFAULT_TIMEOUT_S = 30.0
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -65,6 +67,9 @@ class RuntimeConfig(BaseModel):
     retry_after_s: int | None = Field(None, ge=0)
     rate_limit_per_minute: int | None = Field(None, ge=1)
     rate_limit_per_day: int | None = Field(None, ge=1)
+    # The length of the "minute" of rate_limit_per_minute: 60 s as OpenWeatherMap counts; shorter
+    # only for tests that compress time.
+    rate_limit_window_s: float = Field(WINDOW_S, gt=0.0)
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
     seed: int | None = None
     now: datetime | None = None

@@ -11,6 +11,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 from etl_core.errors import ConfigurationError
 from etl_core.settings import ServiceSettings
 from mock_owm.forecast import DEFAULT_DAY_CACHE
+from mock_owm.ratelimit import WINDOW_S
 from mock_owm.responder import DEFAULT_FRAGMENT_CACHE
 from mock_owm.runtime import (
     DEFAULT_API_KEY,
@@ -44,6 +45,7 @@ class MockOwmSettings(ServiceSettings):
     retry_after_s: int | None = Field(None, ge=0)
     rate_limit_per_minute: int | None = Field(None, ge=1)
     rate_limit_per_day: int | None = Field(None, ge=1)
+    rate_limit_window_s: float = Field(WINDOW_S, gt=0.0)  # see RuntimeConfig
     day_cache: int = Field(DEFAULT_DAY_CACHE, ge=16)  # local days kept in memory (~13 kB each)
     fragment_cache: int = Field(DEFAULT_FRAGMENT_CACHE, ge=16)  # encoded parts (~20 kB each)
     log_level: str = "INFO"
@@ -91,4 +93,5 @@ class MockOwmSettings(ServiceSettings):
             retry_after_s=self.retry_after_s,
             rate_limit_per_minute=self.rate_limit_per_minute,
             rate_limit_per_day=self.rate_limit_per_day,
+            rate_limit_window_s=self.rate_limit_window_s,
         )

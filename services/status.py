@@ -45,7 +45,11 @@ The returned object, keys stable (times in ms unless the name says ``_s``)::
          "retry_after_s": float, "opened_at_ms": int | null}
       ],
       "rate_limit": {"name": str, "used_this_minute": int, "per_minute": int,
-                     "used_today": int, "per_day": int}
+                     "used_today": int, "per_day": int,
+                     "effective_per_minute": int,  # per_minute x factor (429s lower it)
+                     "factor": float,              # 1.0: the configured rate
+                     "throttled_since_ms": int | null,  # server clock; null at factor 1
+                     "recent_429": int}            # 429s for permits of the last minute
     }
 """
 
@@ -59,6 +63,7 @@ from etl_core.breaker import BreakerOptions, BreakerStatus, CircuitBreaker
 from etl_core.deadletter import ERROR_TYPE, PAGE_SIZE
 from etl_core.pause import StagePause
 from etl_core.ratelimit import RateLimiter
+from etl_core.ratelimit_adaptive import AdaptiveAdmission
 
 PIPELINE_STREAMS: tuple[str, ...] = (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
 PIPELINE_STAGES: tuple[str, ...] = (keys.FETCH_GROUP, keys.CATEGORIZE_GROUP)
@@ -222,8 +227,14 @@ async def gather_status(
         for name, options in breakers.items()
     ]
     usage = await RateLimiter(
-        client, keys.OWM_RATE_LIMITER, per_minute=per_minute, per_day=per_day
+        client,
+        keys.OWM_RATE_LIMITER,
+        per_minute=per_minute,
+        per_day=per_day,
+        adaptive=AdaptiveAdmission(),  # only read: the factor and the last minute's refusals
     ).usage()
+    since_us = usage.throttled_since_us
+    throttled_since_ms = None if since_us is None else since_us // 1000
     return {
         "streams": [await _stream(client, name) for name in names],
         "stages": [await _stage(client, stage) for stage in stages],
@@ -234,5 +245,9 @@ async def gather_status(
             "per_minute": usage.per_minute,
             "used_today": usage.used_today,
             "per_day": usage.per_day,
+            "effective_per_minute": usage.effective_per_minute,
+            "factor": usage.factor,
+            "throttled_since_ms": throttled_since_ms,
+            "recent_429": usage.recent_refusals,
         },
     }

@@ -1,7 +1,8 @@
 """A worker deployable's metrics and probes: serve them (``etl_core.worker.probes``) on
 METRICS_HOST:METRICS_PORT and refresh the gauges that come from Redis every few seconds: stream
 length, delayed retries, dead letters and the groups' pending and lag (``status.stream_counts``,
-the numbers ``trail-etl status`` shows), and the shared circuit breakers' state and failure rate.
+the numbers ``trail-etl status`` shows), the shared circuit breakers' state and failure rate,
+and the shared rate limiter's admission factor and effective limits.
 
 A metrics failure never stops a worker: a port that cannot be bound is logged and the worker runs
 without probes (``/livez`` then goes unanswered, which an orchestrator notices); a failed refresh
@@ -18,6 +19,7 @@ from typing import Any
 
 from etl_core.breaker import CircuitBreaker
 from etl_core.logging import get_logger
+from etl_core.ratelimit import RateLimiter
 from etl_core.worker import Worker
 from etl_core.worker.metrics import WorkerMetrics
 from etl_core.worker.probes import ProbeServer
@@ -37,8 +39,10 @@ async def refresh_gauges(
     *,
     stream: str,
     breakers: Sequence[CircuitBreaker | None] = (),
+    limiter: RateLimiter | None = None,
 ) -> None:
-    """Set the Redis-derived gauges of ``stream`` (and ``breakers``) once."""
+    """Set the Redis-derived gauges of ``stream`` (and ``breakers``, ``limiter``) once."""
+
     counts = await stream_counts(client, stream)
     metrics.set_stream(
         stream,
@@ -52,6 +56,8 @@ async def refresh_gauges(
         if breaker is not None:
             status = await breaker.status()
             metrics.set_breaker(breaker.name, status.state, failure_rate=status.failure_rate)
+    if limiter is not None:
+        metrics.set_rate_limit(await limiter.usage())
 
 
 async def _refresh_every(
@@ -62,12 +68,13 @@ async def _refresh_every(
     *,
     stream: str,
     breakers: Sequence[CircuitBreaker | None],
+    limiter: RateLimiter | None,
 ) -> None:
     failing = False
     while not stop.is_set():
         try:
             await asyncio.wait_for(
-                refresh_gauges(metrics, client, stream=stream, breakers=breakers),
+                refresh_gauges(metrics, client, stream=stream, breakers=breakers, limiter=limiter),
                 timeout=GAUGES_TIMEOUT_S,
             )
             if failing:
@@ -88,6 +95,7 @@ async def served_metrics(
     worker: Worker,
     *,
     breakers: Sequence[CircuitBreaker | None] = (),
+    limiter: RateLimiter | None = None,
     interval_s: float | None = None,
 ) -> AsyncIterator[ProbeServer | None]:
     """The probe server (None: METRICS_PORT=0, no ``metrics``, or the port could not be bound)
@@ -124,6 +132,7 @@ async def served_metrics(
             worker.client,
             stream=worker.options.stream,
             breakers=breakers,
+            limiter=limiter,
         ),
         name="metrics-refresh",
     )

@@ -1,5 +1,6 @@
 """Prometheus metrics of one worker process: the runtime's ``WorkerHooks`` turned into counters,
-plus gauges that a refresher sets from Redis (streams, breaker) and the read loop's liveness.
+plus gauges that a refresher sets from Redis (streams, breaker, rate limiter) and the read loop's
+liveness.
 
 Every metric lives in the ``CollectorRegistry`` of one ``WorkerMetrics`` (tests build many) and
 carries the ``stage`` label the deployable chose (the pipeline uses its consumer group names). The
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from etl_core.breaker import BreakerState
+from etl_core.ratelimit_usage import RateLimitUsage
 from etl_core.worker.hooks import WorkerHooks
 
 PREFIX = "trail_etl_worker_"
@@ -79,6 +81,16 @@ class WorkerMetrics(WorkerHooks):
         self.rate_limit_wait_seconds = counter(
             "rate_limit_wait_seconds", "Seconds slept waiting for rate-limiter permits.", "limiter"
         )
+        self.rate_limit_refusals = counter(
+            "rate_limit_refusals",
+            "Calls a rate limiter admitted that the service refused (e.g. HTTP 429).",
+            "limiter",
+        )
+        self.rate_limit_lowered = counter(
+            "rate_limit_lowered",
+            "Times this process lowered a shared limiter's admission factor.",
+            "limiter",
+        )
         self.slot_waits = counter(
             "slot_waits", "Waits for a free slot of a bounded pool (e.g. OWM calls).", "pool"
         )
@@ -100,6 +112,17 @@ class WorkerMetrics(WorkerHooks):
             "breaker_failure_rate",
             "Share of failed calls in the shared circuit breaker's sliding window (0 when empty).",
             "breaker",
+        )
+        self.rate_limit_factor = gauge(
+            "rate_limit_factor",
+            "Shared rate limiter's admission factor: 1 the configured limits, lower when lowered.",
+            "limiter",
+        )
+        self.rate_limit_effective = gauge(
+            "rate_limit_effective",
+            "Shared rate limiter's effective limit per sliding window (configured x factor).",
+            "limiter",
+            "window_ms",
         )
         self.stream_length = gauge("stream_length", "Entries in the stream (XLEN).", "stream")
         self.dead_letter_length = gauge(
@@ -146,6 +169,12 @@ class WorkerMetrics(WorkerHooks):
         self.rate_limit_waits.labels(self.stage, limiter).inc()
         self.rate_limit_wait_seconds.labels(self.stage, limiter).inc(waited_s)
 
+    def on_rate_limit_refusal(self, limiter: str, lowered: bool) -> None:
+        """``RateLimiter(on_refusal=...)``."""
+        self.rate_limit_refusals.labels(self.stage, limiter).inc()
+        if lowered:
+            self.rate_limit_lowered.labels(self.stage, limiter).inc()
+
     def on_slot_wait(self, pool: str, waited_s: float) -> None:
         """A task waited ``waited_s`` for a slot of ``pool`` (``OwmGate(on_slot_wait=...)``)."""
         self.slot_waits.labels(self.stage, pool).inc()
@@ -157,6 +186,12 @@ class WorkerMetrics(WorkerHooks):
         """``failure_rate=None`` (an empty window) shows as 0: nothing failed."""
         self.breaker_state.labels(self.stage, name).set(BREAKER_GAUGE[state])
         self.breaker_failure_rate.labels(self.stage, name).set(failure_rate or 0.0)
+
+    def set_rate_limit(self, usage: RateLimitUsage) -> None:
+        self.rate_limit_factor.labels(self.stage, usage.name).set(usage.factor)
+        for window in usage.windows:
+            effective = self.rate_limit_effective.labels(self.stage, usage.name, window.window_ms)
+            effective.set(window.effective_limit)
 
     def set_stream(self, stream: str, *, length: int, dead_letters: int, delayed: int) -> None:
         self.stream_length.labels(self.stage, stream).set(length)

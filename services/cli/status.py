@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -134,10 +135,20 @@ def _render(status: dict[str, Any]) -> None:
     for b in status["breakers"]:
         console.print(_breaker_line(b))
     r = status["rate_limit"]
+    recent = f", {r['recent_429']} 429s in the last minute" if r["recent_429"] else ""
     console.print(
         f"OWM rate limit: {r['used_this_minute']}/{r['per_minute']} this minute, "
-        f"{r['used_today']}/{r['per_day']} today (UTC)"
+        f"{r['used_today']}/{r['per_day']} today (UTC){recent}",
+        soft_wrap=True,
     )
+    if r["throttled_since_ms"] is not None:
+        since = datetime.fromtimestamp(r["throttled_since_ms"] / 1000, UTC).strftime("%H:%M:%S")
+        console.print(
+            f"OWM rate lowered: [yellow]{r['effective_per_minute']}/{r['per_minute']} per minute"
+            f"[/] (factor {r['factor']:.2f}) since {since} UTC, as 429s kept coming; "
+            "it climbs back by itself",
+            soft_wrap=True,
+        )
 
 
 def status(
@@ -170,7 +181,10 @@ def status(
       half_open), window_calls, window_failures, window_slow_calls,
       failure_rate (null while the window is empty), failure_rate_threshold,
       minimum_calls, retry_after_s, opened_at_ms (null unless open or half-open);
-    rate_limit: name, used_this_minute, per_minute, used_today, per_day.
+    rate_limit: name, used_this_minute, per_minute, used_today, per_day,
+      effective_per_minute (lowered while 429s keep coming), factor (1.0 at
+      the configured rate), throttled_since_ms (null at factor 1),
+      recent_429 (429s for permits of the last minute).
     """
     try:
         settings: StatusSettings = StatusSettings.load()

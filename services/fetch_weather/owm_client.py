@@ -5,7 +5,8 @@ Errors are translated where they enter our code:
 * 400, 404 -> ``OwmRequestRejected`` (permanent: the same request will fail again)
 * 401, 403 -> ``OwmAuthError`` (our key refused: no task can succeed, so the stage pauses until
   a trial call passes; the tasks wait, none is dead-lettered)
-* 429      -> ``OwmRateLimited`` (wait, spend no attempt; ``Retry-After`` honoured when present)
+* 429      -> ``OwmRateLimited`` (wait, spend no attempt; ``Retry-After`` honoured when present,
+  up to an hour; without one ``OwmGate`` waits for the shared limiter's next free permit)
 * 5xx, timeouts, connection errors, a body that is not the JSON we expect -> ``OwmUnavailable``
   (transient)
 
@@ -34,7 +35,12 @@ TIMEMACHINE_PATH = "/data/3.0/onecall/timemachine"
 DAY_SUMMARY_PATH = "/data/3.0/onecall/day_summary"
 ONECALL_UNUSED_PARTS = ("minutely", "daily", "alerts")
 DEFAULT_TIMEOUT_S = 10.0
-DEFAULT_429_RETRY_AFTER_S = 600.0  # OpenWeatherMap's own advice: repeat the request in 10 minutes
+# A 429 without Retry-After waits no longer than this: the quota frees a permit within a minute
+# (OwmGate asks the shared limiter when; this is the wait when nobody can tell).
+DEFAULT_429_RETRY_AFTER_S = 60.0
+# A provider's Retry-After is honoured up to an hour: longer is more likely a broken header than a
+# plan (OWM's day cap ends at midnight UTC), and a task asking again hourly costs one refused call.
+MAX_RETRY_AFTER_S = 3600.0
 MAX_ERROR_BODY_CHARS = 300
 
 
@@ -47,7 +53,18 @@ class OwmRequestRejected(PermanentError):
 
 
 class OwmRateLimited(RateLimited):
-    """429: the provider says the quota is exceeded."""
+    """429: the provider says the quota is exceeded. ``from_header``: ``retry_after_s`` is the
+    provider's own ``Retry-After`` (else a default the gate may shorten)."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        retry_after_s: float = DEFAULT_429_RETRY_AFTER_S,
+        from_header: bool = False,
+    ) -> None:
+        super().__init__(message, retry_after_s=retry_after_s)
+        self.from_header = from_header
 
 
 class OwmUnavailable(TransientError):
@@ -68,14 +85,15 @@ def _error_message(response: HttpAnswer) -> str:
     return message
 
 
-def _retry_after_s(response: HttpAnswer, default_s: float) -> float:
+def _retry_after_s(response: HttpAnswer) -> float | None:
+    """The ``Retry-After`` header in seconds (at most ``MAX_RETRY_AFTER_S``), None without one."""
     value = response.headers.get("Retry-After")
     if value is None:
-        return default_s
+        return None
     try:
-        return max(0.0, float(value))
+        return min(max(0.0, float(value)), MAX_RETRY_AFTER_S)
     except ValueError:
-        return default_s  # an HTTP date: rare for APIs; fall back to the default
+        return None  # an HTTP date: rare for APIs; treated as absent
 
 
 class OwmAnswer(dict[str, Any]):
@@ -145,9 +163,12 @@ class OwmClient:
         if status in (401, 403):
             raise OwmAuthError(f"{message} (check OWM_API_KEY)")
         if status == 429:
+            said_s = _retry_after_s(response)
             raise OwmRateLimited(
-                message, retry_after_s=_retry_after_s(response, self._options.retry_after_429_s)
+                message,
+                retry_after_s=self._options.retry_after_429_s if said_s is None else said_s,
+                from_header=said_s is not None,
             )
         if status >= 500:
-            raise OwmUnavailable(message, retry_after_s=_retry_after_s(response, 0.0) or None)
+            raise OwmUnavailable(message, retry_after_s=_retry_after_s(response) or None)
         raise OwmRequestRejected(message)

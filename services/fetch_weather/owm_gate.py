@@ -8,6 +8,12 @@ retry asks again. Order of the checks: the cache, then the breaker (an open brea
 permit), then a call slot (at most ``max_concurrent_calls`` calls of this process in flight),
 then the shared rate limiter, then the call.
 
+A 429 for a call is reported to the shared limiter with the permit it was admitted on (one script
+call): the limiter weighs it as evidence that our view of the quota is wrong and may lower every
+replica's rate (``etl_core.ratelimit_adaptive``). Its answer says when the next permit is free, and
+without a ``Retry-After`` that is how long the task waits (at most ``MAX_429_WAIT_S``): a stray
+429 costs its task a moment, not the provider's ten minutes.
+
 The call slots are separate from the worker's task slots: a task whose answer has arrived gives its
 call slot to the next task while it writes its records to the weather service, so the calls stay
 back to back (tasks in flight > calls in flight; ``FETCH_MAX_IN_FLIGHT``).
@@ -39,12 +45,21 @@ from tenacity import (
 from etl_core import keys
 from etl_core.breaker import CircuitBreaker
 from etl_core.logging import get_logger
-from etl_core.ratelimit import RateLimiter
-from services.fetch_weather.owm_client import OwmAnswer, OwmUnavailable
+from etl_core.ratelimit import Admission, RateLimiter
+from services.fetch_weather.owm_client import (
+    DEFAULT_429_RETRY_AFTER_S,
+    OwmAnswer,
+    OwmRateLimited,
+    OwmUnavailable,
+)
 
 DEFAULT_TRANSIENT_ATTEMPTS = 3
 CALL_SLOTS_POOL = "owm-calls"  # the pool name the slot waits are reported under
 TRANSIENT_WAIT_MAX_S = 2.0
+# A 429 without Retry-After waits for the limiter's next free permit, but never longer than the
+# provider's minute (the next free permit can be hours away when the day is used up: the task
+# then waits in our limiter, spending no provider call).
+MAX_429_WAIT_S = DEFAULT_429_RETRY_AFTER_S
 
 Clock = Callable[[], datetime]
 SlotWaitHook = Callable[[str, float], object]  # (pool, seconds waited)
@@ -118,8 +133,12 @@ class OwmGate:
             # The permit is taken in the slot, right before the call: a permit's call must not
             # wait for a slot (the rate limit's margin covers only short delays).
             async with self._call_slot():
-                await self._limiter.acquire(timeout_s=self._rate_limit_wait_s)
-                return await call()
+                admission = await self._limiter.acquire(timeout_s=self._rate_limit_wait_s)
+                try:
+                    return await call()
+                except OwmRateLimited as refused:
+                    await self._report_refusal(refused, admission)
+                    raise
 
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(OwmUnavailable),
@@ -133,6 +152,16 @@ class OwmGate:
         await self._redis.set(key, _encode_cached(answer, fetched_at), ex=self._cache_ttl_s)
         log.debug("owm_answer_cached", endpoint=endpoint, identity=identity)
         return CachedAnswer(answer=answer, fetched_at=fetched_at, from_cache=False)
+
+    async def _report_refusal(self, refused: OwmRateLimited, admission: Admission) -> None:
+        """Tell the shared limiter; without a Retry-After, wait for its next free permit."""
+        try:
+            refusal = await self._limiter.report_refusal(admission)
+        except Exception as exc:  # the 429 must stay a wait: keep the client's default
+            log.warning("owm_refusal_not_reported", error=repr(exc))
+            return
+        if not refused.from_header:
+            refused.retry_after_s = min(refusal.next_permit_s, MAX_429_WAIT_S)
 
     @contextlib.asynccontextmanager
     async def _call_slot(self) -> AsyncIterator[None]:

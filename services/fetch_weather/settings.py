@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from etl_core.errors import ConfigurationError
+from etl_core.ratelimit_adaptive import DEFAULT_MIN_FACTOR, DEFAULT_RECOVERY_S
 from services.breaker_settings import OwmBreakerSettings
 from services.worker_settings import WorkerSettings
 
@@ -25,6 +26,14 @@ class FetchWeatherSettings(WorkerSettings, OwmBreakerSettings):
     # 60 s the provider counts; costs margin / (60 s + margin) of the allowed rate.
     owm_rate_limit_margin_ms: int = Field(default=2000, ge=0, le=60_000)
     owm_rate_limit_wait_s: float = Field(default=5.0, ge=0)
+    # On evidence that 429s keep coming the shared limiter lowers every replica's rate, never below
+    # this share of the configured limits (10%: still 6 calls a minute at 60 to find out when the
+    # provider takes more); 1 never lowers it. It climbs back linearly, from the floor to the
+    # configured rate in OWM_RATE_LIMIT_RECOVERY_S (300 s: from half rate in under 3 minutes, so a
+    # quota that really is smaller is probed a few provider minutes apart, and a passing squeeze
+    # costs a few minutes of lower rate).
+    owm_rate_limit_min_factor: float = Field(default=DEFAULT_MIN_FACTOR, gt=0, le=1)
+    owm_rate_limit_recovery_s: float = Field(default=DEFAULT_RECOVERY_S, gt=0, le=86_400)
     owm_transient_attempts: int = Field(default=3, ge=1, le=10)
     owm_cache_ttl_s: int = Field(default=3 * 3600, ge=1)
     # OWM calls one process keeps in flight (``--concurrency`` overrides).

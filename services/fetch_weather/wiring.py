@@ -10,7 +10,8 @@ import httpx
 
 from etl_core import keys
 from etl_core.breaker import CircuitBreaker
-from etl_core.ratelimit import MINUTE_MS, RateLimiter, WaitHook
+from etl_core.ratelimit import MINUTE_MS, RateLimiter, RefusalHook, WaitHook
+from etl_core.ratelimit_adaptive import AdaptiveAdmission
 from etl_core.worker import Worker, WorkerOptions
 from etl_core.worker.metrics import WorkerMetrics
 from services.fetch_weather.handler import FetchWeatherHandler
@@ -38,20 +39,38 @@ def fetch_worker_options(
 
 
 def owm_rate_limiter(
-    redis: Any, settings: FetchWeatherSettings, *, on_wait: WaitHook | None = None
+    redis: Any,
+    settings: FetchWeatherSettings,
+    *,
+    on_wait: WaitHook | None = None,
+    on_refusal: RefusalHook | None = None,
+    minute_ms: int = MINUTE_MS,
 ) -> RateLimiter:
     """The shared OWM limiter: the per-minute and per-day limits, and the per-minute limit again
     over 60 s + OWM_RATE_LIMIT_MARGIN_MS (a permit's call reaches the provider a little after the
-    permit: admitted at the very end of one minute and delayed, it would count in the next)."""
+    permit: admitted at the very end of one minute and delayed, it would count in the next). Its
+    rate adapts to the 429s of the last minute (OWM_RATE_LIMIT_MIN_FACTOR, _RECOVERY_S).
+
+    ``minute_ms`` is the length of the provider's minute (the windows are it and it + the margin,
+    and the 429s of the last one are the evidence): 60 000, except in tests that compress time
+    (with the mock's MOCK_OWM_RATE_LIMIT_WINDOW_S)."""
     margin_ms = settings.owm_rate_limit_margin_ms
     per_minute = settings.owm_rate_limit_per_minute
+    windows = [(minute_ms, per_minute)]
+    if margin_ms:
+        windows.append((minute_ms + margin_ms, per_minute))
     return RateLimiter(
         redis,
         keys.OWM_RATE_LIMITER,
-        per_minute=per_minute,
         per_day=settings.owm_rate_limit_per_day,
-        windows=[(MINUTE_MS + margin_ms, per_minute)] if margin_ms else [],
+        windows=windows,
+        adaptive=AdaptiveAdmission(
+            evidence_window_ms=minute_ms,
+            min_factor=settings.owm_rate_limit_min_factor,
+            recovery_s=settings.owm_rate_limit_recovery_s,
+        ),
         on_wait=on_wait,
+        on_refusal=on_refusal,
     )
 
 
@@ -64,10 +83,12 @@ async def fetch_worker(
     weather_http: httpx.AsyncClient | None = None,
     concurrency: int | None = None,
     metrics: WorkerMetrics | None = None,
+    rate_limit_minute_ms: int = MINUTE_MS,
     **option_overrides: Any,
 ) -> AsyncIterator[Worker]:
     """The worker, with its clients open; clients passed in are used as they are (tests).
-    With ``metrics``, its hooks are wired in and served on METRICS_PORT."""
+    With ``metrics``, its hooks are wired in and served on METRICS_PORT.
+    ``rate_limit_minute_ms``: see ``owm_rate_limiter`` (tests that compress time)."""
     async with AsyncExitStack() as stack:
         calls = concurrency or settings.fetch_concurrency
         options = fetch_worker_options(settings, concurrency=calls, **option_overrides)
@@ -86,11 +107,16 @@ async def fetch_worker(
             ),
         )
         breaker = CircuitBreaker(redis, keys.OWM_BREAKER, settings.owm_breaker_options())
+        limiter = owm_rate_limiter(
+            redis,
+            settings,
+            on_wait=None if metrics is None else metrics.on_rate_limit_wait,
+            on_refusal=None if metrics is None else metrics.on_rate_limit_refusal,
+            minute_ms=rate_limit_minute_ms,
+        )
         gate = OwmGate(
             redis,
-            limiter=owm_rate_limiter(
-                redis, settings, on_wait=None if metrics is None else metrics.on_rate_limit_wait
-            ),
+            limiter=limiter,
             breaker=breaker,
             cache_ttl_s=settings.owm_cache_ttl_s,
             rate_limit_wait_s=settings.owm_rate_limit_wait_s,
@@ -106,6 +132,8 @@ async def fetch_worker(
             redis, INGEST_CODEC, handler, options, forward_codec=CATEGORIZE_CODEC, hooks=metrics
         )
         await stack.enter_async_context(
-            served_metrics(settings, metrics, worker, breakers=[breaker, weather.breaker])
+            served_metrics(
+                settings, metrics, worker, breakers=[breaker, weather.breaker], limiter=limiter
+            )
         )
         yield worker

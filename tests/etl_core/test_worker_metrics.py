@@ -17,6 +17,7 @@ from etl_core.errors import RateLimited, TransientError
 from etl_core.outcomes import Done, Fail, Outcome
 from etl_core.pause import StagePause
 from etl_core.ratelimit import RateLimiter
+from etl_core.ratelimit_adaptive import AdaptiveAdmission
 from etl_core.worker import Worker
 from etl_core.worker.metrics import WorkerMetrics
 from etl_core.worker.probes import ProbeServer
@@ -103,6 +104,27 @@ async def test_rate_limiter_waits_are_counted_with_the_seconds_waited(aredis: An
     assert value(metrics, "trail_etl_worker_rate_limit_waits_total", limiter="metered") == 1
     waited = value(metrics, "trail_etl_worker_rate_limit_wait_seconds_total", limiter="metered")
     assert waited is not None and 0 < waited <= 0.5
+
+
+async def test_refusals_and_decreases_are_counted_and_the_factor_is_a_gauge(aredis: Any) -> None:
+    metrics = WorkerMetrics(STAGE)
+    limiter = RateLimiter(
+        aredis,
+        "metered",
+        windows=[(60_000, 20), (1_000, 9)],
+        adaptive=AdaptiveAdmission(),
+        on_refusal=metrics.on_rate_limit_refusal,
+    )
+    for _ in range(5):  # 5 of 5 permits refused: the fifth lowers the factor
+        await limiter.report_refusal(await limiter.try_acquire())
+    assert value(metrics, "trail_etl_worker_rate_limit_refusals_total", limiter="metered") == 5
+    assert value(metrics, "trail_etl_worker_rate_limit_lowered_total", limiter="metered") == 1
+    metrics.set_rate_limit(await limiter.usage())
+    factor = value(metrics, "trail_etl_worker_rate_limit_factor", limiter="metered")
+    assert factor == pytest.approx(0.5, abs=0.01)
+    effective = "trail_etl_worker_rate_limit_effective"
+    assert value(metrics, effective, limiter="metered", window_ms="60000") == 10
+    assert value(metrics, effective, limiter="metered", window_ms="1000") == 4
 
 
 def test_slot_waits_are_counted_per_pool_with_the_seconds_waited() -> None:

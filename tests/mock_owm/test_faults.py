@@ -13,20 +13,9 @@ import pytest
 
 from tests.mock_owm.conftest import KEY, ONECALL, ZURICH, mock_app_client, mock_client
 
-FAULT_NAMES = {
-    "error_rate",
-    "latency_ms",
-    "timeout_rate",
-    "timeout_s",
-    "malformed_rate",
-    "429_rate",
-    "retry_after_s",
-    "rate_limit_per_minute",
-    "rate_limit_per_day",
-    "api_keys",
-    "seed",
-    "now",
-}
+FAULT_NAMES = {"error_rate", "latency_ms", "timeout_rate", "timeout_s", "malformed_rate",
+               "429_rate", "retry_after_s", "rate_limit_per_minute", "rate_limit_per_day",
+               "rate_limit_window_s", "api_keys", "seed", "now"}
 
 
 async def call(client: httpx.AsyncClient) -> httpx.Response:

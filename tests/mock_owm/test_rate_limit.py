@@ -40,6 +40,28 @@ def test_minute_window_is_exactly_the_last_60_seconds() -> None:
     assert check(limiter, 61.0, per_minute=3) is None
 
 
+def test_a_compressed_minute_is_exactly_window_s_long() -> None:
+    limiter = QuotaLimiter()
+
+    def short(t: float) -> str | None:
+        return limiter.check("k", mono_s=t, wall_s=5 * DAY_S + t, per_minute=2, per_day=None,
+                             window_s=5.0)
+
+    assert [short(t) for t in (0.0, 1.0, 4.999)] == [None, None, PER_MINUTE]
+    assert limiter.seconds_until_free("k", mono_s=4.999, window_s=5.0) == pytest.approx(0.001)
+    assert short(5.0) is None  # the call at 0.0 left (t - 5, t]
+    assert short(5.5) == PER_MINUTE
+
+
+async def test_the_window_length_is_a_setting_and_a_runtime_fault() -> None:
+    async with mock_app_client(rate_limit_per_minute=1, rate_limit_window_s=0.3) as (_, client):
+        assert (await client.get("/__faults")).json()["rate_limit_window_s"] == 0.3
+        assert (await client.get(ONECALL, params={**ZURICH, "appid": KEY})).status_code == 200
+        changed = await client.post("/__faults", json={"rate_limit_window_s": 120})
+        assert changed.json()["rate_limit_window_s"] == 120
+        assert (await client.post("/__faults", json={"rate_limit_window_s": 0})).status_code == 422
+
+
 def test_refused_calls_do_not_count() -> None:
     limiter = QuotaLimiter()
     for t in range(2):

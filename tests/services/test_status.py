@@ -18,6 +18,7 @@ from etl_core.breaker import BreakerOptions, CircuitBreaker
 from etl_core.deadletter import DeadLetters
 from etl_core.pause import PauseSource, StagePause
 from etl_core.ratelimit import RateLimiter
+from etl_core.ratelimit_adaptive import AdaptiveAdmission
 from etl_core.worker.maintenance import write_heartbeat
 from services.cli import app
 from services.cli.common import console
@@ -136,6 +137,10 @@ def check(status: dict[str, Any], second_id: str) -> None:
         "per_minute": PER_MINUTE,
         "used_today": 4,
         "per_day": PER_DAY,
+        "effective_per_minute": PER_MINUTE,
+        "factor": 1.0,
+        "throttled_since_ms": None,
+        "recent_429": 0,
     }
 
 
@@ -182,9 +187,39 @@ async def test_gather_status_of_an_empty_redis(aredis: Any) -> None:
             "per_minute": 60,
             "used_today": 0,
             "per_day": 1000,
+            "effective_per_minute": 60,
+            "factor": 1.0,
+            "throttled_since_ms": None,
+            "recent_429": 0,
         },
     }
     assert await aredis.keys("*") == []  # status writes nothing
+
+
+async def lower_the_owm_rate(client: Any) -> int:
+    """5 of 5 OWM permits refused (429s that keep coming): the rate halves. Server time, ms."""
+    limiter = RateLimiter(
+        client, keys.OWM_RATE_LIMITER, per_minute=PER_MINUTE, adaptive=AdaptiveAdmission()
+    )
+    for _ in range(5):
+        refusal = await limiter.report_refusal(await limiter.try_acquire())
+    assert refusal.lowered
+    return refusal.server_time_us // 1000
+
+
+async def test_a_lowered_rate_shows_its_factor_and_since_when(aredis: Any) -> None:
+    lowered_at_ms = await lower_the_owm_rate(aredis)
+    status = await gather_status(aredis, streams=[], per_minute=PER_MINUTE, per_day=PER_DAY)
+    rate = status["rate_limit"]
+    assert rate["factor"] == pytest.approx(0.5, abs=0.01)
+    assert (rate["effective_per_minute"], rate["per_minute"]) == (5, PER_MINUTE)
+    assert rate["throttled_since_ms"] == lowered_at_ms
+    assert (rate["recent_429"], rate["used_this_minute"]) == (5, 5)
+    with console.capture() as captured:
+        _render(status)
+    text = captured.get()
+    assert "5/10 this minute, 0/100 today (UTC), 5 429s in the last minute" in text
+    assert "OWM rate lowered: 5/10 per minute (factor 0.50) since" in text
 
 
 runner = CliRunner()
@@ -250,6 +285,25 @@ def test_cli_tables(clean_redis: str) -> None:
         "4/60",
     ):
         assert text in result.stdout, result.stdout
+    assert "OWM rate lowered" not in result.stdout
+
+
+def test_cli_shows_a_lowered_rate(clean_redis: str) -> None:
+    async def lower() -> None:
+        client = aioredis.Redis.from_url(clean_redis)
+        try:
+            await lower_the_owm_rate(client)
+        finally:
+            await client.aclose()
+
+    asyncio.run(lower())
+    env = {"REDIS_URL": clean_redis, "OWM_RATE_LIMIT_PER_MINUTE": str(PER_MINUTE), "COLUMNS": "200"}
+    result = runner.invoke(app, ["status"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "OWM rate lowered: 5/10 per minute (factor 0.50)" in result.stdout, result.stdout
+    result = runner.invoke(app, ["status", "--json"], env=env)
+    rate = json.loads(result.stdout)["rate_limit"]
+    assert rate["effective_per_minute"] == 5 and rate["recent_429"] == 5
 
 
 def test_cli_unreachable_redis_exits_2_naming_redis_url() -> None:

@@ -17,7 +17,7 @@ from etl_core.breaker import BreakerOptions, CircuitBreaker
 from etl_core.worker.metrics import WorkerMetrics
 from services import worker_metrics
 from services.categorize.wiring import categorize_worker
-from services.fetch_weather.wiring import fetch_worker
+from services.fetch_weather.wiring import fetch_worker, owm_rate_limiter
 from services.worker_metrics import refresh_gauges, served_metrics
 from tests.conftest import RedisBackend
 from tests.services.conftest import WeatherService, trail
@@ -116,7 +116,10 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
         counts = await fetcher.run(until_idle=True)
         stream = {"stream": keys.INGESTION_STREAM}
         group = {**stream, "group": keys.FETCH_GROUP}
+        minute = {"limiter": keys.OWM_RATE_LIMITER, "window_ms": "60000"}
         expected: Gauges = [
+            ("trail_etl_worker_rate_limit_factor", {"limiter": keys.OWM_RATE_LIMITER}, 1.0),
+            ("trail_etl_worker_rate_limit_effective", minute, 1000),
             ("trail_etl_worker_stream_length", stream, ingested),
             ("trail_etl_worker_dead_letter_stream_length", stream, len(POISON)),
             ("trail_etl_worker_delayed_retries", stream, 0),
@@ -141,6 +144,7 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
     assert waits is not None and 1 <= waits <= 8  # the first calls, at most one per slot
     waited_s = page.get("trail_etl_worker_rate_limit_wait_seconds_total", **limiter)
     assert waited_s is not None and waited_s >= 0.2 * waits
+    assert page.get("trail_etl_worker_rate_limit_refusals_total", **limiter) is None  # no 429
 
     async with categorize_worker(
         categorize_settings(**metrics_on(port)),  # the fetch worker's port is free again
@@ -213,3 +217,24 @@ async def test_a_refresh_reads_the_breaker_state_every_replica_shares(aredis: An
     await other_replica.record_failure()
     await refresh_gauges(metrics, aredis, stream="no-such-stream", breakers=[ours])
     assert gauge("trail_etl_worker_breaker_state", breaker="shared") == 2
+
+
+async def test_a_refresh_reads_the_admission_factor_every_replica_shares(aredis: Any) -> None:
+    metrics = WorkerMetrics("test-stage")
+    settings = fetch_settings(owm_rate_limit_per_minute=20)
+    ours = owm_rate_limiter(aredis, settings)
+    await refresh_gauges(metrics, aredis, stream="no-such-stream", limiter=ours)
+
+    def gauge(name: str, **labels: str) -> float | None:
+        labels = {"stage": "test-stage", "limiter": keys.OWM_RATE_LIMITER, **labels}
+        return metrics.registry.get_sample_value(name, labels)
+
+    assert gauge("trail_etl_worker_rate_limit_factor") == 1.0
+    assert gauge("trail_etl_worker_rate_limit_effective", window_ms="60000") == 20
+    other_replica = owm_rate_limiter(aredis, settings)
+    for _ in range(5):  # its 429s: 5 of 5 permits
+        await other_replica.report_refusal(await other_replica.try_acquire())
+    await refresh_gauges(metrics, aredis, stream="no-such-stream", limiter=ours)
+    assert gauge("trail_etl_worker_rate_limit_factor") == pytest.approx(0.5, abs=0.01)
+    assert gauge("trail_etl_worker_rate_limit_effective", window_ms="60000") == 10
+    assert gauge("trail_etl_worker_rate_limit_effective", window_ms="62000") == 10

@@ -14,6 +14,7 @@ import pytest
 from mock_owm.app import create_app
 from mock_owm.settings import MockOwmSettings
 from services.fetch_weather.owm_client import (
+    MAX_RETRY_AFTER_S,
     OwmAuthError,
     OwmClient,
     OwmClientOptions,
@@ -102,13 +103,21 @@ async def test_provider_429_waits_without_spending_an_attempt(owm: Owm) -> None:
         with pytest.raises(OwmRateLimited) as info:
             await client.onecall(47.37, 8.54)
     assert info.value.retry_after_s == 42.0  # no Retry-After header: the configured default
+    assert not info.value.from_header  # so the gate may wait less (the limiter's next permit)
 
 
 async def test_retry_after_header_is_honoured(owm: Owm) -> None:
     async with owm(rate_429=1.0, retry_after_s=7) as client:
         with pytest.raises(OwmRateLimited) as info:
             await client.onecall(47.37, 8.54)
-    assert info.value.retry_after_s == 7.0
+    assert info.value.retry_after_s == 7.0 and info.value.from_header
+
+
+async def test_an_absurd_retry_after_is_capped_at_an_hour(owm: Owm) -> None:
+    async with owm(rate_429=1.0, retry_after_s=10**7) as client:
+        with pytest.raises(OwmRateLimited) as info:
+            await client.onecall(47.37, 8.54)
+    assert info.value.retry_after_s == MAX_RETRY_AFTER_S == 3600.0
 
 
 @pytest.mark.parametrize(
