@@ -53,9 +53,8 @@ def crash_after_round(client: Any, round_number: int, **options: Any) -> HookedP
 # -- round trip ------------------------------------------------------------------------------
 
 
-def test_put_then_flush_publishes_every_task_once_in_order(
-    outbox: SqliteOutbox, sredis: Any
-) -> None:
+def test_put_then_flush_publishes_every_task_once_in_order(outbox: SqliteOutbox,
+                                                           sredis: Any) -> None:
     tasks = list(jobs(N + 34))
     assert outbox.put_tasks(STREAM, tasks, CODEC) == N + 34
     assert outbox.pending_count() == N + 34
@@ -84,7 +83,8 @@ def test_putting_the_same_window_again_adds_nothing(outbox: SqliteOutbox, sredis
     assert sredis.xlen(STREAM) == 100
 
 
-def test_put_takes_raw_pairs_and_flush_takes_one_stream(outbox: SqliteOutbox, sredis: Any) -> None:
+def test_put_takes_raw_pairs_and_flush_takes_one_stream(outbox: SqliteOutbox,
+                                                        sredis: Any) -> None:
     outbox.put("other", [("x-1", {"task_id": "x-1", "k": "v"})])
     outbox.put(STREAM, [(f"t-{i}", {"task_id": f"t-{i}", "i": str(i)}) for i in range(30)])
     assert outbox.pending_streams() == ["other", STREAM]
@@ -142,9 +142,8 @@ def test_invalid_fields_are_refused_and_nothing_is_written(outbox: SqliteOutbox)
 # -- crash points (injected failures; SIGKILL versions are in test_outbox_crash.py) ----------
 
 
-def test_a_failure_during_put_writes_nothing_and_the_rerun_puts_all(
-    outbox: SqliteOutbox, sredis: Any
-) -> None:
+def test_a_failure_during_put_writes_nothing_and_the_rerun_puts_all(outbox: SqliteOutbox,
+                                                                    sredis: Any) -> None:
     def failing() -> Iterator[OutboxJob]:
         for i, job in enumerate(jobs(N)):
             if i == 250:  # two chunks were written inside the transaction
@@ -188,7 +187,8 @@ def test_a_crash_after_publishing_before_deleting_republishes_nothing(
     assert outbox.pending_count() == 0
 
 
-def test_a_crash_mid_flush_loses_and_duplicates_nothing(outbox: SqliteOutbox, sredis: Any) -> None:
+def test_a_crash_mid_flush_loses_and_duplicates_nothing(outbox: SqliteOutbox,
+                                                        sredis: Any) -> None:
     outbox.put_tasks(STREAM, jobs(N), CODEC)
     # Bounded producer: one round trip at a time, so the counts are exact. Rounds 1-2 deleted,
     # round 3 published but not deleted, rounds 4-5 not sent.

@@ -41,24 +41,9 @@ def client(redis_server: RedisServer) -> Any:
 def run_child(db: Path, url: str, crash: str, *options: str) -> None:
     """Run the child until it kills itself, and until Redis has dropped its connections."""
     child = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.etl_core.outbox_crash_child",
-            "--db",
-            str(db),
-            "--redis-url",
-            url,
-            "--n",
-            str(N),
-            "--crash",
-            crash,
-            *options,
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, "-m", "tests.etl_core.outbox_crash_child", "--db", str(db),
+         "--redis-url", url, "--n", str(N), "--crash", crash, *options],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
     )
     assert child.returncode == -signal.SIGKILL, child.stderr
     observer = redis.Redis.from_url(url)

@@ -125,8 +125,7 @@ def test_never_removes_a_pending_or_undelivered_entry(sredis: Any) -> None:
             needed |= {p["message_id"] for p in pending}
             [info] = [g for g in sredis.xinfo_groups(STREAM) if g["name"] == group.encode()]
             needed |= {
-                i
-                for i in remaining(sredis)
+                i for i in remaining(sredis)
                 if tuple(map(int, i.split(b"-")))
                 > tuple(map(int, info["last-delivered-id"].split(b"-")))
             }

@@ -25,13 +25,8 @@ from tests.mock_owm.conftest import (
     onecall,
 )
 
-PLACES = [
-    ZURICH,
-    {"lat": 45.8326, "lon": 6.8652},
-    {"lat": 39.74, "lon": -104.99},
-    {"lat": -41.29, "lon": 174.78},
-    {"lat": 61.2181, "lon": -149.9003},
-]
+PLACES = [ZURICH, {"lat": 45.8326, "lon": 6.8652}, {"lat": 39.74, "lon": -104.99},
+          {"lat": -41.29, "lon": 174.78}, {"lat": 61.2181, "lon": -149.9003}]
 REQUESTS = [
     (ONECALL, {"units": "metric", "lang": "de"}),
     (TIMEMACHINE, {"dt": FIXED_NOW_S - 3 * 86_400}),
@@ -65,44 +60,26 @@ print(hashlib.sha256(body).hexdigest())
 
 def test_another_process_with_another_hash_seed_agrees() -> None:
     """Nothing depends on Python's per-process ``hash()`` salt, nor on what a process cached."""
-    here = Responder(Forecaster()).onecall(
-        47.3769,
-        8.5417,
-        now_s=FIXED_NOW_S,
-        units=units_for("metric"),
-        lang="fr",
-        excluded=frozenset(),
-    )
+    here = Responder(Forecaster()).onecall(47.3769, 8.5417, now_s=FIXED_NOW_S,
+                                           units=units_for("metric"), lang="fr",
+                                           excluded=frozenset())
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run(
-        [sys.executable, "-c", _DIGEST_SCRIPT.format(now=FIXED_NOW_S)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    out = subprocess.run([sys.executable, "-c", _DIGEST_SCRIPT.format(now=FIXED_NOW_S)],
+                         env=env, capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == hashlib.sha256(here).hexdigest()
 
 
 async def test_http_body_is_the_generated_body(client: httpx.AsyncClient) -> None:
-    response = await client.get(
-        ONECALL, params={**ZURICH, "appid": KEY, "units": "metric", "lang": "fr"}
-    )
+    response = await client.get(ONECALL, params={**ZURICH, "appid": KEY, "units": "metric",
+                                                 "lang": "fr"})
     assert response.content == Responder(Forecaster()).onecall(
-        47.3769,
-        8.5417,
-        now_s=FIXED_NOW_S,
-        units=units_for("metric"),
-        lang="fr",
-        excluded=frozenset(),
-    )
+        47.3769, 8.5417, now_s=FIXED_NOW_S, units=units_for("metric"), lang="fr",
+        excluded=frozenset())
 
 
 @pytest.mark.parametrize("place", PLACES)
-async def test_timemachine_equals_forecast_hours_and_current(
-    client: httpx.AsyncClient, place: dict[str, float]
-) -> None:
+async def test_timemachine_equals_forecast_hours_and_current(client: httpx.AsyncClient,
+                                                             place: dict[str, float]) -> None:
     body = await onecall(client, **place)
     for hour in body["hourly"][::4]:
         response = await client.get(TIMEMACHINE, params={**place, "dt": hour["dt"], "appid": KEY})
@@ -119,29 +96,24 @@ async def test_day_summary_equals_daily(client: httpx.AsyncClient, place: dict[s
     body = await onecall(client, **place, units="metric")
     for day in body["daily"]:
         date = datetime.fromtimestamp(day["dt"] + body["timezone_offset"], UTC).date()
-        response = await client.get(
-            DAY_SUMMARY, params={**place, "date": date.isoformat(), "units": "metric", "appid": KEY}
-        )
+        response = await client.get(DAY_SUMMARY, params={**place, "date": date.isoformat(),
+                                                         "units": "metric", "appid": KEY})
         summary = response.json()
         t = summary["temperature"]
         assert (t["min"], t["max"]) == (day["temp"]["min"], day["temp"]["max"])
         assert (t["afternoon"], t["night"], t["evening"], t["morning"]) == (
-            day["temp"]["day"],
-            day["temp"]["night"],
-            day["temp"]["eve"],
-            day["temp"]["morn"],
-        )
+            day["temp"]["day"], day["temp"]["night"], day["temp"]["eve"], day["temp"]["morn"])
         total = round(day.get("rain", 0.0) + day.get("snow", 0.0), 2)
         assert summary["precipitation"]["total"] == pytest.approx(total, abs=1e-9)
         assert summary["pressure"]["afternoon"] == day["pressure"]
         assert summary["humidity"]["afternoon"] == day["humidity"]
-        assert summary["wind"]["max"] == {"speed": day["wind_speed"], "direction": day["wind_deg"]}
+        assert summary["wind"]["max"] == {"speed": day["wind_speed"],
+                                          "direction": day["wind_deg"]}
 
 
 @pytest.mark.parametrize("place", PLACES)
-async def test_daily_aggregates_the_hours_of_its_local_date(
-    client: httpx.AsyncClient, place: dict[str, float]
-) -> None:
+async def test_daily_aggregates_the_hours_of_its_local_date(client: httpx.AsyncClient,
+                                                            place: dict[str, float]) -> None:
     body = await onecall(client, **place)
     offset = body["timezone_offset"]
     day = body["daily"][1]  # tomorrow: all its hours are in hourly[]
@@ -160,10 +132,8 @@ async def test_daily_aggregates_the_hours_of_its_local_date(
 async def test_minutely_follows_the_hour(client: httpx.AsyncClient) -> None:
     for place in PLACES:
         body = await onecall(client, **place)
-        rates = {
-            h["dt"]: round(h.get("rain", {}).get("1h", 0) + h.get("snow", {}).get("1h", 0), 2)
-            for h in body["hourly"]
-        }
+        rates = {h["dt"]: round(h.get("rain", {}).get("1h", 0) + h.get("snow", {}).get("1h", 0), 2)
+                 for h in body["hourly"]}
         for minute in body["minutely"]:
             assert minute["precipitation"] == rates[minute["dt"] // 3600 * 3600]
 
@@ -186,9 +156,8 @@ async def test_past_day_summary_aggregates_timemachine_hours(client: httpx.Async
     midnight = int(datetime(2023, 12, 24, tzinfo=UTC).timestamp()) - 3600  # Zurich is UTC+1
     temps, precip = [], 0.0
     for hour in range(24):
-        response = await client.get(
-            TIMEMACHINE, params={**ZURICH, "dt": midnight + hour * 3600, "appid": KEY}
-        )
+        response = await client.get(TIMEMACHINE, params={**ZURICH, "dt": midnight + hour * 3600,
+                                                         "appid": KEY})
         entry = response.json()["data"][0]
         temps.append(entry["temp"])
         precip += entry.get("rain", {}).get("1h", 0) + entry.get("snow", {}).get("1h", 0)

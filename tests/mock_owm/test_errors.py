@@ -18,10 +18,8 @@ from tests.mock_owm.conftest import (
     mock_app_client,
 )
 
-BODY_401 = {
-    "cod": 401,
-    "message": "Invalid API key. Please see https://openweathermap.org/faq#error401 for more info.",
-}
+BODY_401 = {"cod": 401, "message": "Invalid API key. Please see "
+            "https://openweathermap.org/faq#error401 for more info."}
 ENDPOINTS = [ONECALL, TIMEMACHINE, DAY_SUMMARY, OVERVIEW]
 
 
@@ -32,8 +30,7 @@ async def get(client: httpx.AsyncClient, path: str, **params: Any) -> httpx.Resp
 @pytest.mark.parametrize("path", ENDPOINTS)
 @pytest.mark.parametrize("appid", [None, "", "wrong-key", "MOCK-OWM-KEY"])
 async def test_401_for_missing_or_wrong_key_before_anything_else(
-    client: httpx.AsyncClient, path: str, appid: str | None
-) -> None:
+        client: httpx.AsyncClient, path: str, appid: str | None) -> None:
     params: dict[str, Any] = {"lat": "not-a-number"}  # the key is checked first
     if appid is not None:
         params["appid"] = appid
@@ -50,23 +47,19 @@ async def test_configured_keys_are_accepted(make_client: Any) -> None:
         assert (await get(client, ONECALL, **ZURICH, appid=KEY)).status_code == 401
 
 
-@pytest.mark.parametrize(
-    ("params", "bad"),
-    [
-        ({}, ["lat", "lon"]),
-        ({"lon": 8.5}, ["lat"]),
-        ({"lat": 47.3}, ["lon"]),
-        ({"lat": 90.0001, "lon": 8.5}, ["lat"]),
-        ({"lat": -91, "lon": 8.5}, ["lat"]),
-        ({"lat": 47.3, "lon": 180.5}, ["lon"]),
-        ({"lat": "abc", "lon": "nan"}, ["lat", "lon"]),
-        ({"lat": "", "lon": "inf"}, ["lat", "lon"]),
-    ],
-)
+@pytest.mark.parametrize(("params", "bad"), [
+    ({}, ["lat", "lon"]),
+    ({"lon": 8.5}, ["lat"]),
+    ({"lat": 47.3}, ["lon"]),
+    ({"lat": 90.0001, "lon": 8.5}, ["lat"]),
+    ({"lat": -91, "lon": 8.5}, ["lat"]),
+    ({"lat": 47.3, "lon": 180.5}, ["lon"]),
+    ({"lat": "abc", "lon": "nan"}, ["lat", "lon"]),
+    ({"lat": "", "lon": "inf"}, ["lat", "lon"]),
+])
 @pytest.mark.parametrize("path", [ONECALL, OVERVIEW])
-async def test_400_names_bad_coordinates(
-    client: httpx.AsyncClient, path: str, params: dict[str, Any], bad: list[str]
-) -> None:
+async def test_400_names_bad_coordinates(client: httpx.AsyncClient, path: str,
+                                         params: dict[str, Any], bad: list[str]) -> None:
     response = await get(client, path, **params, appid=KEY)
     assert response.status_code == 400
     body = response.json()
@@ -79,18 +72,15 @@ async def test_coordinate_limits_are_inclusive(client: httpx.AsyncClient) -> Non
         assert (await get(client, ONECALL, lat=lat, lon=lon, appid=KEY)).status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("dt", "ok"),
-    [
-        (283_996_800, True),  # 1979-01-01T00:00:00Z
-        (283_996_799, False),
-        (FIXED_NOW_S + 4 * 86_400, True),
-        (FIXED_NOW_S + 4 * 86_400 + 1, False),
-        ("", False),
-        ("12.5", False),
-        ("yesterday", False),
-    ],
-)
+@pytest.mark.parametrize(("dt", "ok"), [
+    (283_996_800, True),  # 1979-01-01T00:00:00Z
+    (283_996_799, False),
+    (FIXED_NOW_S + 4 * 86_400, True),
+    (FIXED_NOW_S + 4 * 86_400 + 1, False),
+    ("", False),
+    ("12.5", False),
+    ("yesterday", False),
+])
 async def test_timemachine_dt_range(client: httpx.AsyncClient, dt: Any, ok: bool) -> None:
     response = await get(client, TIMEMACHINE, **ZURICH, dt=dt, appid=KEY)
     if ok:
@@ -106,22 +96,18 @@ async def test_timemachine_lists_every_bad_parameter(client: httpx.AsyncClient) 
     assert response.json()["parameters"] == ["lat", "dt"]
 
 
-@pytest.mark.parametrize(
-    ("date", "ok"),
-    [
-        ("1979-01-02", True),
-        ("1979-01-01", False),
-        ("2025-07-15", True),  # FIXED_NOW 2024-01-15 + 547 days (1.5 years)
-        ("2025-07-16", False),
-        ("2024-02-30", False),
-        ("20240115", False),
-        ("2024-1-5", False),
-        (None, False),
-    ],
-)
-async def test_day_summary_date_range(
-    client: httpx.AsyncClient, date: str | None, ok: bool
-) -> None:
+@pytest.mark.parametrize(("date", "ok"), [
+    ("1979-01-02", True),
+    ("1979-01-01", False),
+    ("2025-07-15", True),  # FIXED_NOW 2024-01-15 + 547 days (1.5 years)
+    ("2025-07-16", False),
+    ("2024-02-30", False),
+    ("20240115", False),
+    ("2024-1-5", False),
+    (None, False),
+])
+async def test_day_summary_date_range(client: httpx.AsyncClient, date: str | None,
+                                      ok: bool) -> None:
     params: dict[str, Any] = {**ZURICH, "appid": KEY}
     if date is not None:
         params["date"] = date
@@ -133,20 +119,10 @@ async def test_day_summary_date_range(
         assert response.json()["parameters"] == ["date"]
 
 
-@pytest.mark.parametrize(
-    ("tz", "ok"),
-    [
-        ("+05:30", True),
-        ("-08:00", True),
-        ("+14:00", True),
-        ("+00:00", True),
-        ("+14:30", False),
-        ("05:30", False),
-        ("+5:30", False),
-        ("+05:60", False),
-        ("UTC", False),
-    ],
-)
+@pytest.mark.parametrize(("tz", "ok"), [
+    ("+05:30", True), ("-08:00", True), ("+14:00", True), ("+00:00", True),
+    ("+14:30", False), ("05:30", False), ("+5:30", False), ("+05:60", False), ("UTC", False),
+])
 async def test_day_summary_tz(client: httpx.AsyncClient, tz: str, ok: bool) -> None:
     response = await get(client, DAY_SUMMARY, **ZURICH, date="2024-01-10", tz=tz, appid=KEY)
     if ok:

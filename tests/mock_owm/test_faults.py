@@ -113,23 +113,19 @@ async def test_fractions_are_shares_of_requests_and_seeded_runs_repeat() -> None
     assert 35 <= injected["malformed"] <= 85
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {"error_rate": 1.5},
-        {"error_rate": 0.6, "timeout_rate": 0.6},
-        {"nope": 1},
-        {"latency_ms": -1},
-        {"timeout_s": 0},
-        {"api_keys": ""},
-        {"api_keys": [" "]},
-        {"now": "not a time"},
-        {"429_rate": "lots"},
-    ],
-)
-async def test_bad_changes_are_refused_and_nothing_changes(
-    client: httpx.AsyncClient, changes: dict[str, Any]
-) -> None:
+@pytest.mark.parametrize("changes", [
+    {"error_rate": 1.5},
+    {"error_rate": 0.6, "timeout_rate": 0.6},
+    {"nope": 1},
+    {"latency_ms": -1},
+    {"timeout_s": 0},
+    {"api_keys": ""},
+    {"api_keys": [" "]},
+    {"now": "not a time"},
+    {"429_rate": "lots"},
+])
+async def test_bad_changes_are_refused_and_nothing_changes(client: httpx.AsyncClient,
+                                                           changes: dict[str, Any]) -> None:
     before = (await client.get("/__faults")).json()
     response = await client.post("/__faults", json=changes)
     assert response.status_code == 422 and "detail" in response.json()
@@ -137,12 +133,10 @@ async def test_bad_changes_are_refused_and_nothing_changes(
 
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b"{not json", b'"error_rate"'])
-async def test_a_body_that_is_not_an_object_is_a_400(
-    client: httpx.AsyncClient, body: bytes
-) -> None:
-    response = await client.post(
-        "/__faults", content=body, headers={"content-type": "application/json"}
-    )
+async def test_a_body_that_is_not_an_object_is_a_400(client: httpx.AsyncClient,
+                                                     body: bytes) -> None:
+    response = await client.post("/__faults", content=body,
+                                 headers={"content-type": "application/json"})
     assert response.status_code == 400
 
 

@@ -19,8 +19,7 @@ def temperatures(entry: dict[str, Any]) -> list[float]:
 
 @pytest.mark.parametrize("place", PLACES)
 async def test_units_convert_temperature_and_wind_but_never_precipitation(
-    client: httpx.AsyncClient, place: dict[str, float]
-) -> None:
+        client: httpx.AsyncClient, place: dict[str, float]) -> None:
     standard = await onecall(client, **place)
     metric = await onecall(client, **place, units="metric")
     imperial = await onecall(client, **place, units="imperial")
@@ -58,28 +57,16 @@ async def test_exclude_several_and_ignore_unknown_names(client: httpx.AsyncClien
     assert set(body) == {"lat", "lon", "timezone", "timezone_offset"}
 
 
-@pytest.mark.parametrize(
-    ("lang", "clear_sky"),
-    [
-        ("de", "klarer Himmel"),
-        ("fr", "ciel dégagé"),
-        ("es", "cielo claro"),
-        ("sp", "cielo claro"),
-        ("DE", "klarer Himmel"),
-        ("xx", "clear sky"),
-        ("en", "clear sky"),
-    ],
-)
-async def test_lang_translates_description_only(
-    client: httpx.AsyncClient, lang: str, clear_sky: str
-) -> None:
+@pytest.mark.parametrize(("lang", "clear_sky"), [
+    ("de", "klarer Himmel"), ("fr", "ciel dégagé"), ("es", "cielo claro"), ("sp", "cielo claro"),
+    ("DE", "klarer Himmel"), ("xx", "clear sky"), ("en", "clear sky"),
+])
+async def test_lang_translates_description_only(client: httpx.AsyncClient, lang: str,
+                                                clear_sky: str) -> None:
     english = await onecall(client, **ZURICH)
     translated = await onecall(client, **ZURICH, lang=lang)
-    pairs = [
-        (e, t)
-        for ed, td in zip(english["hourly"], translated["hourly"], strict=True)
-        for e, t in zip(ed["weather"], td["weather"], strict=True)
-    ]
+    pairs = [(e, t) for ed, td in zip(english["hourly"], translated["hourly"], strict=True)
+             for e, t in zip(ed["weather"], td["weather"], strict=True)]
     for e, t in pairs:
         assert (e["id"], e["main"], e["icon"]) == (t["id"], t["main"], t["icon"])
     descriptions = {e["id"]: t["description"] for e, t in pairs}

@@ -10,23 +10,14 @@ from mock_owm.ratelimit import PER_DAY, PER_MINUTE, QuotaLimiter
 from mock_owm.stats import WindowPeak
 from tests.mock_owm.conftest import KEY, ONECALL, ZURICH, FakeClock, mock_app_client
 
-BODY_429 = {
-    "cod": 429,
-    "message": "Your account is temporary blocked due to exceeding of "
-    "requests limitation of your subscription type. Please choose the proper subscription "
-    "http://openweathermap.org/price",
-}
+BODY_429 = {"cod": 429, "message": "Your account is temporary blocked due to exceeding of "
+            "requests limitation of your subscription type. Please choose the proper subscription "
+            "http://openweathermap.org/price"}
 DAY_S = 86_400.0
 
 
-def check(
-    limiter: QuotaLimiter,
-    t: float,
-    *,
-    per_minute: int | None = None,
-    per_day: int | None = None,
-    wall: float = 5 * DAY_S,
-) -> str | None:
+def check(limiter: QuotaLimiter, t: float, *, per_minute: int | None = None,
+          per_day: int | None = None, wall: float = 5 * DAY_S) -> str | None:
     return limiter.check("k", mono_s=t, wall_s=wall + t, per_minute=per_minute, per_day=per_day)
 
 
@@ -75,18 +66,14 @@ def test_day_quota_resets_at_utc_midnight() -> None:
     limiter = QuotaLimiter()
     before_midnight = 6 * DAY_S - 10.0
     for i in range(2):
-        assert (
-            limiter.check("k", mono_s=i, wall_s=before_midnight + i, per_minute=None, per_day=2)
-            is None
-        )
-    assert (
-        limiter.check("k", mono_s=3, wall_s=before_midnight + 3, per_minute=None, per_day=2)
-        == PER_DAY
-    )
-    assert limiter.check("k", mono_s=11, wall_s=6 * DAY_S + 1, per_minute=None, per_day=2) is None
-    assert (
-        limiter.check("other", mono_s=12, wall_s=6 * DAY_S + 2, per_minute=None, per_day=2) is None
-    )
+        assert limiter.check("k", mono_s=i, wall_s=before_midnight + i, per_minute=None,
+                             per_day=2) is None
+    assert limiter.check("k", mono_s=3, wall_s=before_midnight + 3, per_minute=None,
+                         per_day=2) == PER_DAY
+    assert limiter.check("k", mono_s=11, wall_s=6 * DAY_S + 1, per_minute=None,
+                         per_day=2) is None
+    assert limiter.check("other", mono_s=12, wall_s=6 * DAY_S + 2, per_minute=None,
+                         per_day=2) is None
 
 
 def test_window_peak_is_exact_and_memory_is_bounded() -> None:
@@ -115,10 +102,8 @@ async def test_429_with_exact_body_and_stats_prove_the_limit() -> None:
         assert response.json() == BODY_429
         assert "retry-after" not in response.headers
         clock.advance(53.0)  # 61 s after the first call: it left the window, two more did too
-        ok = [
-            (await client.get(ONECALL, params={**ZURICH, "appid": KEY})).status_code
-            for _ in range(3)
-        ]
+        ok = [(await client.get(ONECALL, params={**ZURICH, "appid": KEY})).status_code
+              for _ in range(3)]
         assert ok == [200, 200, 429]
         stats = (await client.get("/__stats")).json()
     key = stats["keys"][KEY]
@@ -144,9 +129,8 @@ async def test_limits_are_per_key_and_changeable_at_run_time() -> None:
         mock.monotonic = FakeClock()
         for key in ("a", "b"):
             for _ in range(3):
-                assert (
-                    await client.get(ONECALL, params={**ZURICH, "appid": key})
-                ).status_code == 200
+                assert (await client.get(ONECALL, params={**ZURICH, "appid": key})
+                        ).status_code == 200
         changed = await client.post("/__faults", json={"rate_limit_per_minute": 3})
         assert changed.json()["rate_limit_per_minute"] == 3
         assert (await client.get(ONECALL, params={**ZURICH, "appid": "a"})).status_code == 429

@@ -19,19 +19,11 @@ from tests.support.redis_server import free_port
 @pytest.fixture
 def server() -> Iterator[str]:
     port = free_port()
-    env = {
-        **os.environ,
-        "MOCK_OWM_NOW": "2024-01-15T12:00:00Z",
-        "MOCK_OWM_API_KEYS": KEY,
-        "MOCK_OWM_TIMEOUT_S": "5",
-        "MOCK_OWM_LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mock_owm.server", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env = {**os.environ, "MOCK_OWM_NOW": "2024-01-15T12:00:00Z", "MOCK_OWM_API_KEYS": KEY,
+           "MOCK_OWM_TIMEOUT_S": "5", "MOCK_OWM_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "mock_owm.server", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:

@@ -42,12 +42,7 @@ def test_everything_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     assert s.api_keys == ("alpha", "beta")
     assert s.now == datetime(2024, 5, 1, 6, 30, tzinfo=UTC)  # naive means UTC
     assert (s.seed, s.error_rate, s.latency_ms, s.timeout_rate, s.timeout_s) == (
-        9,
-        0.1,
-        15.0,
-        0.05,
-        2.5,
-    )
+        9, 0.1, 15.0, 0.05, 2.5)
     assert (s.malformed_rate, s.rate_429, s.retry_after_s) == (0.02, 0.25, 600)
     assert (s.rate_limit_per_minute, s.rate_limit_per_day) == (60, None)
     public = s.runtime_config().public()
@@ -56,18 +51,15 @@ def test_everything_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     assert create_app().state.mock.config == s.runtime_config()  # create_app reads the env
 
 
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("MOCK_OWM_ERROR_RATE", "2"),
-        ("MOCK_OWM_429_RATE", "abc"),
-        ("MOCK_OWM_TIMEOUT_S", "0"),
-        ("MOCK_OWM_RATE_LIMIT_PER_MINUTE", "0"),
-        ("MOCK_OWM_API_KEYS", " , "),
-        ("MOCK_OWM_NOW", "yesterday"),
-        ("MOCK_OWM_LATENCY_MS", "-5"),
-    ],
-)
+@pytest.mark.parametrize(("name", "value"), [
+    ("MOCK_OWM_ERROR_RATE", "2"),
+    ("MOCK_OWM_429_RATE", "abc"),
+    ("MOCK_OWM_TIMEOUT_S", "0"),
+    ("MOCK_OWM_RATE_LIMIT_PER_MINUTE", "0"),
+    ("MOCK_OWM_API_KEYS", " , "),
+    ("MOCK_OWM_NOW", "yesterday"),
+    ("MOCK_OWM_LATENCY_MS", "-5"),
+])
 def test_a_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError) as excinfo:

@@ -23,43 +23,12 @@ from tests.mock_owm.conftest import (
 
 TOP = {"lat", "lon", "timezone", "timezone_offset", "current", "minutely", "hourly", "daily"}
 WEATHER_ITEM = {"id", "main", "description", "icon"}
-CURRENT = {
-    "dt",
-    "sunrise",
-    "sunset",
-    "temp",
-    "feels_like",
-    "pressure",
-    "humidity",
-    "dew_point",
-    "uvi",
-    "clouds",
-    "visibility",
-    "wind_speed",
-    "wind_deg",
-    "weather",
-}
+CURRENT = {"dt", "sunrise", "sunset", "temp", "feels_like", "pressure", "humidity", "dew_point",
+           "uvi", "clouds", "visibility", "wind_speed", "wind_deg", "weather"}
 HOURLY = (CURRENT - {"sunrise", "sunset"}) | {"pop"}
-DAILY = {
-    "dt",
-    "sunrise",
-    "sunset",
-    "moonrise",
-    "moonset",
-    "moon_phase",
-    "summary",
-    "temp",
-    "feels_like",
-    "pressure",
-    "humidity",
-    "dew_point",
-    "wind_speed",
-    "wind_deg",
-    "weather",
-    "clouds",
-    "pop",
-    "uvi",
-}
+DAILY = {"dt", "sunrise", "sunset", "moonrise", "moonset", "moon_phase", "summary", "temp",
+         "feels_like", "pressure", "humidity", "dew_point", "wind_speed", "wind_deg", "weather",
+         "clouds", "pop", "uvi"}
 DAILY_TEMP = {"day", "min", "max", "night", "eve", "morn"}
 DAILY_FEELS = {"day", "night", "eve", "morn"}
 OPTIONAL = {"wind_gust", "rain", "snow"}
@@ -68,10 +37,8 @@ ALERT = {"sender_name", "event", "start", "end", "description", "tags"}
 
 def places(n: int, seed: int = 7) -> list[dict[str, float]]:
     rnd = random.Random(seed)
-    return [
-        {"lat": round(rnd.uniform(-60, 70), 4), "lon": round(rnd.uniform(-180, 180), 4)}
-        for _ in range(n)
-    ]
+    return [{"lat": round(rnd.uniform(-60, 70), 4), "lon": round(rnd.uniform(-180, 180), 4)}
+            for _ in range(n)]
 
 
 def check_weather(items: list[dict[str, Any]]) -> None:
@@ -106,21 +73,13 @@ async def test_top_level_and_counts(client: httpx.AsyncClient) -> None:
 
 
 async def test_entries_have_exact_keys_and_leave_out_what_did_not_happen(
-    client: httpx.AsyncClient,
-) -> None:
-    seen: dict[str, set[bool]] = {
-        "rain": set(),
-        "snow": set(),
-        "wind_gust": set(),
-        "daily_rain": set(),
-        "alerts": set(),
-    }
+        client: httpx.AsyncClient) -> None:
+    seen: dict[str, set[bool]] = {"rain": set(), "snow": set(), "wind_gust": set(),
+                                  "daily_rain": set(), "alerts": set()}
     for place in places(40):
         body = await onecall(client, **place)
-        check_entry(
-            body["current"],
-            CURRENT if "sunrise" in body["current"] else CURRENT - {"sunrise", "sunset"},
-        )
+        check_entry(body["current"], CURRENT if "sunrise" in body["current"] else CURRENT - {
+            "sunrise", "sunset"})
         for entry in body["minutely"]:
             assert set(entry) == {"dt", "precipitation"} and entry["precipitation"] >= 0
         for entry in body["hourly"]:
@@ -160,20 +119,16 @@ async def test_time_fields(client: httpx.AsyncClient) -> None:
         assert 0.0 <= day["moon_phase"] <= 1.0
 
 
-@pytest.mark.parametrize(
-    ("lon", "zone", "offset_s"),
-    [
-        (8.5417, "Etc/GMT-1", 3600),
-        (-122.42, "Etc/GMT+8", -8 * 3600),
-        (7.4999, "Etc/GMT", 0),
-        (7.5, "Etc/GMT-1", 3600),
-        (179.99, "Etc/GMT-12", 12 * 3600),
-        (-180.0, "Etc/GMT+12", -12 * 3600),
-    ],
-)
-async def test_timezone_from_longitude(
-    client: httpx.AsyncClient, lon: float, zone: str, offset_s: int
-) -> None:
+@pytest.mark.parametrize(("lon", "zone", "offset_s"), [
+    (8.5417, "Etc/GMT-1", 3600),
+    (-122.42, "Etc/GMT+8", -8 * 3600),
+    (7.4999, "Etc/GMT", 0),
+    (7.5, "Etc/GMT-1", 3600),
+    (179.99, "Etc/GMT-12", 12 * 3600),
+    (-180.0, "Etc/GMT+12", -12 * 3600),
+])
+async def test_timezone_from_longitude(client: httpx.AsyncClient, lon: float, zone: str,
+                                       offset_s: int) -> None:
     body = await onecall(client, lat=10.0, lon=lon, exclude="minutely,hourly,daily")
     assert (body["timezone"], body["timezone_offset"]) == (zone, offset_s)
     tz = ZoneInfo(body["timezone"])
@@ -201,9 +156,8 @@ async def test_polar_night_leaves_out_sunrise_and_sunset(client: httpx.AsyncClie
 
 
 async def test_timemachine_shape(client: httpx.AsyncClient) -> None:
-    response = await client.get(
-        TIMEMACHINE, params={**ZURICH, "dt": FIXED_NOW_S - 86_400, "appid": KEY}
-    )
+    response = await client.get(TIMEMACHINE, params={**ZURICH, "dt": FIXED_NOW_S - 86_400,
+                                                     "appid": KEY})
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"lat", "lon", "timezone", "timezone_offset", "data"}
@@ -213,26 +167,15 @@ async def test_timemachine_shape(client: httpx.AsyncClient) -> None:
 
 
 async def test_day_summary_shape(client: httpx.AsyncClient) -> None:
-    response = await client.get(DAY_SUMMARY, params={**ZURICH, "date": "2024-01-10", "appid": KEY})
+    response = await client.get(DAY_SUMMARY, params={**ZURICH, "date": "2024-01-10",
+                                                     "appid": KEY})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {
-        "lat",
-        "lon",
-        "tz",
-        "date",
-        "units",
-        "cloud_cover",
-        "humidity",
-        "precipitation",
-        "temperature",
-        "pressure",
-        "wind",
-    }
+    assert set(body) == {"lat", "lon", "tz", "date", "units", "cloud_cover", "humidity",
+                         "precipitation", "temperature", "pressure", "wind"}
     assert (body["tz"], body["date"], body["units"]) == ("+01:00", "2024-01-10", "standard")
-    assert (
-        set(body["cloud_cover"]) == set(body["humidity"]) == set(body["pressure"]) == {"afternoon"}
-    )
+    assert set(body["cloud_cover"]) == set(body["humidity"]) == set(body["pressure"]) == {
+        "afternoon"}
     assert set(body["precipitation"]) == {"total"}
     assert set(body["temperature"]) == {"min", "max", "afternoon", "night", "evening", "morning"}
     assert set(body["wind"]) == {"max"} and set(body["wind"]["max"]) == {"speed", "direction"}

@@ -26,12 +26,8 @@ async def test_counts_per_endpoint_key_and_status() -> None:
         await client.get("/data/3.0/unknown", params={"appid": KEY})  # 404
         stats = (await client.get("/__stats")).json()
     assert stats["requests_total"] == 7
-    assert stats["requests_by_endpoint"] == {
-        "onecall": 4,
-        "timemachine": 1,
-        "day_summary": 1,
-        "overview": 1,
-    }
+    assert stats["requests_by_endpoint"] == {"onecall": 4, "timemachine": 1, "day_summary": 1,
+                                             "overview": 1}
     assert stats["requests_by_key"] == {KEY: 5, "<missing>": 1, "<invalid>": 1}
     assert stats["status_codes"] == {"200": 4, "400": 1, "401": 2, "404": 1}
     assert stats["errors_injected"] == {}
@@ -63,9 +59,8 @@ async def test_warm_generates_ahead_so_the_first_onecall_generates_nothing() -> 
         assert response.json() == {"locations": 3, "days": 24, "fits_in_cache": True}
         generated = mock.forecaster._day.cache_info().misses
         for lat, lon in places:
-            assert (
-                await client.get(ONECALL, params={"lat": lat, "lon": lon, "appid": KEY})
-            ).status_code == 200
+            assert (await client.get(ONECALL, params={"lat": lat, "lon": lon, "appid": KEY})
+                    ).status_code == 200
         assert mock.forecaster._day.cache_info().misses == generated
         assert (await client.get("/__stats")).json()["requests_total"] == 3
 

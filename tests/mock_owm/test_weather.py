@@ -39,19 +39,13 @@ def classify(hours: list[dict[str, Any]]) -> str:
     return "dry"
 
 
-@pytest.mark.parametrize(
-    ("evaluated_at", "lat_range", "lon_range"),
-    [
-        ("2024-01-15T12:00:00Z", (25.0, 65.0), (-125.0, 40.0)),  # North America and Europe
-        ("2024-10-15T12:00:00Z", (-60.0, 75.0), (-180.0, 180.0)),  # the whole globe
-    ],
-)
-async def test_every_trail_label_occurs(
-    make_client: Any,
-    evaluated_at: str,
-    lat_range: tuple[float, float],
-    lon_range: tuple[float, float],
-) -> None:
+@pytest.mark.parametrize(("evaluated_at", "lat_range", "lon_range"), [
+    ("2024-01-15T12:00:00Z", (25.0, 65.0), (-125.0, 40.0)),  # North America and Europe
+    ("2024-10-15T12:00:00Z", (-60.0, 75.0), (-180.0, 180.0)),  # the whole globe
+])
+async def test_every_trail_label_occurs(make_client: Any, evaluated_at: str,
+                                        lat_range: tuple[float, float],
+                                        lon_range: tuple[float, float]) -> None:
     """Ask for the 48 hours before the evaluation time (the clock set 48 h earlier) at 300 places
     and label each; every label must occur, and none may take nearly all places."""
     start = datetime.fromisoformat(evaluated_at).timestamp() - 48 * 3600
@@ -59,13 +53,9 @@ async def test_every_trail_label_occurs(
     labels: Counter[str] = Counter()
     async with make_client(now=datetime.fromtimestamp(start, UTC).isoformat()) as client:
         for _ in range(300):
-            body = await onecall(
-                client,
-                lat=round(rnd.uniform(*lat_range), 4),
-                lon=round(rnd.uniform(*lon_range), 4),
-                units="metric",
-                exclude="current,minutely,daily,alerts",
-            )
+            body = await onecall(client, lat=round(rnd.uniform(*lat_range), 4),
+                                 lon=round(rnd.uniform(*lon_range), 4), units="metric",
+                                 exclude="current,minutely,daily,alerts")
             labels[classify(body["hourly"])] += 1
     assert set(labels) == LABELS, labels
     assert max(labels.values()) < 0.85 * 300, labels
@@ -89,8 +79,7 @@ def year_of_hours() -> list[tuple[Any, Hour]]:
 
 
 def test_weather_ids_agree_with_precipitation_and_temperature(
-    year_of_hours: list[tuple[Any, Hour]],
-) -> None:
+        year_of_hours: list[tuple[Any, Hour]]) -> None:
     seen: Counter[int] = Counter()
     for _, h in year_of_hours:
         wid = h.weather_id
@@ -144,9 +133,8 @@ def test_seasons_day_and_night_latitude_and_elevation() -> None:
 
     def mean_temp(lat: float, lon: float, first: int) -> float:
         loc = forecaster.location(lat, lon)
-        return statistics.mean(
-            h.temp_c for d in range(first, first + 14) for h in forecaster.day(loc, d).hours
-        )
+        return statistics.mean(h.temp_c for d in range(first, first + 14)
+                               for h in forecaster.day(loc, d).hours)
 
     for lon in (-100.0, 10.0, 100.0):
         assert mean_temp(50.0, lon, jul) > mean_temp(50.0, lon, jan) + 8  # northern summer

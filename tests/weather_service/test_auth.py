@@ -55,16 +55,9 @@ def snapshot(api: Api) -> Any:
     )
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {},
-        {"X-API-Key": "wrong-key-0123456789"},
-        {"X-API-Key": API_KEY[:-1]},
-        {"X-API-Key": ""},
-        {"Authorization": f"Bearer {API_KEY}"},
-    ],
-)
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong-key-0123456789"},
+                                     {"X-API-Key": API_KEY[:-1]}, {"X-API-Key": ""},
+                                     {"Authorization": f"Bearer {API_KEY}"}])
 def test_every_write_without_a_valid_key_is_401_and_changes_nothing(
     api: Api, headers: dict[str, str]
 ) -> None:
@@ -99,15 +92,8 @@ def test_reads_are_open_by_default_and_keyed_when_read_auth_is_on(make_api: Any)
     assert open_api.client.post("/v1/weather/query", json=QUERY).status_code == 200
 
     closed = make_api(weather_service_read_auth=True)
-    for path in (
-        "/v1/locations",
-        "/v1/locations/x",
-        "/v1/conditions/latest",
-        "/v1/stats",
-        "/v1/runs/x",
-        "/v1/locations/x/weather",
-        "/v1/locations/x/conditions",
-    ):
+    for path in ("/v1/locations", "/v1/locations/x", "/v1/conditions/latest", "/v1/stats",
+                 "/v1/runs/x", "/v1/locations/x/weather", "/v1/locations/x/conditions"):
         assert closed.client.get(path).status_code == 401, path
     assert closed.client.post("/v1/weather/query", json=QUERY).status_code == 401
     assert closed.client.get("/v1/locations", headers={"X-API-Key": OTHER_KEY}).status_code == 200

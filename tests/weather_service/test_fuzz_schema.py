@@ -69,8 +69,7 @@ def fuzz_app(database_url: str) -> Iterator[FastAPI]:
     app = create_app(_settings(database_url))
     with TestClient(app) as client:  # something for generated ids to hit, besides 404s
         seeded = client.post(
-            "/v1/locations",
-            json={"locations": [location(SEEDED_LOCATION)]},
+            "/v1/locations", json={"locations": [location(SEEDED_LOCATION)]},
             headers=WRITE_HEADERS,
         )
         assert seeded.status_code == 200

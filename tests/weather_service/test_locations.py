@@ -45,10 +45,7 @@ def test_upsert_updates_changed_fields_and_keeps_created_at(api: Api) -> None:
     assert response.json()["written"] == 1
     after = api.client.get("/v1/locations/trail-0001").json()
     assert (after["name"], after["aspect"], after["canopy"], after["elevation_m"]) == (
-        "Renamed",
-        "S",
-        "forest",
-        2450.0,
+        "Renamed", "S", "forest", 2450.0,
     )
     assert after["soil_drainage"] is None
     assert after["created_at"] == before["created_at"]

@@ -38,9 +38,8 @@ def test_database_down_makes_ready_503_and_writes_503_not_500(backend: str, tmp_
         ready = client.get("/ready")
         assert ready.status_code == 503
         assert ready.json()["status"] == "unavailable"
-        write = client.post(
-            "/v1/locations", json={"locations": [location()]}, headers=WRITE_HEADERS
-        )
+        write = client.post("/v1/locations", json={"locations": [location()]},
+                            headers=WRITE_HEADERS)
         assert write.status_code == 503
         assert write.headers["Retry-After"]
         assert client.get("/v1/locations").status_code == 503
@@ -49,10 +48,8 @@ def test_database_down_makes_ready_503_and_writes_503_not_500(backend: str, tmp_
 def test_unmigrated_database_is_not_ready_until_the_service_migrates_it(
     fresh_database_url: str,
 ) -> None:
-    base: dict[str, Any] = {
-        "database_url": fresh_database_url,
-        "weather_service_api_keys": WRITE_HEADERS["X-API-Key"],
-    }
+    base: dict[str, Any] = {"database_url": fresh_database_url,
+            "weather_service_api_keys": WRITE_HEADERS["X-API-Key"]}
     cold = create_app(WeatherServiceSettings(**base, weather_service_migrate_on_start=False))
     with TestClient(cold) as client:
         response = client.get("/ready")

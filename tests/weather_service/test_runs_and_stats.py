@@ -13,14 +13,9 @@ def iso(dt: datetime) -> str:
 def test_a_run_is_opened_then_finished_with_merged_counts(api: Api) -> None:
     started = datetime.now(UTC) - timedelta(minutes=10)
     created = api.write(
-        "POST",
-        "/v1/runs",
-        {
-            "run_id": "fetch-1",
-            "stage": "fetch-weather",
-            "started_at": iso(started),
-            "counts": {"scheduled": 40},
-        },
+        "POST", "/v1/runs",
+        {"run_id": "fetch-1", "stage": "fetch-weather", "started_at": iso(started),
+         "counts": {"scheduled": 40}},
     )
     assert created.status_code == 201
     assert created.json()["status"] == "running" and created.json()["finished_at"] is None
@@ -29,8 +24,7 @@ def test_a_run_is_opened_then_finished_with_merged_counts(api: Api) -> None:
     assert progress.json()["counts"] == {"scheduled": 40, "fetched": 10}
 
     finished = api.write(
-        "PATCH",
-        "/v1/runs/fetch-1",
+        "PATCH", "/v1/runs/fetch-1",
         {"status": "partial", "counts": {"fetched": 38, "dead_lettered": 2}, "message": "2 failed"},
     )
     body = finished.json()
@@ -73,13 +67,12 @@ def test_bad_run_updates(api: Api) -> None:
     before_start = api.write("PATCH", "/v1/runs/r-1", {"status": "failed", "finished_at": early})
     assert before_start.status_code == 422
     assert before_start.json()["detail"][0]["loc"] == ["body", "finished_at"]
-    running_with_end = api.write("PATCH", "/v1/runs/r-1", {"finished_at": iso(datetime.now(UTC))})
+    running_with_end = api.write(
+        "PATCH", "/v1/runs/r-1", {"finished_at": iso(datetime.now(UTC))}
+    )
     assert running_with_end.status_code == 422
-    for body, field in (
-        ({"counts": {"Bad-Name": 1}}, "counts"),
-        ({"counts": {"n": -1}}, "counts"),
-        ({"status": "exploded"}, "status"),
-    ):
+    for body, field in (({"counts": {"Bad-Name": 1}}, "counts"), ({"counts": {"n": -1}}, "counts"),
+                        ({"status": "exploded"}, "status")):
         response = api.write("PATCH", "/v1/runs/r-1", body)
         assert response.status_code == 422, body
         assert response.json()["detail"][0]["loc"][:2] == ["body", field]
@@ -91,21 +84,14 @@ def test_stats_report_counts_and_the_last_finished_run_per_stage(api: Api) -> No
     assert empty["locations"] == 0 and empty["last_finished_run"] is None
 
     add_locations(api, "trail-0001", "trail-0002")
-    api.write(
-        "PUT",
-        "/v1/locations/trail-0001/weather",
-        {"records": [weather(0, kind="observed"), weather(1), weather(2)]},
-    )
+    api.write("PUT", "/v1/locations/trail-0001/weather",
+              {"records": [weather(0, kind="observed"), weather(1), weather(2)]})
     api.write("PUT", "/v1/locations/trail-0001/conditions", {"conditions": [condition(0)]})
     now = datetime.now(UTC)
 
     def run(run_id: str, stage: str, finished_min_ago: int | None, status: str) -> None:
-        body: dict[str, Any] = {
-            "run_id": run_id,
-            "stage": stage,
-            "status": status,
-            "started_at": iso(now - timedelta(hours=1)),
-        }
+        body: dict[str, Any] = {"run_id": run_id, "stage": stage, "status": status,
+                                "started_at": iso(now - timedelta(hours=1))}
         if finished_min_ago is not None:
             body["finished_at"] = iso(now - timedelta(minutes=finished_min_ago))
         assert api.write("POST", "/v1/runs", body).status_code == 201
