@@ -5,7 +5,8 @@ How the worker runtime treats each family:
 * ``TransientError``: retried later with exponential backoff and full jitter; each retry spends an
   attempt, and past ``max_deliveries`` the task goes to the dead-letter stream.
 * ``PermanentError``: straight to the dead-letter stream (bad input, 4xx, a poison entry).
-* ``RateLimited`` and ``BreakerOpen``: the task waits and is tried later, spending no attempt.
+* ``RateLimited``, ``BreakerOpen`` and ``RedisUnavailable``: the task waits and is tried later,
+  spending no attempt.
 
 Errors from third-party libraries are translated into these where they enter our code
 (``raise TransientError(...) from exc``), so handlers and the runtime only ever see this module.
@@ -60,6 +61,12 @@ class RateLimited(WaitAndRetry):
 
 class BreakerOpen(WaitAndRetry):
     """The shared circuit breaker is open; ``retry_after_s`` is when it may half-open."""
+
+
+class RedisUnavailable(WaitAndRetry):
+    """Redis did not answer (connection refused or dropped, a timeout, still loading its data)
+    even after the client's own retries. It is no task's fault, so a task waits without spending
+    an attempt; a producer raises it once its ``redis_unavailable_timeout_s`` has passed."""
 
 
 class BackpressureError(EtlError):

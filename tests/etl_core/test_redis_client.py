@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 
 import pytest
 
 from etl_core.redis_client import RedisRetryOptions, async_client, sync_client
-from tests.support.redis_server import RedisServer, redis_server_binary, require_or_skip
+from tests.support.redis_server import RedisServer
 
 CONNECTIONS = 20
-
-
-@pytest.fixture
-def aof_server() -> Iterator[RedisServer]:
-    """A redis-server of this test's own with the append-only file on, to kill and restart."""
-    require_or_skip("redis-server", redis_server_binary() is not None)
-    server = RedisServer(appendonly=True)
-    server.start()
-    yield server
-    server.close()
 
 
 def test_the_defaults_sleep_at_most_15_s_in_all() -> None:
@@ -39,16 +28,18 @@ def test_nonsense_options_are_refused(bad: dict[str, int]) -> None:
 
 
 @pytest.mark.redis_real
-def test_a_sync_client_survives_a_restart_between_two_commands(aof_server: RedisServer) -> None:
-    client = sync_client(aof_server.url, RedisRetryOptions())
+def test_a_sync_client_survives_a_restart_between_two_commands(
+    aof_redis_server: RedisServer,
+) -> None:
+    client = sync_client(aof_redis_server.url, RedisRetryOptions())
     try:
         client.set("k", "before")
-        aof_server.kill()
-        aof_server.start()
+        aof_redis_server.kill()
+        aof_redis_server.start()
         assert client.get("k") == b"before"  # the AOF kept it; the stale connection was replaced
-        aof_server.kill()
+        aof_redis_server.kill()
         # Down for half a second (plus its start-up) while the SET below, sent now, retries.
-        restarter = threading.Timer(0.5, aof_server.start)
+        restarter = threading.Timer(0.5, aof_redis_server.start)
         restarter.start()
         try:
             client.set("k", "after")
@@ -60,10 +51,10 @@ def test_a_sync_client_survives_a_restart_between_two_commands(aof_server: Redis
 
 
 @pytest.mark.redis_real
-async def test_every_stale_pooled_connection_is_replaced(aof_server: RedisServer) -> None:
+async def test_every_stale_pooled_connection_is_replaced(aof_redis_server: RedisServer) -> None:
     """A full pool of connections to the old server: none of them fails its next command."""
     client = async_client(
-        aof_server.url, RedisRetryOptions(), max_connections=CONNECTIONS, pool_wait_s=30
+        aof_redis_server.url, RedisRetryOptions(), max_connections=CONNECTIONS, pool_wait_s=30
     )
     try:
         await client.set("k", "v")
@@ -72,8 +63,8 @@ async def test_every_stale_pooled_connection_is_replaced(aof_server: RedisServer
             *(client.blpop([f"none-{i}"], timeout=0.2) for i in range(CONNECTIONS))
         )
         assert len(client.connection_pool._available_connections) == CONNECTIONS
-        await asyncio.to_thread(aof_server.kill)
-        await asyncio.to_thread(aof_server.start)
+        await asyncio.to_thread(aof_redis_server.kill)
+        await asyncio.to_thread(aof_redis_server.start)
         replies = await asyncio.gather(*(client.get("k") for _ in range(2 * CONNECTIONS)))
         assert replies == [b"v"] * (2 * CONNECTIONS)
     finally:
@@ -82,14 +73,14 @@ async def test_every_stale_pooled_connection_is_replaced(aof_server: RedisServer
 
 @pytest.mark.redis_real
 async def test_a_command_sent_while_redis_is_down_succeeds_once_it_is_back(
-    aof_server: RedisServer,
+    aof_redis_server: RedisServer,
 ) -> None:
-    client = async_client(aof_server.url, RedisRetryOptions())
+    client = async_client(aof_redis_server.url, RedisRetryOptions())
     try:
         await client.set("k", "v")
-        await asyncio.to_thread(aof_server.kill)
+        await asyncio.to_thread(aof_redis_server.kill)
         # Down for half a second (plus its start-up) while the GET below, sent now, retries.
-        restarter = threading.Timer(0.5, aof_server.start)
+        restarter = threading.Timer(0.5, aof_redis_server.start)
         restarter.start()
         try:
             assert await client.get("k") == b"v"
