@@ -32,7 +32,7 @@ import redis.exceptions
 from etl_core import keys
 from etl_core.backoff import compute_backoff_s
 from etl_core.dedup import DedupMarks
-from etl_core.errors import PoisonMessage, TaskError, TransientError
+from etl_core.errors import PoisonMessage, RedisUnavailable, TaskError, TransientError
 from etl_core.logging import get_logger
 from etl_core.outcomes import OutcomeCounts
 from etl_core.task import BaseTask, Envelope, TaskCodec
@@ -375,6 +375,15 @@ class Worker:
             if me not in self._timed_out:
                 raise  # shutdown
             outcome = outcome_of_error(TimeoutError(), handler_timeout_s=o.handler_timeout_s)
+        except REDIS_ERRORS as exc:
+            # Redis did not answer the handler even after the client's retries: no fault of the
+            # task, so it waits without spending an attempt. (Left unsettled instead, its entry
+            # would be reclaimed later with one more delivery counted, which spends one.)
+            ctx.log.warning("handler_redis_unavailable", error=str(exc))
+            outcome = outcome_of_error(
+                RedisUnavailable(f"{type(exc).__name__}: {exc}"),
+                handler_timeout_s=o.handler_timeout_s,
+            )
         except Exception as exc:
             if not isinstance(exc, TaskError):
                 ctx.log.exception("handler_crashed")

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+import redis.exceptions
 
 from etl_core import keys
 from etl_core.errors import BreakerOpen, PermanentError, RateLimited, TransientError
@@ -120,6 +121,26 @@ async def test_waiting_spends_no_attempt(aredis: Any, error: type[Exception]) ->
     worker = await run_until_idle(aredis, handler, max_deliveries=2)
     assert set(handler.calls.values()) == {7}
     assert worker.counts.waited == 12 and worker.counts.done == 2
+    assert await aredis.xlen(keys.dead_letter_stream(STREAM)) == 0
+
+
+@pytest.mark.parametrize("error", [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError])
+async def test_a_handler_that_cannot_reach_redis_waits_without_spending_an_attempt(
+    aredis: Any, error: type[Exception]
+) -> None:
+    await publish(aredis, jobs(2))
+
+    async def redis_down(_task: Any, _ctx: Any, n: int) -> Done:
+        if n <= 3:  # more than max_deliveries allows attempts
+            raise error("Connection closed by server.")
+        return Done()
+
+    handler = Recorder(redis_down)
+    worker = await run_until_idle(aredis, handler, max_deliveries=2)
+    assert set(handler.calls.values()) == {4}
+    assert {ctx.attempts for ctx in handler.contexts} == {0}
+    assert (worker.counts.waited, worker.counts.retried, worker.counts.done) == (6, 0, 2)
+    assert worker.counts.by_error_type == {"RedisUnavailable": 6}
     assert await aredis.xlen(keys.dead_letter_stream(STREAM)) == 0
 
 
