@@ -216,7 +216,7 @@ def test_rounds_redis_does_not_answer_are_sent_again_once_it_is_back(
     producer = StreamProducer(
         client, STREAM, redis_unavailable_timeout_s=60, clock=fake.clock, sleep=fake.sleep
     )
-    producer.publish(entries(300), batch_size=100)
+    StreamProducer(client, STREAM).publish(entries(300), batch_size=100)
     aof_redis_server.kill()
     with capture_logs() as logs:
         report = producer.publish(entries(600), batch_size=100)
