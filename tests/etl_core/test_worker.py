@@ -200,6 +200,55 @@ async def test_a_crashed_consumers_entry_is_reclaimed_and_completed_once(aredis:
     assert [c.attempts for c in handler.contexts] == [1, 1, 1]  # the crash counted as a delivery
 
 
+async def test_an_entry_whose_delivery_reply_was_lost_runs_without_spending_an_attempt(
+    aredis: Any,
+) -> None:
+    await publish(aredis, jobs(3))
+    await aredis.xgroup_create(STREAM, GROUP, id="0")
+    # Redis delivered an entry to this very consumer, and the reply never reached it (the
+    # connection dropped after Redis had run the read).
+    await aredis.xreadgroup(GROUP, "me", {STREAM: ">"}, count=1)
+    handler = Recorder()
+    worker = await run_until_idle(aredis, handler, consumer="me", reclaim_idle_ms=60_000)
+    assert set(handler.calls.values()) == {1} and len(handler.calls) == 3
+    assert {ctx.attempts for ctx in handler.contexts} == {0}
+    assert worker.counts.reclaimed == 0 and worker.counts.done == 3
+    assert await pending_count(aredis) == 0
+
+
+async def test_an_entry_whose_settle_redis_rejected_is_left_to_the_reclaim(aredis: Any) -> None:
+    await aredis.set(NEXT, "not a stream")  # every forward to it is refused (WRONGTYPE)
+    await publish(aredis, jobs(1))
+
+    async def forward(task: Any, _ctx: Any, _n: int) -> Forward:
+        return Forward([NextJob(location_id=task.location_id, window=task.window)])
+
+    handler = Recorder(forward)
+    options = fast_options(forward_stream=NEXT, consumer="me", reclaim_idle_ms=60_000)
+    worker = Worker(aredis, CODEC, handler, options)
+    running = asyncio.create_task(worker.run())
+    try:
+
+        async def idle_ms() -> int:
+            rows = await aredis.xpending_range(STREAM, GROUP, "-", "+", 1)
+            return int(rows[0]["time_since_delivered"]) if rows else 0
+
+        async def rejected() -> bool:
+            return worker.counts.skipped_not_owned == 1
+
+        await await_until(rejected, message="the settle to be rejected")
+        # Taking it back would reset its idle time (XCLAIM) and run it again; it is left alone.
+        await await_until(lambda: _at_least(idle_ms, 1500), message="the entry to stay idle")
+        assert sum(handler.calls.values()) == 1
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, timeout=30)
+
+
+async def _at_least(value: Any, bound: int) -> bool:
+    return int(await value()) >= bound
+
+
 async def test_crash_looping_entry_goes_to_dead_letters_after_max_deliveries(aredis: Any) -> None:
     (entry_id,) = await publish(aredis, jobs(1))
     await aredis.xgroup_create(STREAM, GROUP, id="0")
