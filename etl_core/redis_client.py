@@ -16,8 +16,9 @@ reports it skipped, and nothing is forwarded, retried or dead-lettered twice);
 ``promote_delayed.lua`` and ``redrive.lua`` move only what they still find; the rest are reads,
 SET/DEL with fixed values, XACK, XCLAIM JUSTID and XGROUP CREATE (BUSYGROUP is expected). What a
 second run can change is bookkeeping in the safe direction: a rate-limit reservation or a breaker
-outcome counted twice (fewer calls, never more than the limits), and entries that a lost
-XREADGROUP or XAUTOCLAIM reply delivered stay pending until they are reclaimed.
+outcome counted twice (fewer calls, never more than the limits), and a settle whose first run's
+reply was lost reports its items skipped. Entries that a lost XREADGROUP or XAUTOCLAIM reply
+delivered stay pending for the consumer, which takes them back (``worker.maintenance``).
 """
 
 from __future__ import annotations
