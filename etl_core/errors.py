@@ -5,7 +5,8 @@ How the worker runtime treats each family:
 * ``TransientError``: retried later with exponential backoff and full jitter; each retry spends an
   attempt, and past ``max_deliveries`` the task goes to the dead-letter stream.
 * ``PermanentError``: straight to the dead-letter stream (bad input, 4xx, a poison entry).
-* ``RateLimited`` and ``BreakerOpen``: the task waits and is tried later, spending no attempt.
+* ``RateLimited``, ``BreakerOpen`` and ``RedisUnavailable``: the task waits and is tried later,
+  spending no attempt.
 * ``StageBlocked`` (``BreakerOpen`` is one): no task of the stage can succeed now (our key was
   refused, the service is behind an open breaker): the task waits as above, and the whole stage
   pauses until a trial task passes (``etl_core.pause``).
@@ -69,6 +70,12 @@ class StageBlocked(WaitAndRetry):
 
 class BreakerOpen(StageBlocked):
     """The shared circuit breaker is open; ``retry_after_s`` is when it may half-open."""
+
+
+class RedisUnavailable(WaitAndRetry):
+    """Redis did not answer (connection refused or dropped, a timeout, still loading its data)
+    even after the client's own retries. It is no task's fault, so a task waits without spending
+    an attempt; a producer raises it once its ``redis_unavailable_timeout_s`` has passed."""
 
 
 class BackpressureError(EtlError):

@@ -24,13 +24,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from redis.exceptions import NoScriptError
 
 from etl_core import keys, scripts
-from etl_core.errors import BackpressureError, TransientError
+from etl_core.backoff import compute_backoff_s
+from etl_core.errors import BackpressureError, RedisUnavailable, TaskError, TransientError
 from etl_core.logging import get_logger
 from etl_core.task import (
     FIELD_ATTEMPTS,
@@ -47,12 +48,16 @@ DEFAULT_BATCHES_PER_ROUND_TRIP = 8
 DEFAULT_MARKER_TTL_S = 24 * 3600.0
 DEFAULT_BACKPRESSURE_TIMEOUT_S = 60.0
 DEFAULT_BACKPRESSURE_POLL_S = 0.5
+DEFAULT_REDIS_UNAVAILABLE_TIMEOUT_S = 0.0
+REDIS_RETRY_BASE_S = 0.5
+REDIS_RETRY_MAX_S = 5.0
 MAX_ROUNDS_IN_FLIGHT = 2
 
 SCRIPT_NAME = "publish_once"
 
 # (task_id, fields in wire form)
 WireEntry = tuple[str, str]
+T = TypeVar("T")
 
 
 def _wire(fields: Mapping[str, str]) -> str:
@@ -117,6 +122,13 @@ class PublishReport:
         return len(self.entry_ids) - self.published
 
 
+def _redis_error(what: str, exc: redis.RedisError) -> TaskError:
+    """A failed call as our error: ``RedisUnavailable`` when Redis did not answer at all."""
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+        return RedisUnavailable(f"{what} failed: {exc}")
+    return TransientError(f"{what} failed: {exc}")
+
+
 def _read_replies(connection: Any, count: int) -> list[Any]:
     return [connection.read_response() for _ in range(count)]
 
@@ -168,9 +180,12 @@ class StreamProducer:
     rounds may be unconfirmed, so Redis never waits for the client; with a bound, one, so every
     backlog measurement sees all that was sent before it.
 
-    Redis errors are raised as ``TransientError``. A lost connection or a missing script (Redis
-    restarted, SCRIPT FLUSH) is handled by sending the affected rounds again, in order, which the
-    markers make harmless (entries the first attempt added then count as already published).
+    A lost connection or a missing script (Redis restarted, SCRIPT FLUSH) is handled by sending
+    the affected rounds again, in order, which the markers make harmless (entries the first attempt
+    added then count as already published). While Redis does not answer at all (after the client's
+    own retries), a round is tried again with backoff for up to ``redis_unavailable_timeout_s``
+    from its first failure (0: not at all), then ``RedisUnavailable`` is raised. Other Redis errors
+    are raised as ``TransientError``.
     """
 
     def __init__(
@@ -182,6 +197,7 @@ class StreamProducer:
         backpressure_timeout_s: float = DEFAULT_BACKPRESSURE_TIMEOUT_S,
         backpressure_poll_s: float = DEFAULT_BACKPRESSURE_POLL_S,
         marker_ttl_s: float = DEFAULT_MARKER_TTL_S,
+        redis_unavailable_timeout_s: float = DEFAULT_REDIS_UNAVAILABLE_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -195,12 +211,17 @@ class StreamProducer:
             raise ValueError(f"backpressure_poll_s must be positive, got {backpressure_poll_s}")
         if marker_ttl_s < 0.001:
             raise ValueError(f"marker_ttl_s must be at least 1 ms, got {marker_ttl_s}")
+        if redis_unavailable_timeout_s < 0:
+            raise ValueError(
+                f"redis_unavailable_timeout_s must be >= 0, got {redis_unavailable_timeout_s}"
+            )
         self._client = client
         self.stream = stream
         self.max_backlog = max_backlog
         self.backpressure_timeout_s = backpressure_timeout_s
         self.backpressure_poll_s = backpressure_poll_s
         self.marker_ttl_ms = int(marker_ttl_s * 1000)
+        self.redis_unavailable_timeout_s = redis_unavailable_timeout_s
         self._markers = keys.published_markers(stream)
         self.max_rounds_in_flight = MAX_ROUNDS_IN_FLIGHT if max_backlog is None else 1
         self._clock = clock
@@ -221,7 +242,7 @@ class StreamProducer:
         try:
             groups, length = pipe.execute(raise_on_error=False)
         except redis.RedisError as exc:
-            raise TransientError(f"measuring the backlog of {self.stream!r} failed: {exc}") from exc
+            raise _redis_error(f"measuring the backlog of {self.stream!r}", exc) from exc
         if isinstance(length, Exception):
             raise TransientError(f"XLEN {self.stream!r} failed: {length}")
         if isinstance(groups, Exception):
@@ -236,7 +257,7 @@ class StreamProducer:
             return wanted
         deadline: float | None = None
         while True:
-            backlog = self.backlog()
+            backlog = self._while_unavailable(self.backlog)
             if backlog < self.max_backlog:
                 if deadline is not None:
                     self._log.info(
@@ -295,7 +316,7 @@ class StreamProducer:
             )
         count = self._capacity(len(entries))
         if not self._script_loaded:
-            self._load_script()
+            self._while_unavailable(self._load_script)
         pending = PendingPublish(
             self,
             [
@@ -360,21 +381,53 @@ class StreamProducer:
 
     def _resend(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         """Send batches again through a client pipeline (with the client's own retries)."""
-        self._load_script()
-        pipe = self._client.pipeline(transaction=False)
-        for command in commands:
-            pipe.execute_command(*command)
-        try:
-            return list(pipe.execute())
-        except redis.RedisError as exc:
-            raise TransientError(f"publishing to stream {self.stream!r} failed: {exc}") from exc
+
+        def once() -> list[Any]:
+            self._load_script()
+            pipe = self._client.pipeline(transaction=False)
+            for command in commands:
+                pipe.execute_command(*command)
+            try:
+                return list(pipe.execute())
+            except redis.RedisError as exc:
+                raise _redis_error(f"publishing to stream {self.stream!r}", exc) from exc
+
+        return self._while_unavailable(once)
 
     def _load_script(self) -> None:
         try:
             self._client.script_load(self._script.script)
         except redis.RedisError as exc:
-            raise TransientError(f"loading {SCRIPT_NAME}.lua failed: {exc}") from exc
+            raise _redis_error(f"loading {SCRIPT_NAME}.lua", exc) from exc
         self._script_loaded = True
+
+    def _while_unavailable(self, call: Callable[[], T]) -> T:
+        """``call()``, tried again with backoff while it raises ``RedisUnavailable``, for up to
+        ``redis_unavailable_timeout_s`` from its first failure."""
+        deadline: float | None = None
+        failures = 0
+        while True:
+            try:
+                return call()
+            except RedisUnavailable as exc:
+                now = self._clock()
+                if deadline is None:
+                    deadline = now + self.redis_unavailable_timeout_s
+                if now >= deadline:
+                    raise
+                failures += 1
+                delay_s = min(
+                    compute_backoff_s(failures, base_s=REDIS_RETRY_BASE_S, max_s=REDIS_RETRY_MAX_S),
+                    deadline - now,
+                )
+                self._log.warning(
+                    "publish_redis_unavailable",
+                    retry=failures,
+                    error=str(exc),
+                    retry_in_s=round(delay_s, 2),
+                    gives_up_in_s=round(deadline - now, 1),
+                )
+                self._sleep(delay_s)
 
     def _drop_connection(self) -> None:
         if self._connection is not None:

@@ -6,7 +6,6 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
 from pydantic import Field, model_validator
 
 from etl_core import keys
@@ -14,6 +13,7 @@ from etl_core.breaker import CircuitBreaker
 from etl_core.worker import WorkerOptions
 from services.breaker_settings import WeatherServiceBreakerSettings
 from services.http_transport import AiohttpTransport, HttpTransport
+from services.redis_settings import RedisSettings
 from services.settings_types import DEFAULT_WEATHER_SERVICE_URL, LogLevel
 from services.weather_client import WeatherClientOptions, WeatherServiceClient
 from services.weather_reads import WeatherReads
@@ -24,8 +24,7 @@ RUNTIME_REDIS_CONNECTIONS = 32  # read loop, settler, reclaim, chores, metrics, 
 REDIS_POOL_WAIT_S = 30.0
 
 
-class WorkerSettings(WeatherServiceBreakerSettings):
-    redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
+class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings):
     weather_service_url: str = Field(default=DEFAULT_WEATHER_SERVICE_URL, pattern=r"^https?://")
     weather_service_api_key: str = Field(min_length=16)
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
@@ -88,15 +87,15 @@ class WorkerSettings(WeatherServiceBreakerSettings):
         ``REDIS_CONNECTIONS_PER_HANDLER`` commands in flight, plus the runtime's own. Past that a
         command waits for a free connection instead of failing with "Too many connections"
         (redis-py's default pool of 100 did fail, after a paid call, before its answer was cached).
+        A command whose connection dropped is retried (``RedisSettings``), so a handler rides out
+        a short Redis restart.
         """
         if redis is None:
-            pool = aioredis.BlockingConnectionPool.from_url(
-                self.redis_url,
+            redis = self.async_redis(
                 max_connections=concurrency * REDIS_CONNECTIONS_PER_HANDLER
                 + RUNTIME_REDIS_CONNECTIONS,
-                timeout=REDIS_POOL_WAIT_S,
+                pool_wait_s=REDIS_POOL_WAIT_S,
             )
-            redis = aioredis.Redis.from_pool(pool)
             stack.push_async_callback(redis.aclose)
         if weather_http is None:
             weather_http = AiohttpTransport(max_connections=concurrency)

@@ -45,6 +45,17 @@ def own_redis_server() -> Iterator[RedisServer]:
     server.close()
 
 
+@pytest.fixture
+def aof_redis_server() -> Iterator[RedisServer]:
+    """A redis-server of this test's own with the append-only file on: a SIGKILL and a restart
+    keep every acknowledged write, as in production."""
+    require_or_skip("redis-server", redis_server_binary() is not None)
+    server = RedisServer(appendonly=True)
+    server.start()
+    yield server
+    server.close()
+
+
 @dataclass
 class RedisBackend:
     """How a test reaches one Redis: sync and asyncio clients that share the same data."""

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis.exceptions
 
 from etl_core import keys, scripts
+
+# A delivery pending this long for its own consumer, which does not hold it, was lost.
+LOST_DELIVERY_MIN_IDLE_MS = 1_000
 
 
 def _text(value: bytes | str) -> str:
@@ -74,6 +78,63 @@ class Reclaimer:
             delivered = int(pending[0]["times_delivered"]) if pending else 1
             out.entries.append((_text(entry_id), fields or None, delivered))
         return out
+
+
+@dataclass
+class Lost:
+    entries: list[tuple[str, dict[bytes, bytes] | None, int]] = field(default_factory=list)
+    # Every entry pending for this consumer, or None when there were more than were looked at.
+    pending_ids: set[str] | None = None
+
+
+async def take_back_lost(
+    client: Any,
+    *,
+    stream: str,
+    group: str,
+    consumer: str,
+    held: Collection[str],
+    skip: Collection[str],
+    count: int,
+) -> Lost:
+    """Up to ``count`` entries pending for ``consumer`` that it neither ``held`` nor was told to
+    ``skip``, idle for ``LOST_DELIVERY_MIN_IDLE_MS`` at least.
+
+    A live consumer holds every entry it was delivered, unless the reply of the XREADGROUP (or
+    XAUTOCLAIM) that delivered it never arrived: Redis ran the command and the connection dropped
+    before the reply was read (a Redis restart does this to a read served just before the kill),
+    and the client's retry read other entries. Such an entry would wait for the reclaim and then
+    count one more delivery: an attempt spent on a delivery no handler ever saw. It is taken back
+    here with its delivery count unchanged (XCLAIM JUSTID, which also resets its idle time, so no
+    other consumer reclaims it while it runs).
+    """
+    out = Lost()
+    if count <= 0:
+        return out
+    limit = len(held) + len(skip) + count
+    rows = await client.xpending_range(
+        stream, group, min="-", max="+", count=limit, consumername=consumer
+    )
+    ids = [_text(row["message_id"]) for row in rows]
+    if len(rows) < limit:
+        out.pending_ids = set(ids)
+    lost = [
+        (entry_id, int(row["times_delivered"]))
+        for entry_id, row in zip(ids, rows, strict=True)
+        if entry_id not in held
+        and entry_id not in skip
+        and int(row["time_since_delivered"]) >= LOST_DELIVERY_MIN_IDLE_MS
+    ][:count]
+    if not lost:
+        return out
+    await client.xclaim(stream, group, consumer, 0, [i for i, _ in lost], justid=True)
+    pipe = client.pipeline(transaction=False)
+    for entry_id, _delivered in lost:
+        pipe.xrange(stream, min=entry_id, max=entry_id, count=1)
+    found = await pipe.execute()
+    for (entry_id, delivered), rows_of_id in zip(lost, found, strict=True):
+        out.entries.append((entry_id, rows_of_id[0][1] if rows_of_id else None, delivered))
+    return out
 
 
 async def release(

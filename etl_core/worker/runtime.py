@@ -35,7 +35,7 @@ import redis.exceptions
 from etl_core import keys
 from etl_core.backoff import compute_backoff_s
 from etl_core.dedup import DedupMarks
-from etl_core.errors import PoisonMessage, TaskError, TransientError
+from etl_core.errors import PoisonMessage, RedisUnavailable, TaskError, TransientError
 from etl_core.logging import get_logger
 from etl_core.outcomes import OutcomeCounts
 from etl_core.pause import PauseSource, PauseState, StagePause
@@ -50,6 +50,7 @@ from etl_core.worker.maintenance import (
     delete_heartbeat,
     ensure_group,
     release,
+    take_back_lost,
     write_heartbeat,
 )
 from etl_core.worker.options import WorkerOptions
@@ -130,6 +131,7 @@ class Worker:
             min_idle_ms=o.consumer_prune_idle_ms,
         )
         self._in_flight: set[str] = set()  # read and not yet settled: each holds a slot
+        self._given_up: set[str] = set()  # settled, not applied: left pending for the reclaim
         self._running: dict[asyncio.Task[Any], float] = {}  # runner -> its handler's deadline
         self._timed_out: set[asyncio.Task[Any]] = set()
         self._queue: asyncio.Queue[Runnable] = asyncio.Queue()
@@ -488,6 +490,15 @@ class Worker:
             if me not in self._timed_out:
                 raise  # shutdown
             outcome = outcome_of_error(TimeoutError(), handler_timeout_s=o.handler_timeout_s)
+        except REDIS_ERRORS as exc:
+            # Redis did not answer the handler even after the client's retries: no fault of the
+            # task, so it waits without spending an attempt. (Left unsettled instead, its entry
+            # would be reclaimed later with one more delivery counted, which spends one.)
+            ctx.log.warning("handler_redis_unavailable", error=str(exc))
+            outcome = outcome_of_error(
+                RedisUnavailable(f"{type(exc).__name__}: {exc}"),
+                handler_timeout_s=o.handler_timeout_s,
+            )
         except Exception as exc:
             if not isinstance(exc, TaskError):
                 ctx.log.exception("handler_crashed")
@@ -538,6 +549,7 @@ class Worker:
         self._in_flight.discard(entry_id)
         self._slot_free.set()
         if not applied:
+            self._given_up.add(entry_id)
             self.counts.skipped_not_owned += 1
             self.log.info("settle_skipped_not_owned", message_id=entry_id, kind=kind)
             return
@@ -598,6 +610,36 @@ class Worker:
             self.counts.reclaimed += len(live)
             self.log.info("reclaimed", count=len(live), deleted=deleted)
             self._safe_hook(self.hooks.on_reclaimed, len(live), deleted)
+        if live:
+            await self._dispatch(live)
+        await self._take_back_lost(free - len(live))
+
+    async def _take_back_lost(self, free: int) -> None:
+        """Run again, spending no delivery, what a read whose reply was lost delivered to us."""
+        o = self.options
+        lost = await take_back_lost(
+            self.client,
+            stream=o.stream,
+            group=o.group,
+            consumer=o.consumer,
+            held=self._in_flight,
+            skip=self._given_up,
+            count=min(free, o.read_count),
+        )
+        if lost.pending_ids is not None:
+            self._given_up &= lost.pending_ids
+        if not lost.entries:
+            return
+        gone = [eid for eid, fields, _ in lost.entries if fields is None]
+        if gone:  # deleted from the stream meanwhile: nothing to run
+            await self.client.xack(o.stream, o.group, *gone)
+        live = [e for e in lost.entries if e[1] is not None]
+        self.log.warning(
+            "lost_deliveries_taken_back",
+            count=len(live),
+            deleted=len(gone),
+            ids=[e[0] for e in live][:10],
+        )
         if live:
             await self._dispatch(live)
 

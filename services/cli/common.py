@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import redis
 import typer
 from rich.console import Console
@@ -28,9 +26,9 @@ def load_settings() -> CliSettings:
     return settings
 
 
-def redis_client() -> Any:
+def redis_client() -> redis.Redis:
     settings = load_settings()
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=30)
+    client = settings.sync_redis()
     try:
         client.ping()
     except redis.RedisError as exc:

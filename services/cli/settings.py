@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
-from etl_core.settings import ServiceSettings
+from services.redis_settings import RedisSettings
 
 
-class CliSettings(ServiceSettings):
-    redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
+class CliSettings(RedisSettings):
+    """``REDIS_URL`` and the Redis retry settings (``RedisSettings``)."""

@@ -149,12 +149,19 @@ async def _record_failure(weather: WeatherServiceClient, run_id: str, exc: Excep
 
 
 def producer_for(
-    client: Any, *, max_backlog: int | None, backpressure_timeout_s: float
+    client: Any,
+    *,
+    max_backlog: int | None,
+    backpressure_timeout_s: float,
+    redis_unavailable_timeout_s: float,
 ) -> StreamProducer:
-    """The ingestion-stream producer (``client`` is a sync redis client)."""
+    """The ingestion-stream producer (``client`` is a sync redis client). A round Redis does not
+    answer is tried again for up to ``redis_unavailable_timeout_s``: the run rides out a Redis
+    restart, and sending a round again never publishes a task twice (``publish_once.lua``)."""
     return StreamProducer(
         client,
         keys.INGESTION_STREAM,
         max_backlog=max_backlog,
         backpressure_timeout_s=backpressure_timeout_s,
+        redis_unavailable_timeout_s=redis_unavailable_timeout_s,
     )

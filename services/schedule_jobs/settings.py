@@ -6,15 +6,15 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from etl_core.settings import ServiceSettings
 from etl_core.windows import parse_window
+from services.redis_settings import RedisSettings
 from services.settings_types import DEFAULT_WEATHER_SERVICE_URL, LogLevel
 
 DEFAULT_CHUNK_SIZE = 1000
+DEFAULT_REDIS_UNAVAILABLE_TIMEOUT_S = 60.0
 
 
-class ScheduleSettings(ServiceSettings):
-    redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
+class ScheduleSettings(RedisSettings):
     weather_service_url: str = Field(default=DEFAULT_WEATHER_SERVICE_URL, pattern=r"^https?://")
     weather_service_api_key: str = Field(min_length=16)
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
@@ -24,6 +24,9 @@ class ScheduleSettings(ServiceSettings):
     locations_chunk_size: int = Field(default=DEFAULT_CHUNK_SIZE, ge=1, le=100_000)
     stream_max_backlog: int | None = Field(default=None, ge=1)
     backpressure_timeout_s: float = Field(default=300.0, ge=0)
+    # A publish round Redis does not answer is tried again for this long before the run fails
+    # (its tasks stay in the outbox either way).
+    redis_unavailable_timeout_s: float = Field(default=DEFAULT_REDIS_UNAVAILABLE_TIMEOUT_S, ge=0)
     log_level: LogLevel = "INFO"
 
     @field_validator("schedule_window")

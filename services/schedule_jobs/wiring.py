@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import httpx
-import redis
 
 from services.schedule_jobs.run import ScheduleOptions, ScheduleReport, producer_for, run_schedule
 from services.schedule_jobs.settings import ScheduleSettings
 from services.weather_client import WeatherClientOptions, WeatherServiceClient
-
-REDIS_SOCKET_TIMEOUT_S = 30.0
 
 
 def schedule_options(settings: ScheduleSettings) -> ScheduleOptions:
@@ -22,14 +19,13 @@ def schedule_options(settings: ScheduleSettings) -> ScheduleOptions:
 
 
 async def run_from_settings(settings: ScheduleSettings) -> ScheduleReport:
-    client = redis.Redis.from_url(
-        settings.redis_url, socket_connect_timeout=5, socket_timeout=REDIS_SOCKET_TIMEOUT_S
-    )
+    client = settings.sync_redis()
     try:
         producer = producer_for(
             client,
             max_backlog=settings.stream_max_backlog,
             backpressure_timeout_s=settings.backpressure_timeout_s,
+            redis_unavailable_timeout_s=settings.redis_unavailable_timeout_s,
         )
         async with httpx.AsyncClient() as http:
             weather = WeatherServiceClient(

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from etl_core.errors import TransientError
+from etl_core.errors import RedisUnavailable
 from etl_core.outbox import SqliteOutbox
 from etl_core.producer import StreamProducer
 from tests.etl_core.outbox_crash_child import CLIENT_NAME, CODEC, STREAM, jobs
@@ -152,7 +152,7 @@ def test_redis_down_during_flush_keeps_every_row_for_the_next_run(
     with SqliteOutbox(tmp_path / "outbox.db") as outbox:
         outbox.put_tasks(STREAM, jobs(N), CODEC)
         own_redis_server.kill()
-        with pytest.raises(TransientError):
+        with pytest.raises(RedisUnavailable):
             outbox.flush(StreamProducer(client, STREAM))
         assert outbox.pending_count() == N
         own_redis_server.start()

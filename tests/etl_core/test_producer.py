@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 import redis
+from structlog.testing import capture_logs
 
 from etl_core import keys, scripts
-from etl_core.errors import BackpressureError
+from etl_core.errors import BackpressureError, RedisUnavailable
 from etl_core.producer import (
     StreamProducer,
     decode_fields,
@@ -18,8 +19,10 @@ from etl_core.producer import (
     stream_backlog,
     wire_entries_of,
 )
+from etl_core.redis_client import RedisRetryOptions, sync_client
 from tests.conftest import RedisBackend
 from tests.etl_core.outbox_crash_child import CODEC, OutboxJob, jobs
+from tests.support.redis_server import RedisServer
 
 STREAM = "test-producer-stream"
 GROUP = "g"
@@ -203,6 +206,47 @@ def test_a_lost_connection_between_rounds_loses_and_duplicates_nothing(
     admin.close()
 
 
+@pytest.mark.redis_real
+def test_rounds_redis_does_not_answer_are_sent_again_once_it_is_back(
+    aof_redis_server: RedisServer,
+) -> None:
+    # No client-level retries: what rides out the outage here is the producer's own.
+    client = sync_client(aof_redis_server.url, RedisRetryOptions(attempts=0))
+    fake = FakeTime(on_sleep=lambda n: aof_redis_server.start() if n == 2 else None)
+    producer = StreamProducer(
+        client, STREAM, redis_unavailable_timeout_s=60, clock=fake.clock, sleep=fake.sleep
+    )
+    StreamProducer(client, STREAM).publish(entries(300), batch_size=100)
+    aof_redis_server.kill()
+    with capture_logs() as logs:
+        report = producer.publish(entries(600), batch_size=100)
+    assert (report.published, report.already_published) == (300, 300)
+    assert len(fake.sleeps) == 2 and all(0 <= s <= 5 for s in fake.sleeps)
+    retries = [e for e in logs if e["event"] == "publish_redis_unavailable"]
+    assert [(e["log_level"], e["retry"]) for e in retries] == [("warning", 1), ("warning", 2)]
+    assert "Connection refused" in retries[0]["error"] or "111" in retries[0]["error"]
+    stored = client.xrange(STREAM)
+    assert len({fields[b"task_id"] for _, fields in stored}) == len(stored) == 600
+    client.close()
+
+
+@pytest.mark.redis_real
+def test_a_round_redis_never_answers_fails_after_the_timeout(
+    own_redis_server: RedisServer,
+) -> None:
+    client = sync_client(own_redis_server.url, RedisRetryOptions(attempts=0))
+    fake = FakeTime()
+    producer = StreamProducer(
+        client, STREAM, redis_unavailable_timeout_s=30, clock=fake.clock, sleep=fake.sleep
+    )
+    own_redis_server.kill()
+    with pytest.raises(RedisUnavailable, match=r"publish_once\.lua"):
+        producer.publish(entries(10))
+    assert sum(fake.sleeps) == pytest.approx(30)
+    assert len(fake.sleeps) >= 6 and max(fake.sleeps) <= 5
+    client.close()
+
+
 def test_rounds_must_be_confirmed_in_order(sredis: Any) -> None:
     producer = StreamProducer(sredis, STREAM)
     wire = [(task_id, encode_fields(fields)) for task_id, fields in entries(4)]
@@ -223,6 +267,7 @@ def test_rounds_must_be_confirmed_in_order(sredis: Any) -> None:
         {"backpressure_timeout_s": -1},
         {"backpressure_poll_s": 0},
         {"marker_ttl_s": 0},
+        {"redis_unavailable_timeout_s": -1},
     ],
 )
 def test_invalid_options_are_refused(sredis: Any, options: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+import redis.exceptions
 
 from etl_core import keys
 from etl_core.errors import BreakerOpen, PermanentError, RateLimited, TransientError
@@ -129,6 +130,26 @@ async def test_waiting_spends_no_attempt(aredis: Any, error: type[Exception]) ->
     assert await aredis.xlen(keys.dead_letter_stream(STREAM)) == 0
 
 
+@pytest.mark.parametrize("error", [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError])
+async def test_a_handler_that_cannot_reach_redis_waits_without_spending_an_attempt(
+    aredis: Any, error: type[Exception]
+) -> None:
+    await publish(aredis, jobs(2))
+
+    async def redis_down(_task: Any, _ctx: Any, n: int) -> Done:
+        if n <= 3:  # more than max_deliveries allows attempts
+            raise error("Connection closed by server.")
+        return Done()
+
+    handler = Recorder(redis_down)
+    worker = await run_until_idle(aredis, handler, max_deliveries=2)
+    assert set(handler.calls.values()) == {4}
+    assert {ctx.attempts for ctx in handler.contexts} == {0}
+    assert (worker.counts.waited, worker.counts.retried, worker.counts.done) == (6, 0, 2)
+    assert worker.counts.by_error_type == {"RedisUnavailable": 6}
+    assert await aredis.xlen(keys.dead_letter_stream(STREAM)) == 0
+
+
 async def test_handler_timeout_and_crash_are_retried(aredis: Any) -> None:
     await publish(aredis, jobs(2))
 
@@ -183,6 +204,55 @@ async def test_a_crashed_consumers_entry_is_reclaimed_and_completed_once(aredis:
     assert worker.counts.reclaimed == 3 and worker.counts.done == 3
     assert await pending_count(aredis) == 0
     assert [c.attempts for c in handler.contexts] == [1, 1, 1]  # the crash counted as a delivery
+
+
+async def test_an_entry_whose_delivery_reply_was_lost_runs_without_spending_an_attempt(
+    aredis: Any,
+) -> None:
+    await publish(aredis, jobs(3))
+    await aredis.xgroup_create(STREAM, GROUP, id="0")
+    # Redis delivered an entry to this very consumer, and the reply never reached it (the
+    # connection dropped after Redis had run the read).
+    await aredis.xreadgroup(GROUP, "me", {STREAM: ">"}, count=1)
+    handler = Recorder()
+    worker = await run_until_idle(aredis, handler, consumer="me", reclaim_idle_ms=60_000)
+    assert set(handler.calls.values()) == {1} and len(handler.calls) == 3
+    assert {ctx.attempts for ctx in handler.contexts} == {0}
+    assert worker.counts.reclaimed == 0 and worker.counts.done == 3
+    assert await pending_count(aredis) == 0
+
+
+async def test_an_entry_whose_settle_redis_rejected_is_left_to_the_reclaim(aredis: Any) -> None:
+    await aredis.set(NEXT, "not a stream")  # every forward to it is refused (WRONGTYPE)
+    await publish(aredis, jobs(1))
+
+    async def forward(task: Any, _ctx: Any, _n: int) -> Forward:
+        return Forward([NextJob(location_id=task.location_id, window=task.window)])
+
+    handler = Recorder(forward)
+    options = fast_options(forward_stream=NEXT, consumer="me", reclaim_idle_ms=60_000)
+    worker = Worker(aredis, CODEC, handler, options)
+    running = asyncio.create_task(worker.run())
+    try:
+
+        async def idle_ms() -> int:
+            rows = await aredis.xpending_range(STREAM, GROUP, "-", "+", 1)
+            return int(rows[0]["time_since_delivered"]) if rows else 0
+
+        async def rejected() -> bool:
+            return worker.counts.skipped_not_owned == 1
+
+        await await_until(rejected, message="the settle to be rejected")
+        # Taking it back would reset its idle time (XCLAIM) and run it again; it is left alone.
+        await await_until(lambda: _at_least(idle_ms, 1500), message="the entry to stay idle")
+        assert sum(handler.calls.values()) == 1
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, timeout=30)
+
+
+async def _at_least(value: Any, bound: int) -> bool:
+    return int(await value()) >= bound
 
 
 async def test_crash_looping_entry_goes_to_dead_letters_after_max_deliveries(aredis: Any) -> None:

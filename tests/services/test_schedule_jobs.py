@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from etl_core import keys
 from etl_core.outbox import SqliteOutbox
 from etl_core.producer import StreamProducer
 from services.schedule_jobs.locations import LocationsFileError
-from services.schedule_jobs.run import ScheduleOptions, run_schedule
+from services.schedule_jobs.run import ScheduleOptions, producer_for, run_schedule
+from services.schedule_jobs.settings import ScheduleSettings
 from services.tasks import PIPELINE_CODEC, IngestTask
-from tests.services.conftest import WeatherService, trail
+from tests.services.conftest import WS_API_KEY, WeatherService, trail
+from tests.support.redis_server import RedisServer
 
 NOW = datetime(2026, 11, 1, 10, 17, tzinfo=UTC)
 WINDOW = "2026-11-01T10:00Z"
@@ -138,3 +142,43 @@ async def test_chunks_are_published_as_they_are_read(
     report = await _run(weather, sync_redis, tmp_path)  # chunks of 4: 4, 4, 2
     assert report.published == 10
     assert seen_before_chunk == [0, 4, 8]
+
+
+@pytest.mark.redis_real
+async def test_a_run_completes_across_a_redis_restart(
+    weather: WeatherService, aof_redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Redis is down when the run starts and back ~3 s later, longer than the client's own
+    retries here (2): the publish rounds are tried again until it answers."""
+    await weather.client.upsert_locations([trail(n) for n in range(40)])
+    settings = ScheduleSettings.load(
+        redis_url=aof_redis_server.url, weather_service_api_key=WS_API_KEY, redis_retry_attempts=2
+    )
+    client = settings.sync_redis()
+    producer = producer_for(
+        client,
+        max_backlog=None,
+        backpressure_timeout_s=settings.backpressure_timeout_s,
+        redis_unavailable_timeout_s=settings.redis_unavailable_timeout_s,
+    )
+    aof_redis_server.kill()
+    restarter = threading.Timer(3.0, aof_redis_server.start)
+    restarter.start()
+    try:
+        with capture_logs() as logs:
+            report = await run_schedule(
+                ScheduleOptions(outbox_path=tmp_path / "outbox.sqlite3", chunk_size=4),
+                weather=weather.client,
+                producer=producer,
+                now=NOW,
+            )
+    finally:
+        restarter.join(timeout=30)
+    assert (report.locations, report.published, report.already_published) == (40, 40, 0)
+    ids = _stream_task_ids(client)
+    assert sorted(ids) == sorted(f"owm.ingest:{trail(n)['id']}@{WINDOW}" for n in range(40))
+    retries = [e for e in logs if e["event"] == "publish_redis_unavailable"]
+    assert retries and all(e["log_level"] == "warning" for e in retries)
+    run = (await weather.http.get(f"/v1/runs/{report.run_id}")).json()
+    assert run["status"] == "succeeded"
+    client.close()

@@ -1,4 +1,5 @@
-"""The workers' Redis pool is sized for their concurrency and waits rather than fails when full.
+"""The workers' Redis pool is sized for their concurrency, waits rather than fails when full, and
+retries a command whose connection dropped.
 
 redis-py's default asyncio pool holds 100 connections and raises "Too many connections" past that;
 a fetch worker at concurrency 64 with a new location's three day_summary calls in flight hit it
@@ -12,6 +13,7 @@ from contextlib import AsyncExitStack
 
 import pytest
 import redis.asyncio as aioredis
+import redis.exceptions
 
 from services.worker_settings import REDIS_CONNECTIONS_PER_HANDLER, RUNTIME_REDIS_CONNECTIONS
 from tests.services.pipeline.helpers import fetch_settings
@@ -35,3 +37,24 @@ async def test_a_full_pool_makes_commands_wait_not_fail(redis_server: RedisServe
             *(client.blpop([f"nothing-{i}"], timeout=0.3) for i in range(2 * size))
         )
         assert replies == [None] * (2 * size)
+
+
+async def test_the_pool_retries_dropped_connections_as_the_settings_say(
+    redis_server: RedisServer,
+) -> None:
+    settings = fetch_settings(
+        redis_url=redis_server.url, redis_retry_attempts=3, redis_health_check_interval_s=7
+    )
+    async with AsyncExitStack() as stack:
+        client, _weather = await settings.open_clients(
+            stack, redis=None, weather_http=None, concurrency=1
+        )
+        connection = await client.connection_pool.get_connection()
+        try:
+            assert connection.retry.get_retries() == 3
+            assert connection.health_check_interval == 7
+            assert {redis.exceptions.ConnectionError, redis.exceptions.TimeoutError} <= set(
+                connection.retry._supported_errors
+            )
+        finally:
+            await client.connection_pool.release(connection)

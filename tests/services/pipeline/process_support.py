@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -157,10 +158,13 @@ def require_running(procs: list[subprocess.Popen[bytes]], pipeline: Pipeline) ->
 
 
 @contextmanager
-def running_pipeline(work_dir: Path, **mock_env: str) -> Iterator[Pipeline]:
-    """A private redis-server, mock-owm and the weather service; every process stopped at exit."""
+def running_pipeline(
+    work_dir: Path, *, appendonly: bool = False, **mock_env: str
+) -> Iterator[Pipeline]:
+    """A private redis-server (``appendonly``: with its AOF, to survive a restart), mock-owm and
+    the weather service; every process stopped at exit."""
     require_or_skip("redis-server", redis_server_binary() is not None)
-    server = RedisServer()
+    server = RedisServer(appendonly=appendonly)
     children = Children(work_dir)
     try:
         server.start()
@@ -178,6 +182,15 @@ def redis_client(pipeline: Pipeline) -> redis.Redis:
 def pending_count(client: redis.Redis, stream: str, group: str) -> int:
     summary: Any = client.xpending(stream, group)
     return int(summary["pending"])
+
+
+def worker_totals(pipeline: Pipeline, name: str) -> dict[str, Any]:
+    """The counts a stopped worker logged in its ``worker_stopped`` line (JSON logs)."""
+    for line in (pipeline.work_dir / f"{name}.log").read_text(errors="replace").splitlines():
+        if '"worker_stopped"' in line:
+            totals: dict[str, Any] = json.loads(line)
+            return totals
+    raise AssertionError(f"{name} logged no worker_stopped line\n{pipeline.log_tail()}")
 
 
 def dead_letter_counts(client: redis.Redis) -> dict[str, int]:
