@@ -34,7 +34,7 @@ ONECALL_PATH = "/data/3.0/onecall"
 TIMEMACHINE_PATH = "/data/3.0/onecall/timemachine"
 DAY_SUMMARY_PATH = "/data/3.0/onecall/day_summary"
 ONECALL_UNUSED_PARTS = ("minutely", "daily", "alerts")
-DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_TIMEOUT_S = 5.0
 # A 429 without Retry-After waits no longer than this: the quota frees a permit within a minute
 # (OwmGate asks the shared limiter when; this is the wait when nobody can tell).
 DEFAULT_429_RETRY_AFTER_S = 60.0

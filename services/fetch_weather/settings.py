@@ -7,6 +7,7 @@ from pydantic import Field
 from etl_core.errors import ConfigurationError
 from etl_core.ratelimit_adaptive import DEFAULT_MIN_FACTOR, DEFAULT_RECOVERY_S
 from services.breaker_settings import OwmBreakerSettings
+from services.fetch_weather.owm_client import DEFAULT_TIMEOUT_S
 from services.worker_settings import WorkerSettings
 
 IN_FLIGHT_PER_CALL = 2  # default task slots per call slot
@@ -18,7 +19,9 @@ class FetchWeatherSettings(WorkerSettings, OwmBreakerSettings):
 
     owm_base_url: str = Field(default="https://api.openweathermap.org", pattern=r"^https?://")
     owm_api_key: str = Field(min_length=1)
-    owm_timeout_s: float = Field(default=10.0, gt=0)
+    # One Call answers in well under a second; a hung call holds one of FETCH_CONCURRENCY call
+    # slots for this long, so a longer wait costs throughput whenever the provider drops calls.
+    owm_timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
     owm_rate_limit_per_minute: int = Field(default=60, ge=1)
     owm_rate_limit_per_day: int = Field(default=1000, ge=1)
     # The per-minute permits are also counted over 60 s + this margin, so calls held up on their
