@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -16,16 +15,7 @@ from etl_core.outcomes import Done
 from etl_core.pause import PauseSource, StagePause
 from etl_core.worker import Worker
 from tests.etl_core.workerkit import CODEC, GROUP, STREAM, Recorder, fast_options, jobs, publish
-from tests.support.polling import await_until
-
-
-def now(predicate: Callable[[], object]) -> Callable[[], Awaitable[object]]:
-    """``await_until`` for a predicate on in-process state."""
-
-    async def check() -> object:
-        return predicate()
-
-    return check
+from tests.support.polling import await_until, holds
 
 
 async def test_a_manual_pause_is_shared_and_only_an_operator_lifts_it(aredis: Any) -> None:
@@ -79,7 +69,7 @@ async def test_a_stage_wide_failure_pauses_the_stage_until_a_trial_passes(aredis
     running = asyncio.create_task(worker.run(until_idle=True))
     try:
         await await_until(
-            now(lambda: worker.pause_state is not None),
+            holds(lambda: worker.pause_state is not None),
             timeout_s=20,
             message="the stage to pause",
         )
@@ -90,7 +80,7 @@ async def test_a_stage_wide_failure_pauses_the_stage_until_a_trial_passes(aredis
         # Paused: one trial task per interval reaches the handler, not twenty tasks each
         # retried every interval (which would make 100 calls a second).
         await await_until(
-            now(lambda: sum(handler.calls.values()) >= in_hand + 4),
+            holds(lambda: sum(handler.calls.values()) >= in_hand + 4),
             timeout_s=20,
             message="a few trials",
         )
@@ -116,7 +106,7 @@ async def test_a_manually_paused_stage_starts_nothing_until_resumed(aredis: Any)
     running = asyncio.create_task(worker.run(until_idle=True))
     try:
         await await_until(
-            now(lambda: worker.pause_state is not None),
+            holds(lambda: worker.pause_state is not None),
             timeout_s=20,
             message="the worker to see the pause",
         )
@@ -125,7 +115,7 @@ async def test_a_manually_paused_stage_starts_nothing_until_resumed(aredis: Any)
         while loops < 10:
             before = worker.last_loop_monotonic
             await await_until(
-                now(lambda b=before: worker.last_loop_monotonic > b),  # type: ignore[misc]
+                holds(lambda b=before: worker.last_loop_monotonic > b),  # type: ignore[misc]
                 timeout_s=20,
                 message="the read loop to go round",
             )

@@ -42,3 +42,12 @@ async def await_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {message}")
         await asyncio.sleep(interval_s)
+
+
+def holds(predicate: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
+    """``await_until``'s predicate for in-process state (a worker's counts, its pause view)."""
+
+    async def check() -> Any:
+        return predicate()
+
+    return check

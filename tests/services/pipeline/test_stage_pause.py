@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +42,11 @@ from tests.services.pipeline.failure_support import (
     schedule,
 )
 from tests.services.pipeline.helpers import categorize_settings, fetch_settings
-from tests.support.polling import await_until
+from tests.support.polling import await_until, holds
 from tests.support.redis_server import free_port
 
 LOCATIONS = 12
 TRIAL_S = 0.3  # a trial task this often while paused by a refused key
-
-
-def now(predicate: Callable[[], object]) -> Callable[[], Awaitable[object]]:
-    async def check() -> object:
-        return predicate()
-
-    return check
 
 
 @contextlib.asynccontextmanager
@@ -115,7 +108,7 @@ async def test_a_refused_owm_key_pauses_fetching_and_dead_letters_nothing(
         running(fetcher),
         httpx.AsyncClient() as http,
     ):
-        await await_until(now(lambda: fetcher.pause_state is not None), message="the pause")
+        await await_until(holds(lambda: fetcher.pause_state is not None), message="the pause")
         paused_at = time.monotonic()
         in_hand = 8  # task slots: twice the 4 calls; each such task makes its one call
         assert await owm_total_calls(owm) <= in_hand
@@ -128,7 +121,7 @@ async def test_a_refused_owm_key_pauses_fetching_and_dead_letters_nothing(
         # Paused: past the tasks in hand, one trial call per interval, not every task retried
         # every interval (twelve tasks would make 40 calls a second).
         await await_until(
-            now(lambda: time.monotonic() - paused_at > 4 * TRIAL_S), message="four intervals"
+            holds(lambda: time.monotonic() - paused_at > 4 * TRIAL_S), message="four intervals"
         )
         refused = await owm_total_calls(owm)
         assert refused <= in_hand + (time.monotonic() - paused_at) / TRIAL_S + 2
@@ -181,7 +174,7 @@ async def test_a_refused_weather_service_key_pauses_and_nothing_is_paid_twice(
         ) as fetcher,
         running(fetcher),
     ):
-        await await_until(now(lambda: fetcher.pause_state is not None), message="the pause")
+        await await_until(holds(lambda: fetcher.pause_state is not None), message="the pause")
         assert "WeatherServiceAuthError" in (fetcher.not_ready_reason() or "")
         assert "WEATHER_SERVICE_API_KEY" in (fetcher.not_ready_reason() or "")
         fetcher.stop()
@@ -246,21 +239,21 @@ async def test_the_weather_service_down_for_20_s_mid_run_dead_letters_nothing(
         running(categorizer, until_idle=False),
     ):
         await await_until(
-            now(lambda: fetcher.counts.forwarded >= 3), timeout_s=60, message="a few fetched"
+            holds(lambda: fetcher.counts.forwarded >= 3), timeout_s=60, message="a few fetched"
         )
         plug.down = True
         pulled_at = time.monotonic()
         await await_until(
-            now(lambda: fetcher.pause_state is not None), timeout_s=30, message="fetch to pause"
+            holds(lambda: fetcher.pause_state is not None), timeout_s=30, message="fetch to pause"
         )
         await await_until(
-            now(lambda: time.monotonic() - pulled_at >= 20), timeout_s=60, message="20 s down"
+            holds(lambda: time.monotonic() - pulled_at >= 20), timeout_s=60, message="20 s down"
         )
         assert fetcher.counts.dead_lettered == 0 and categorizer.counts.dead_lettered == 0
         plug.down = False
         await asyncio.wait_for(fetching, timeout=120)
         await await_until(
-            now(lambda: categorizer.counts.done == locations),
+            holds(lambda: categorizer.counts.done == locations),
             timeout_s=120,
             message="every location categorized",
         )
