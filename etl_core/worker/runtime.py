@@ -343,9 +343,7 @@ class Worker:
     def _see_pause(self, state: PauseState | None) -> None:
         """Note the pause as seen now; say so when it starts, changes source or ends."""
         before, self.pause_state = self.pause_state, state
-        if (before is None) == (state is None) and (
-            before is None or state is None or before.source == state.source
-        ):
+        if (before and before.source) == (state and state.source):
             return
         if state is None:
             self.log.info("stage_resumed")
