@@ -17,6 +17,9 @@ from mock_owm.settings import MockOwmSettings
 GC_THRESHOLDS = (50_000, 50, 100)
 # Requests still open at shutdown (an injected hang, say) are not waited for longer than this.
 GRACEFUL_SHUTDOWN_S = 2
+# Longer than the clients keep an idle connection (services.http_transport.CLIENT_KEEPALIVE_S), as
+# the real API's front ends are: a client must not reuse a connection the server has just closed.
+KEEP_ALIVE_S = 75
 
 log = get_logger(__name__, component="mock_owm")
 
@@ -32,7 +35,8 @@ def serve(host: str, port: int) -> None:
              rate_limit_per_minute=settings.rate_limit_per_minute,
              rate_limit_per_day=settings.rate_limit_per_day)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=settings.access_log,
-                lifespan="off", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+                lifespan="off", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+                timeout_keep_alive=KEEP_ALIVE_S)
 
 
 def main() -> None:

@@ -11,6 +11,11 @@ from weather_service.migrate import migrate
 from weather_service.settings import WeatherServiceSettings
 
 GRACEFUL_SHUTDOWN_S = 20
+# An idle kept-alive connection stays open longer than any of our clients keeps one idle
+# (services.http_transport.CLIENT_KEEPALIVE_S) and than the usual load balancer idle timeout
+# (60 s): a client must never reuse a connection the server has just closed, which fails the
+# request with "connection reset" (uvicorn's own default is 5 s).
+KEEP_ALIVE_S = 75
 
 log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
 
@@ -32,5 +37,6 @@ def serve(host: str, port: int) -> None:
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        timeout_keep_alive=KEEP_ALIVE_S,
         proxy_headers=False,
     )
