@@ -88,6 +88,13 @@ def _redis_cpu_s(client: redis.Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
+def _redis_calls(client: redis.Redis) -> dict[str, int]:
+    """Commands Redis has run so far, by name (``INFO commandstats``); scripts' inner commands
+    count under their own names beside the ``evalsha`` that ran them."""
+    stats: dict[str, Any] = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+
+
 def _acked(client: redis.Redis, stream: str, group: str) -> int:
     """Entries of ``stream`` the group has read and acknowledged."""
     for info in client.xinfo_groups(stream) if client.exists(stream) else []:
@@ -122,6 +129,7 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
     _wait_for_workers(client, fetch_workers, categorize_workers)
     cpu_before = _cpu_by_part(env)
     redis_before = _redis_cpu_s(client)
+    calls_before = _redis_calls(client)
     children_before = _children_cpu_s()  # the workers are not reaped until they stop
     started = time.monotonic()
     scheduled = subprocess.run(
@@ -139,6 +147,7 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
     elapsed = time.monotonic() - started
     cpu_after = _cpu_by_part(env)
     cpu_after["redis"] = _redis_cpu_s(client) - redis_before
+    calls_after = _redis_calls(client)
     cpu_after["schedule"] = schedule_cpu_s
     env.children.stop(names)
     stats: dict[str, Any] = httpx.get(env.owm_url + "/__stats", timeout=10).json()
@@ -153,6 +162,11 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
         "locations_per_s": round(n / elapsed, 1),
         "owm_calls": stats.get("requests_by_endpoint", {}),
         "dead_letters": dead,
+        "redis_calls_per_location": {
+            name: round((count - calls_before.get(name, 0)) / n, 2)
+            for name, count in sorted(calls_after.items(), key=lambda kv: -kv[1])
+            if count - calls_before.get(name, 0) >= n / 100
+        },
         "cpu_ms_per_location": {
             part: round(1000 * (cpu_after[part] - cpu_before.get(part, 0.0)) / n, 2)
             for part in CPU_PARTS + OTHER_PARTS
@@ -198,7 +212,6 @@ def main(argv: list[str]) -> None:
         cold = run_window(env, n, fetch_workers, categorize_workers)
         next_window(redis.Redis.from_url(env.redis_url))
         steady = run_window(env, n, fetch_workers, categorize_workers)
-    mock = mock_owm_bench.run(seconds=5.0)
     print(
         f"locations: {n}, fetch workers: {fetch_workers}, categorize workers: "
         f"{categorize_workers}, seeding {seed_s:.1f} s (not counted)"
@@ -213,6 +226,11 @@ def main(argv: list[str]) -> None:
             f"       CPU ms per location: {', '.join(f'{k} {v}' for k, v in cpu.items())}; "
             f"total {sum(cpu.values()):.2f} (2 cores: at most {2000 / sum(cpu.values()):.0f}/s)"
         )
+        calls = w["redis_calls_per_location"]
+        print(
+            f"       Redis commands per location: {', '.join(f'{k} {v}' for k, v in calls.items())}"
+        )
+    mock = mock_owm_bench.run(seconds=5.0)
     print(f"mock_owm onecall alone: {mock['onecall_per_s']} requests/s (slowest phase)")
 
 
