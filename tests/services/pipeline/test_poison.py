@@ -55,7 +55,7 @@ def _poison(task_type: str, extra: dict[str, Any]) -> list[tuple[dict[str, str],
         (but(payload=json.dumps({**payload, "surprise": 1})), "surprise: Extra inputs"),
         (but(v="2"), f"task type '{task_type}' has schema version '2'"),
         (but(v="0"), f"task type '{task_type}' has schema version '0'"),
-        (but(attempts="-1"), "field attempts must be a non-negative integer"),
+        (but(attempts="-1"), "field attempts must be an integer from 0 to 10000"),
         (but(task_id=f"{task_type}:someone-else@{window}"), "does not match its payload"),
         (_other_stage(task_type, loc, window), "(this worker handles " + task_type + ")"),
     ]
