@@ -85,7 +85,7 @@ def test_the_future_is_judged_on_the_rules_clock() -> None:
         " 2026-11-22T10:00Z",
         "2026-11-22T10:00Z\n",
         "2026-1-22T10:00Z",
-        "２０２６-11-22T10:00Z",  # digits, but not ASCII ones
+        "\uff12\uff10\uff12\uff16-11-22T10:00Z",  # digits (fullwidth), but not ASCII ones
         "x" * 1_000_000,
     ],
 )
