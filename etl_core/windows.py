@@ -1,12 +1,23 @@
-"""Schedule windows: the UTC period a scheduled task belongs to (part of its deterministic id)."""
+"""Schedule windows: the UTC period a scheduled task belongs to (part of its deterministic id).
+
+A window's label is its UTC start, ``2026-11-22T10:00Z`` (``LABEL_FORMAT``). ``WindowRule`` says
+which labels a worker accepts from a stream: a label is part of the task id, so any other string
+would be new work that dedup and the answer caches have never seen.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+from etl_core.text import preview
 
 _WINDOW_RE = re.compile(r"^(\d+)([mhd])$")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400}
+LABEL_FORMAT = "%Y-%m-%dT%H:%MZ"
+LABEL_EXAMPLE = "2026-11-22T10:00Z"
+_LABEL_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2})Z")
 
 
 def parse_window(spec: str) -> timedelta:
@@ -31,4 +42,54 @@ def window_start(now: datetime, spec: str) -> datetime:
 
 def window_label(now: datetime, spec: str) -> str:
     """A stable label of the window containing ``now``, e.g. ``2026-11-22T10:00Z`` for ``1h``."""
-    return window_start(now, spec).strftime("%Y-%m-%dT%H:%MZ")
+    return window_start(now, spec).strftime(LABEL_FORMAT)
+
+
+def label_start(label: str) -> datetime:
+    """The UTC instant a label names; ``ValueError`` unless it is written as ``LABEL_FORMAT``
+    writes it (ASCII digits, zero-padded) and names a real date and time."""
+    match = _LABEL_RE.fullmatch(label) if len(label) == len(LABEL_EXAMPLE) else None
+    if match is None:
+        raise ValueError(
+            f"must be a window label like {LABEL_EXAMPLE} (its UTC start, {LABEL_FORMAT}), "
+            f"got {preview(label)}"
+        )
+    year, month, day, hour, minute = (int(part) for part in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"{label} is not a real UTC date and time") from None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WindowRule:
+    """The labels a worker accepts: written by ``window_label`` for windows of ``spec``, starting
+    no later than the window after the one ``clock`` is in.
+
+    One window ahead is allowed because the scheduler's clock may run a little ahead of this
+    worker's. Windows in the past are accepted, however old: a retried, redriven or long-queued
+    task is a replay of its window, and its id (hence dedup and the answer cache) is the one the
+    schedule gave it."""
+
+    __slots__ = ("_clock", "_size_s", "spec")
+
+    def __init__(self, spec: str, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.spec = spec
+        self._size_s = int(parse_window(spec).total_seconds())
+        self._clock = clock
+
+    def check(self, label: str) -> None:
+        """``ValueError`` naming the rule ``label`` breaks."""
+        start_s = int(label_start(label).timestamp())
+        if start_s % self._size_s:
+            raise ValueError(f"{label} is not the start of a {self.spec} window")
+        now_s = int(self._clock().timestamp())
+        latest_s = now_s - now_s % self._size_s + self._size_s
+        if start_s > latest_s:
+            now = datetime.fromtimestamp(now_s, tz=UTC).strftime(LABEL_FORMAT)
+            raise ValueError(
+                f"{label} starts more than one {self.spec} window after this worker's clock ({now})"
+            )

@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from services.schedule_jobs.locations import ID_PATTERN, LocationsFileError, location_rows
+from services.schedule_jobs.locations import LocationsFileError, location_rows
 from services.weather_client import WeatherServiceClient
+from weather_service.models.common import ResourceId
 
 DEFAULT_IMPORT_CHUNK = 1000
 
@@ -23,7 +24,7 @@ class LocationRecord(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: str = Field(pattern=ID_PATTERN)
+    id: ResourceId
     name: str = Field(default="", max_length=200)
     lat: float = Field(ge=-90.0, le=90.0, allow_inf_nan=False)
     lon: float = Field(ge=-180.0, le=180.0, allow_inf_nan=False)

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from etl_core import keys
 from etl_core.breaker import CircuitBreaker
+from etl_core.task import MAX_ATTEMPTS
 from etl_core.worker import WorkerOptions
 from services.breaker_settings import WeatherServiceBreakerSettings
 from services.http_transport import AiohttpTransport, HttpTransport
@@ -18,13 +19,14 @@ from services.settings_types import DEFAULT_WEATHER_SERVICE_URL, LogLevel
 from services.weather_client import WeatherClientOptions, WeatherServiceClient
 from services.weather_reads import WeatherReads
 from services.weather_writes import DEFAULT_MAX_RECORDS, WeatherWrites
+from services.window_settings import ScheduleWindowSettings
 
 REDIS_CONNECTIONS_PER_HANDLER = 4  # fetch: a onecall's, then three day_summary calls' at once
 RUNTIME_REDIS_CONNECTIONS = 32  # read loop, settler, reclaim, chores, metrics, probes
 REDIS_POOL_WAIT_S = 30.0
 
 
-class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings):
+class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindowSettings):
     weather_service_url: str = Field(default=DEFAULT_WEATHER_SERVICE_URL, pattern=r"^https?://")
     weather_service_api_key: str = Field(min_length=16)
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
@@ -32,7 +34,7 @@ class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings):
     weather_service_batch_wait_ms: float = Field(default=2.0, ge=0, le=10_000)
     worker_handler_timeout_s: float = Field(default=60.0, gt=0)
     worker_reclaim_idle_ms: int = Field(default=120_000, ge=1)
-    worker_max_deliveries: int = Field(default=5, ge=1)
+    worker_max_deliveries: int = Field(default=5, ge=1, le=MAX_ATTEMPTS)
     worker_shutdown_grace_s: float = Field(default=20.0, ge=0)
     # Each worker trims its stream to what is not yet done this often (0: never).
     worker_trim_interval_s: float = Field(default=60.0, ge=0)

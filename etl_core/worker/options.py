@@ -8,6 +8,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from etl_core.task import MAX_ATTEMPTS
+
 DEFAULT_CONCURRENCY = 64
 DEFAULT_READ_COUNT = 500
 DEFAULT_BLOCK_MS = 1000
@@ -45,7 +47,7 @@ class WorkerOptions(BaseModel):
     block_ms: int = Field(default=DEFAULT_BLOCK_MS, ge=1)
     reclaim_idle_ms: int = Field(default=DEFAULT_RECLAIM_IDLE_MS, ge=1)
     reclaim_interval_ms: int = Field(default=DEFAULT_RECLAIM_INTERVAL_MS, ge=1)
-    max_deliveries: int = Field(default=DEFAULT_MAX_DELIVERIES, ge=1)
+    max_deliveries: int = Field(default=DEFAULT_MAX_DELIVERIES, ge=1, le=MAX_ATTEMPTS)
     handler_timeout_s: float = Field(default=DEFAULT_HANDLER_TIMEOUT_S, gt=0)
     shutdown_grace_s: float = Field(default=DEFAULT_SHUTDOWN_GRACE_S, ge=0)
     retry_backoff_base_s: float = Field(default=1.0, gt=0)

@@ -39,7 +39,8 @@ from etl_core.errors import PoisonMessage, RedisUnavailable, TaskError, Transien
 from etl_core.logging import get_logger
 from etl_core.outcomes import OutcomeCounts
 from etl_core.pause import PauseSource, PauseState, StagePause
-from etl_core.task import BaseTask, Envelope, TaskCodec
+from etl_core.task import FIELD_TASK_ID, TASK_ID_PREVIEW_CHARS, BaseTask, Envelope, TaskCodec
+from etl_core.text import clip
 from etl_core.trim import safe_trim_async
 from etl_core.worker.context import Handler, TaskContext
 from etl_core.worker.hooks import WorkerHooks
@@ -408,7 +409,12 @@ class Worker:
             try:
                 env = self.codec.decode_text(fields)
             except PoisonMessage as exc:
-                self.log.warning("poison_message", message_id=entry_id, error=str(exc))
+                self.log.warning(
+                    "poison_message",
+                    message_id=entry_id,
+                    task_id=clip(fields.get(FIELD_TASK_ID, ""), TASK_ID_PREVIEW_CHARS),
+                    error=str(exc),
+                )
                 self._submit(
                     self._policy.dead(entry_id, fields, "PoisonMessage", str(exc), delivered)
                 )

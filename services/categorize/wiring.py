@@ -15,7 +15,7 @@ from etl_core.worker.metrics import WorkerMetrics
 from services.categorize.contract import TrailClassifier, load_classifier
 from services.categorize.handler import CategorizeHandler, CategorizeOptions
 from services.categorize.settings import CategorizeSettings
-from services.tasks import CATEGORIZE_CODEC
+from services.tasks import categorize_codec
 from services.worker_metrics import served_metrics
 
 
@@ -66,7 +66,8 @@ async def categorize_worker(
                 forecast_h=settings.categorize_forecast_h,
             ),
         )
-        worker = Worker(redis, CATEGORIZE_CODEC, handler, options, hooks=metrics)
+        codec = categorize_codec(settings.window_rule())
+        worker = Worker(redis, codec, handler, options, hooks=metrics)
         await stack.enter_async_context(
             served_metrics(settings, metrics, worker, breakers=[weather.breaker])
         )

@@ -1,20 +1,41 @@
-"""``trail-etl dlq``: inspect, redrive and purge dead-letter streams."""
+"""``trail-etl dlq``: inspect, redrive and purge dead-letter streams.
+
+A dead-letter entry holds whatever was written to the stream, poison included, so the table of
+``dlq list`` shows each value clipped (``…[+N chars]``), with control characters escaped and no
+rich markup read from it. ``dlq show`` and ``dlq list --json`` (the export) print every value whole,
+as JSON.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from etl_core import keys
 from etl_core.deadletter import DeadLetters
 from etl_core.errors import DeadLetterNotFound
+from etl_core.text import clip
 from services.cli.common import console, fail, redis_client
 
 app = typer.Typer(help="Dead-letter streams: list, show, redrive, purge.", no_args_is_help=True)
 
 STREAM_HELP = "Source stream (owm-ingestion-stream) or its dead-letter stream (...:dlq)."
+LIST_VALUE_CHARS = 160  # a whole task id of the pipeline (at most 133 characters) fits
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _shown(value: str) -> str:
+    """A value as the listing shows it: clipped, control characters escaped (a terminal would
+    obey them)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], clip(value, LIST_VALUE_CHARS))
+
+
+def _cell(value: str) -> Text:
+    return Text(_shown(value))  # a Text, not a str: rich would read markup in a str
 
 
 def _source(stream: str) -> str:
@@ -30,9 +51,12 @@ def list_(
     stream: str = typer.Argument(..., help=STREAM_HELP),
     limit: int = typer.Option(50, min=1, help="Show at most this many entries."),
     error_type: str | None = typer.Option(None, "--error-type", help="Only this error type."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print JSON, every value whole, instead of a table."
+    ),
 ) -> None:
-    """List dead-letter entries, oldest first, with counts per error type."""
+    """List dead-letter entries, oldest first, with counts per error type. The table clips long
+    values (`dlq show` prints an entry whole)."""
     dlq = _open(stream)
     entries = dlq.list_entries(limit=limit, error_type=error_type)
     if as_json:
@@ -53,18 +77,17 @@ def list_(
     for e in entries:
         table.add_row(
             e.id,
-            e.task_id,
-            e.error_type,
-            e.error[:120],
-            e.fields.get("dlq_deliveries", ""),
-            e.fields.get("dlq_stage", ""),
+            _cell(e.task_id),
+            _cell(e.error_type),
+            _cell(e.error),
+            _cell(e.fields.get("dlq_deliveries", "")),
+            _cell(e.fields.get("dlq_stage", "")),
         )
     console.print(table)
     counts = dlq.counts_by_error_type()
     if counts:
-        console.print(
-            "by error type: " + ", ".join(f"{k or '?'}={v}" for k, v in sorted(counts.items()))
-        )
+        by_type = ", ".join(f"{_shown(k) or '?'}={v}" for k, v in sorted(counts.items()))
+        console.print(Text(f"by error type: {by_type}"))
 
 
 @app.command()
@@ -72,7 +95,7 @@ def show(
     stream: str = typer.Argument(..., help=STREAM_HELP),
     entry_id: str = typer.Argument(..., metavar="ID", help="Dead-letter entry id."),
 ) -> None:
-    """Show one dead-letter entry with every field."""
+    """Show one dead-letter entry with every field, whole (JSON)."""
     try:
         entry = _open(stream).show(entry_id)
     except DeadLetterNotFound as exc:

@@ -19,7 +19,7 @@ from services.fetch_weather.owm_client import OwmClient, OwmClientOptions
 from services.fetch_weather.owm_gate import OwmGate
 from services.fetch_weather.settings import FetchWeatherSettings
 from services.http_transport import AiohttpTransport, HttpTransport
-from services.tasks import CATEGORIZE_CODEC, INGEST_CODEC
+from services.tasks import categorize_codec, ingest_codec
 from services.worker_metrics import served_metrics
 
 
@@ -128,8 +128,14 @@ async def fetch_worker(
         handler = FetchWeatherHandler(
             owm=owm, gate=gate, weather=weather, redis=redis, writes=writes
         )
+        window_rule = settings.window_rule()
         worker = Worker(
-            redis, INGEST_CODEC, handler, options, forward_codec=CATEGORIZE_CODEC, hooks=metrics
+            redis,
+            ingest_codec(window_rule),
+            handler,
+            options,
+            forward_codec=categorize_codec(window_rule),
+            hooks=metrics,
         )
         await stack.enter_async_context(
             served_metrics(

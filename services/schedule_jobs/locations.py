@@ -22,8 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from etl_core.errors import ConfigurationError
 from services.weather_client import WeatherServiceClient
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
+from weather_service.models.common import ResourceId
 
 
 class LocationsFileError(ConfigurationError):
@@ -33,7 +32,7 @@ class LocationsFileError(ConfigurationError):
 class ScheduledLocation(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: str = Field(pattern=ID_PATTERN)
+    id: ResourceId  # the weather service's id rule, which the workers hold task ids to
     lat: float = Field(ge=-90.0, le=90.0)
     lon: float = Field(ge=-180.0, le=180.0)
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from etl_core import keys
 from services.cli import app
+from services.cli.dlq import LIST_VALUE_CHARS
 from tests.support.redis_server import RedisServer
 
 runner = CliRunner()
@@ -55,6 +56,35 @@ def test_list_and_show(redis_server: RedisServer, dlq_client: Any) -> None:
     assert shown.exit_code == 0 and json.loads(shown.output)["task_id"] == "t:0"
     missing = invoke(redis_server, "dlq", "show", STREAM, "1-1")
     assert missing.exit_code == 1 and "no entry 1-1" in missing.output
+
+
+def test_the_list_clips_a_huge_value_and_show_prints_it_whole(
+    redis_server: RedisServer, dlq_client: Any
+) -> None:
+    huge_id = "owm.ingest:" + "a" * 1_000_000 + "@w"
+    entry_id = dlq_client.xadd(
+        keys.dead_letter_stream(STREAM),
+        {
+            "type": "owm.ingest",
+            "task_id": huge_id,
+            "dlq_error_type": "PoisonMessage",
+            "dlq_error": "\x1b[31mred[/] [bold]x\n",
+            "dlq_stage": "g",
+        },
+    )
+    # Wide enough that no cell folds: each value is on one line, as the test reads it.
+    listed = runner.invoke(
+        app, ["dlq", "list", STREAM], env={"REDIS_URL": redis_server.url, "COLUMNS": "600"}
+    )
+    assert listed.exit_code == 0, listed.output
+    assert len(listed.output) < 5_000
+    assert "owm.ingest:" + "a" * (LIST_VALUE_CHARS - 11) + "…[+999853 chars]" in listed.output
+    assert "\x1b" not in listed.output  # escaped, not sent to the terminal; markup not read:
+    assert "\\x1b[31mred[/] [bold]x\\n" in listed.output
+    shown = invoke(redis_server, "dlq", "show", STREAM, entry_id)
+    assert shown.exit_code == 0 and json.loads(shown.output)["task_id"] == huge_id
+    exported = invoke(redis_server, "dlq", "list", STREAM, "--json")
+    assert huge_id in [e["task_id"] for e in json.loads(exported.output)["entries"]]
 
 
 def test_redrive_by_error_type_with_dry_run(redis_server: RedisServer, dlq_client: Any) -> None:

@@ -1,10 +1,11 @@
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from etl_core.errors import PoisonMessage
-from etl_core.task import ScheduledTask, TaskCodec
-from etl_core.windows import parse_window, window_label
+from etl_core.task import MAX_ATTEMPTS, ScheduledTask, TaskCodec
+from etl_core.windows import WindowRule, parse_window, window_label
 
 
 class Ingest(ScheduledTask):
@@ -90,6 +91,82 @@ def test_bad_entries_are_poison_with_a_reason(fields: dict | None, reason: str) 
     with pytest.raises(PoisonMessage, match=None) as info:
         codec.decode(fields)
     assert reason in str(info.value)
+
+
+NOW = datetime(2026, 11, 22, 10, 31, tzinfo=UTC)
+windowed = TaskCodec([Ingest], window_rule=WindowRule("1h", clock=lambda: NOW))
+
+
+def _entry(window: str = "2026-11-22T10:00Z", *, attempts: str = "0", **fields: str) -> dict:
+    payload = {"location_id": "a", "window": window}
+    return {
+        "type": "test.ingest",
+        "v": "1",
+        "task_id": f"test.ingest:a@{window}",
+        "payload": json.dumps(payload),
+        "attempts": attempts,
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("window", "rule"),
+    [
+        ("not-a-window", "must be a window label like 2026-11-22T10:00Z"),
+        ("2026-11-22T10:15Z", "is not the start of a 1h window"),
+        ("2026-11-22T12:00Z", "more than one 1h window after this worker's clock"),
+        ("w" * 1_000_000, "must be a window label"),
+    ],
+)
+def test_a_codec_with_a_window_rule_refuses_other_labels(window: str, rule: str) -> None:
+    with pytest.raises(PoisonMessage) as info:
+        windowed.decode_text(_entry(window))
+    message = str(info.value)
+    assert message.startswith("invalid payload for 'test.ingest': window: ")
+    assert rule in message
+    assert len(message) < 300
+
+
+def test_a_codec_with_a_window_rule_takes_the_schedules_labels() -> None:
+    for label in ("2026-11-22T10:00Z", "2026-11-22T11:00Z", "2020-01-01T05:00Z"):
+        assert windowed.decode_text(_entry(label)).task.window == label  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "attempts",
+    [
+        *("-1", "x", "", " 1", "1.0", "+1", "1e3"),
+        *("\u00b2", "\u0661"),  # digits to str.isdigit(), not to int() or not ASCII
+        *(str(MAX_ATTEMPTS + 1), "9" * 40, "9" * 10**6),
+    ],
+)
+def test_attempts_out_of_bounds_is_poison_naming_the_field(attempts: str) -> None:
+    with pytest.raises(PoisonMessage) as info:
+        codec.decode_text(_entry(attempts=attempts))
+    message = str(info.value)
+    assert message.startswith(f"field attempts must be an integer from 0 to {MAX_ATTEMPTS}, got ")
+    assert len(message) < 200
+
+
+@pytest.mark.parametrize("attempts", ["0", "7", "007", str(MAX_ATTEMPTS)])
+def test_attempts_within_bounds_decode(attempts: str) -> None:
+    assert codec.decode_text(_entry(attempts=attempts)).attempts == int(attempts)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"type": "t" * 1_000_000},
+        {"v": "9" * 1_000_000},
+        {"task_id": "test.ingest:" + "a" * 1_000_000},
+        {"payload": json.dumps({"location_id": "a", "window": "w", "k" * 1_000_000: 1})},
+    ],
+)
+def test_a_poison_message_repeats_only_a_prefix_of_a_huge_value(fields: dict[str, str]) -> None:
+    with pytest.raises(PoisonMessage) as info:
+        codec.decode_text(_entry("w", **fields))
+    assert len(str(info.value)) < 500
+    assert "chars" in str(info.value)
 
 
 def test_windows() -> None:

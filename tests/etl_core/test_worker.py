@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import redis.exceptions
+from structlog.testing import capture_logs
 
 from etl_core import keys
 from etl_core.errors import BreakerOpen, PermanentError, RateLimited, TransientError
@@ -183,6 +184,22 @@ async def test_poison_entries_are_dead_lettered_and_the_worker_goes_on(aredis: A
     assert "lacks field(s)" in reasons[0] or "lacks field(s)" in reasons[1]
     assert any("invalid payload" in r for r in reasons)
     assert dead[0][1][b"garbage"] == b"yes"  # the original fields are kept
+
+
+async def test_a_huge_poison_entry_is_logged_and_dead_lettered_in_short(aredis: Any) -> None:
+    (fields,) = [CODEC.encode(job) for job in jobs(1)]
+    huge_id = "test.job:" + "x" * 1_000_000
+    await aredis.xadd(STREAM, {**fields, "task_id": huge_id})
+    await aredis.xadd(STREAM, {**fields, "attempts": "9" * 40})
+    with capture_logs() as logs:
+        worker = await run_until_idle(aredis, Recorder())
+    assert worker.counts.by_error_type == {"PoisonMessage": 2}  # not MaxDeliveriesExceeded
+    poison = [e for e in logs if e["event"] == "poison_message"]
+    assert len(poison) == 2
+    assert all(len(e["task_id"]) < 300 and len(e["error"]) < 500 for e in poison)
+    dead = await aredis.xrange(keys.dead_letter_stream(STREAM))
+    assert "field attempts must be an integer" in dead[1][1][b"dlq_error"].decode()
+    assert dead[0][1][b"task_id"] == huge_id.encode()  # the entry itself is kept whole
 
 
 async def test_already_done_tasks_are_acked_without_work(aredis: Any) -> None:

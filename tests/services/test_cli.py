@@ -35,6 +35,7 @@ SETTINGS_NAMES = (
     "LOCATIONS_FILE",
     "CLASSIFIER",
     "SCHEDULE_WINDOW",
+    "WORKER_MAX_DELIVERIES",
     "METRICS_PORT",
     "METRICS_HOST",
     "WORKER_LIVENESS_TIMEOUT_S",
@@ -109,6 +110,19 @@ def test_schedule_with_a_bad_window_exits_2_naming_it() -> None:
     result = CliRunner().invoke(schedule.app, [], env=env)
     assert result.exit_code == 2
     _one_error_line(result.stderr, "SCHEDULE_WINDOW")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("SCHEDULE_WINDOW", "7x"), ("WORKER_MAX_DELIVERIES", "10001")]
+)
+@pytest.mark.parametrize("command", ["fetch-weather", "categorize-trail-conditions"])
+def test_a_worker_with_a_bad_window_or_delivery_bound_exits_2_naming_it(
+    command: str, name: str, value: str
+) -> None:
+    env = {"WEATHER_SERVICE_API_KEY": WS_API_KEY, "OWM_API_KEY": "mock-owm-key", name: value}
+    result = CliRunner().invoke(worker.app, [command], env=env)
+    assert result.exit_code == 2
+    _one_error_line(result.stderr, name)
 
 
 def test_the_sample_trails_file_is_valid() -> None:

@@ -4,18 +4,19 @@ a ``PoisonMessage`` reason, and the workers keep going: every good task around t
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from etl_core import keys
 from etl_core.deadletter import DeadLetters
 from etl_core.windows import window_label
 from services.tasks import PIPELINE_CODEC, CategorizeTask, IngestTask
 from tests.conftest import RedisBackend
-from tests.services.conftest import WeatherService, trail
+from tests.services.conftest import WeatherService, owm_total_calls, trail
 from tests.services.pipeline.failure_support import (
     assert_nothing_pending,
     latest_conditions,
@@ -55,7 +56,7 @@ def _poison(task_type: str, extra: dict[str, Any]) -> list[tuple[dict[str, str],
         (but(payload=json.dumps({**payload, "surprise": 1})), "surprise: Extra inputs"),
         (but(v="2"), f"task type '{task_type}' has schema version '2'"),
         (but(v="0"), f"task type '{task_type}' has schema version '0'"),
-        (but(attempts="-1"), "field attempts must be a non-negative integer"),
+        (but(attempts="-1"), "field attempts must be an integer from 0 to 10000"),
         (but(task_id=f"{task_type}:someone-else@{window}"), "does not match its payload"),
         (_other_stage(task_type, loc, window), "(this worker handles " + task_type + ")"),
     ]
@@ -144,3 +145,77 @@ async def test_poison_entries_are_dead_lettered_and_good_tasks_complete(
     assert sorted(conditions) == ids  # nothing for the poison's trail-0900
     assert all(c["label"] != "unknown" and c["reasons"] for c in conditions.values())
     await assert_nothing_pending(aredis)
+
+
+def _ingest_entry(loc: dict[str, Any], *, window: str, attempts: str = "0") -> dict[str, str]:
+    """The fields of an ingest entry for ``loc``, consistent but for what the caller changes."""
+    payload = {"location_id": loc["id"], "window": window, "lat": loc["lat"], "lon": loc["lon"]}
+    return {
+        "type": "owm.ingest",
+        "v": "1",
+        "task_id": f"owm.ingest:{loc['id']}@{window}",
+        "payload": json.dumps(payload),
+        "attempts": attempts,
+    }
+
+
+def _bad_fields(field: str, good: dict[str, Any], now: datetime) -> list[dict[str, str]]:
+    this_window = window_label(now, "1h")
+    if field == "window":
+        return [
+            _ingest_entry(good, window=label)
+            for label in (
+                "not-a-window",
+                this_window.replace(":00Z", ":15Z"),
+                window_label(now + timedelta(hours=3), "1h"),  # past a rollover too
+            )
+        ]
+    if field == "location_id":
+        return [
+            _ingest_entry({**good, "id": location_id}, window=this_window)
+            for location_id in ("bad-1; DROP TABLE x", "a" * 1_000_000)
+        ]
+    return [_ingest_entry(good, window=this_window, attempts=n) for n in ("9" * 40, "x", "-1")]
+
+
+FIELD_REASONS = {
+    "window": "invalid payload for 'owm.ingest': window: ",
+    "location_id": "invalid payload for 'owm.ingest': location_id: ",
+    "attempts": "field attempts must be an integer",
+}
+
+
+@pytest.mark.parametrize("field", sorted(FIELD_REASONS))
+async def test_a_bad_task_field_is_poison_before_any_owm_call(
+    field: str,
+    weather: WeatherService,
+    owm_http: httpx.AsyncClient,
+    aredis: Any,
+    sredis: Any,
+) -> None:
+    loc = trail(901)
+    await weather.client.upsert_locations([loc])
+    entries = _bad_fields(field, loc, datetime.now(UTC))
+    for fields in entries:
+        sredis.xadd(keys.INGESTION_STREAM, fields)
+    calls = await owm_total_calls(owm_http)
+
+    fetched = await run_fetch(weather, owm_http, aredis)
+    assert fetched.by_error_type == {"PoisonMessage": len(entries)}
+    assert fetched.forwarded == 0
+    assert await owm_total_calls(owm_http) == calls
+    dead = DeadLetters(sredis, keys.INGESTION_STREAM).list_entries(limit=100)
+    assert len(dead) == len(entries)
+    for entry in dead:
+        assert entry.error_type == "PoisonMessage"
+        assert FIELD_REASONS[field] in entry.error, entry.error
+        assert len(entry.error) < 300
+    assert await latest_conditions(weather) == {}
+
+    # The same location and window, well formed, is fetched: the count above could have moved.
+    sredis.xadd(
+        keys.INGESTION_STREAM, _ingest_entry(loc, window=window_label(datetime.now(UTC), "1h"))
+    )
+    fetched = await run_fetch(weather, owm_http, aredis)
+    assert fetched.forwarded == 1
+    assert await owm_total_calls(owm_http) > calls
