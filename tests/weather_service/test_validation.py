@@ -11,6 +11,7 @@ from tests.weather_service.conftest import (
     WRITE_HEADERS,
     Api,
     add_locations,
+    at,
     condition,
     location,
     weather,
@@ -195,6 +196,62 @@ def test_validation_errors_do_not_echo_the_input(api: Api) -> None:
     response = api.write("POST", "/v1/locations", {"locations": [location(name=secret, lat=99)]})
     assert response.status_code == 422
     assert secret not in response.text
+
+
+MARK = "zq7mark"  # an id-shaped marker: valid where an id is, so it reaches every check
+ODD_MARK = f"{MARK}'; DROP TABLE x; <b>"  # and one that no id pattern takes
+
+ECHO_CASES: list[tuple[str, str, dict[str, Any]]] = [
+    ("GET", f"/v1/locations/{MARK}", {}),
+    ("GET", f"/v1/locations/{MARK}/weather", {}),
+    ("GET", f"/v1/locations/{MARK}/conditions", {}),
+    ("GET", f"/v1/runs/{MARK}", {}),
+    ("GET", f"/v1/locations/{ODD_MARK}", {}),
+    ("GET", "/v1/locations", {"params": {"ids": f"trail-0001,{ODD_MARK}"}}),
+    ("GET", "/v1/locations", {"params": {"bbox": ODD_MARK}}),
+    ("GET", "/v1/locations", {"params": {"limit": ODD_MARK}}),
+    ("GET", "/v1/locations", {"params": {"cursor": MARK}}),
+    ("GET", "/v1/locations/trail-0001/weather", {"params": {"start": ODD_MARK}}),
+    ("GET", "/v1/locations/trail-0001/weather", {"params": {"kind": ODD_MARK}}),
+    ("GET", "/v1/conditions/latest", {"params": {"label": ODD_MARK, "at": MARK}}),
+    ("PUT", f"/v1/locations/{MARK}/weather", {"json": {"records": [weather(0)]}}),
+    ("PUT", f"/v1/locations/{MARK}/conditions", {"json": {"conditions": [condition(0)]}}),
+    ("PUT", "/v1/weather", {"json": {"records": [weather(0, location_id=MARK)]}}),
+    ("PUT", "/v1/conditions", {"json": {"conditions": [condition(0, location_id=MARK)]}}),
+    ("PUT", "/v1/weather", {"json": {"records": [weather(0, location_id=ODD_MARK)]}}),
+    ("PUT", "/v1/weather", {"json": {"records": [weather(0, kind=ODD_MARK, source=ODD_MARK)]}}),
+    ("POST", "/v1/locations", {"json": {"locations": [location(ODD_MARK, aspect=ODD_MARK)]}}),
+    ("POST", "/v1/locations", {"json": {"locations": [location(), location(name=f"a\n{MARK}")]}}),
+    ("POST", "/v1/locations", {"json": {"locations": [{**location(), ODD_MARK: 1}]}}),
+    ("POST", "/v1/runs", {"json": {"stage": "s", "counts": {ODD_MARK: 1}}}),
+    ("POST", "/v1/runs", {"json": {"stage": "s", "counts": {"ok": ODD_MARK}}}),
+    ("POST", "/v1/runs", {"json": {"run_id": "r-1", "stage": MARK}}),  # another stage: 409
+    ("PATCH", f"/v1/runs/{MARK}", {"json": {"status": "failed"}}),
+    ("PATCH", "/v1/runs/r-1", {"json": {"status": "running", "message": MARK}}),  # 409
+    ("PATCH", "/v1/runs/r-1", {"json": {"status": ODD_MARK}}),
+    ("POST", "/v1/weather/query", {"json": {"location_ids": [ODD_MARK], "start": MARK, "end": 1}}),
+    ("POST", "/v1/weather/query",
+     {"json": {"location_ids": ["a"], "start": at(0), "end": at(1), "fields": [ODD_MARK]}}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), ECHO_CASES)
+def test_no_4xx_answer_echoes_a_value_it_was_sent(
+    api: Api, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    add_locations(api, "trail-0001")
+    api.write("POST", "/v1/runs", {"run_id": "r-1", "stage": "fetch-weather", "status": "failed"})
+    response = api.client.request(method, path, headers=WRITE_HEADERS, **kwargs)
+    assert 400 <= response.status_code < 500, response.text
+    assert MARK not in response.text
+    assert "DROP" not in response.text and "<b>" not in response.text
+
+
+def test_a_client_chosen_name_is_shown_only_when_it_looks_like_a_name(api: Api) -> None:
+    response = api.write("POST", "/v1/runs", {"stage": "s", "colour": 1, "a b": 2, "x" * 65: 3})
+    assert response.status_code == 422
+    locs = sorted(tuple(error["loc"]) for error in response.json()["detail"])
+    assert locs == [("body", "<redacted>"), ("body", "<redacted>"), ("body", "colour")]
 
 
 def test_timestamps_must_be_iso_text_not_unix_numbers(api: Api) -> None:

@@ -1,8 +1,9 @@
-"""Error responses: validation errors name the field and never echo the input back; database
-trouble becomes 503 (retry later) or 409, never a bare 500."""
+"""Error responses: validation errors name the field and the rule and never echo the input back;
+database trouble becomes 503 (retry later) or 409, never a bare 500."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -14,6 +15,16 @@ from etl_core.logging import get_logger
 
 RETRY_AFTER_S = 5
 MAX_REPORTED_ERRORS = 50
+# A ``loc`` part is a field name, a pydantic union member ("float", "constrained-str") or "[key]",
+# except where the client chose it: an unknown field's name, a key of ``counts``. Such a part is
+# shown only when it looks like a name; anything else (markup, quotes, a pasted secret with a
+# space, a megabyte) is replaced, so the answer carries nothing the client did not mean as a name.
+SAFE_LOC_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}|\[key\]")
+REPLACED_LOC_PART = "<redacted>"
+# pydantic messages name the rule ("String should match pattern ..."); the few that quote the
+# input are replaced by this, with the error type still naming the rule.
+GENERIC_MESSAGE = "Input is not valid here (see type)"
+MIN_ECHO_CHARS = 4
 
 log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
 
@@ -23,16 +34,28 @@ def _database_message(exc: Exception) -> str:
 
 
 def _clean_loc(loc: Any) -> list[str | int]:
-    return [part if isinstance(part, int) else str(part) for part in loc]
+    return [
+        part
+        if isinstance(part, int)
+        else (str(part) if SAFE_LOC_PART.fullmatch(str(part)) else REPLACED_LOC_PART)
+        for part in loc
+    ]
+
+
+def _clean_message(message: str, given: Any) -> str:
+    if isinstance(given, str) and len(given) >= MIN_ECHO_CHARS and given in message:
+        return GENERIC_MESSAGE
+    return message
 
 
 def validation_detail(errors: Any) -> list[dict[str, Any]]:
     """pydantic errors as ``{loc, msg, type}``: the input (possibly NaN, huge or a secret) and
-    the context objects are left out, which also keeps the response valid JSON."""
+    the context objects are left out, which also keeps the response valid JSON; see
+    ``SAFE_LOC_PART`` and ``GENERIC_MESSAGE`` for the parts that could still carry it."""
     return [
         {
             "loc": _clean_loc(err.get("loc", ())),
-            "msg": str(err.get("msg", "")),
+            "msg": _clean_message(str(err.get("msg", "")), err.get("input")),
             "type": str(err.get("type", "")),
         }
         for err in list(errors)[:MAX_REPORTED_ERRORS]

@@ -71,7 +71,7 @@ def put_location_weather(
     rows = body.rows(location_id)
     with write_transaction(engine) as connection:
         if get_location(connection, location_id) is None:
-            not_found("location", location_id)
+            not_found("location")
         count = store.upsert_weather(connection, rows)
     return written(request, "weather", location_id, len(rows), count)
 
@@ -113,7 +113,7 @@ def list_location_weather(
         cursor_error(exc)
     with read_transaction(engine) as connection:
         if get_location(connection, location_id) is None:
-            not_found("location", location_id)
+            not_found("location")
         rows = store.list_weather(
             connection,
             location_id,
