@@ -37,6 +37,10 @@ WRITE_ROUTERS: tuple[APIRouter, ...] = (
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorOut, "description": "The database is unavailable; retry later."},
 }
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The request body is not readable as JSON."},
+    415: {"model": ErrorOut, "description": "The request body is not sent as application/json."},
+}
 
 log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
 
@@ -92,14 +96,11 @@ def create_app(settings: WeatherServiceSettings | None = None) -> FastAPI:
             dependencies=read_dependencies,
             responses={**COMMON_RESPONSES, **(auth_responses if read_dependencies else {})},
         )
-    unreadable: dict[int | str, dict[str, Any]] = {
-        400: {"model": ErrorOut, "description": "The request body could not be read."}
-    }
     for router in WRITE_ROUTERS:
         app.include_router(
             router,
             dependencies=[Security(require_write_key)],
-            responses={**COMMON_RESPONSES, **auth_responses, **unreadable},
+            responses={**COMMON_RESPONSES, **auth_responses, **BODY_RESPONSES},
         )
     app.add_middleware(
         BodySizeLimitMiddleware, max_body_bytes=settings.weather_service_max_body_bytes

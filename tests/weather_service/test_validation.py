@@ -16,6 +16,7 @@ from tests.weather_service.conftest import (
     location,
     weather,
 )
+from weather_service.api import json_route
 
 JSON_HEADERS = {**WRITE_HEADERS, "Content-Type": "application/json"}
 
@@ -131,10 +132,45 @@ def test_condition_reasons_refuse_nul_bytes_and_non_finite_values(api: Api) -> N
         assert first_error(response)["loc"][:5] == ["body", "conditions", 0, "reasons", 0]
 
 
-def test_malformed_json_is_a_4xx_that_points_into_the_body(api: Api) -> None:
-    response = send_raw(api, "POST", "/v1/locations", b'{"locations": [')
-    assert 400 <= response.status_code < 500
-    assert first_error(response)["loc"][0] == "body"
+UNREADABLE_BODIES = [
+    b'{"locations": [',  # malformed JSON
+    b'{"locations": [{"id": "t-1", "name": "\xff", "lat": 1, "lon": 2}]}',  # not UTF-8
+    '{"locations": []}'.encode("utf-16"),  # JSON, but not in UTF-8
+    b"\xef\xbb\xbf" + b'{"locations": []}',  # a byte-order mark
+    b"[" * 100_000,  # nested beyond any decoder
+    b'{"locations": [{"id": "t-1", "name": "n", "lat": 1' + b"0" * 5000 + b', "lon": 2}]}',
+]
+
+
+@pytest.mark.parametrize("raw", UNREADABLE_BODIES, ids=range(len(UNREADABLE_BODIES)))
+def test_a_body_that_cannot_be_read_as_json_is_400(api: Api, raw: bytes) -> None:
+    for method, path in (("POST", "/v1/locations"), ("POST", "/v1/weather/query")):
+        response = send_raw(api, method, path, raw)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json() == {"detail": json_route.UNREADABLE_BODY}
+    assert api.client.get("/v1/locations").json()["items"] == []
+
+
+def test_valid_json_that_fails_the_schema_is_422_not_400(api: Api) -> None:
+    for raw in (b"[]", b'"text"', b"null", b'{"locations": [{"id": "t-1"}]}'):
+        response = send_raw(api, "POST", "/v1/locations", raw)
+        assert response.status_code == 422, (raw, response.text)
+        assert first_error(response)["loc"][0] == "body"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_not_sent_as_json_is_415(api: Api, content_type: str | None) -> None:
+    body = json.dumps({"locations": [location("trail-0001")]}).encode()
+    headers = {**WRITE_HEADERS, **({"Content-Type": content_type} if content_type else {})}
+    response = api.client.post("/v1/locations", content=body, headers=headers)
+    assert response.status_code == 415, response.text
+    assert response.json() == {"detail": json_route.NOT_JSON_MEDIA_TYPE}
+    assert api.client.get("/v1/locations").json()["items"] == []
+    for json_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        accepted = api.client.post(
+            "/v1/locations", content=body, headers={**WRITE_HEADERS, "Content-Type": json_type}
+        )
+        assert accepted.status_code == 200, (json_type, accepted.text)
 
 
 def test_empty_and_missing_bodies_are_422(api: Api) -> None:
@@ -299,3 +335,18 @@ def test_remembered_times_stay_bounded_and_correct() -> None:
         hours("2026-01-01T10:30:00Z", parse)
     with pytest.raises(ValueError, match="ISO 8601"):
         hours(1_700_000_000, parse)
+
+
+def test_a_message_that_quotes_its_input_is_replaced() -> None:
+    from weather_service.api.errors import GENERIC_MESSAGE, validation_detail
+
+    errors = [
+        {"loc": ("body", "x"), "msg": "Input 'sk-12345' is bad", "input": "sk-12345", "type": "t"},
+        {"loc": ("query", "limit"), "msg": "Input should be at most 1000", "input": "5000",
+         "type": "less_than_equal", "ctx": {"le": 1000}},
+    ]
+    assert validation_detail(errors) == [
+        {"loc": ["body", "x"], "msg": GENERIC_MESSAGE, "type": "t"},
+        {"loc": ["query", "limit"], "msg": "Input should be at most 1000",
+         "type": "less_than_equal"},
+    ]

@@ -136,7 +136,7 @@ LOCATION_FIELDS = tuple(LocationOut.model_fields)
 @read_router.post(
     "/v1/weather/query",
     response_model=WeatherQueryOut,
-    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": ErrorOut}},
 )
 def query_weather(body: WeatherQuery, engine: EngineDep) -> Response:
     """Several locations with their records in ``start <= hour < end`` (a read: nothing is
