@@ -33,4 +33,5 @@ def serve(host: str, port: int) -> None:
         log_config=None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         proxy_headers=False,
+        server_header=False,  # no "server: uvicorn": it only tells a scanner what to try
     )

@@ -1,15 +1,22 @@
 """Error responses: validation errors name the field and the rule and never echo the input back;
-database trouble becomes 503 (retry later) or 409, never a bare 500."""
+a 405 lists every method of the path; database trouble becomes 503 (retry later) or 409, never a
+bare 500."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Route
 
 from etl_core.logging import get_logger
 
@@ -25,6 +32,7 @@ REPLACED_LOC_PART = "<redacted>"
 # input are replaced by this, with the error type still naming the rule.
 GENERIC_MESSAGE = "Input is not valid here (see type)"
 MIN_ECHO_CHARS = 4
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
 
@@ -60,6 +68,43 @@ def validation_detail(errors: Any) -> list[dict[str, Any]]:
         }
         for err in list(errors)[:MAX_REPORTED_ERRORS]
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMethods:
+    """Which methods each path of the app answers, for the ``Allow`` header of a 405: Starlette's
+    own names only the methods of the first route that matched the path, and the service
+    declares one route per method. ``HEAD`` goes wherever ``GET`` does (``HeadAsGetMiddleware``).
+    Built from the routers the app includes (none has a prefix), as FastAPI keeps included
+    routers in structures of its own."""
+
+    routes: tuple[tuple[re.Pattern[str], frozenset[str]], ...]
+
+    @classmethod
+    def of(cls, routers: Iterable[APIRouter]) -> RouteMethods:
+        return cls(
+            tuple(
+                (route.path_regex, frozenset(route.methods or ()))
+                for router in routers
+                for route in router.routes
+                if isinstance(route, Route)
+            )
+        )
+
+    def at(self, path: str) -> list[str]:
+        methods = {m for pattern, ms in self.routes if pattern.fullmatch(path) for m in ms}
+        if "GET" in methods:
+            methods.add("HEAD")
+        return [m for m in METHOD_ORDER if m in methods] + sorted(methods - set(METHOD_ORDER))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        table: RouteMethods = request.app.state.route_methods
+        headers = {**(exc.headers or {}), "Allow": ", ".join(table.at(request.scope["path"]))}
+        exc = StarletteHTTPException(exc.status_code, exc.detail, headers)
+    return await http_exception_handler(request, exc)
 
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -101,6 +146,7 @@ async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(sa_exc.OperationalError, _on_database_unavailable)
     app.add_exception_handler(sa_exc.InterfaceError, _on_database_unavailable)
