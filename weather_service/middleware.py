@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request metrics and logs, and a bound on request body size."""
+"""Pure ASGI middleware: request metrics and logs, a bound on request body size, and HEAD."""
 
 from __future__ import annotations
 
@@ -150,3 +150,34 @@ async def _reply(send: Send, status_code: int, detail: str) -> None:
     ]
     await send({"type": "http.response.start", "status": status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class HeadAsGetMiddleware:
+    """``HEAD`` on any path that answers ``GET``: the request is routed as a ``GET`` and answered
+    with its status and headers (``Content-Length`` included, as RFC 9110 allows) and no body.
+    FastAPI's routes answer only the methods they declare; doing it here, once, keeps ``HEAD``
+    out of the OpenAPI operations.
+
+    The method is changed in the scope itself, so that the middleware outside this one sees the
+    route the router matched, and changed back to ``HEAD`` as the answer starts: the server reads
+    it then to know that no body follows the ``Content-Length`` it is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        scope["method"] = "GET"
+
+        async def send_without_body(message: Message) -> None:
+            scope["method"] = "HEAD"
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_without_body)
+        finally:
+            scope["method"] = "HEAD"

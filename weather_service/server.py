@@ -39,4 +39,5 @@ def serve(host: str, port: int) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         timeout_keep_alive=KEEP_ALIVE_S,
         proxy_headers=False,
+        server_header=False,  # no "server: uvicorn": it only tells a scanner what to try
     )

@@ -13,6 +13,15 @@ DEFAULT_MAX_BATCH = 5000
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 MIN_API_KEY_CHARS = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Removed from both ends of a configured key and of a presented one, by the same function: HTTP
+# strips spaces and tabs around a header value (or not, depending on the server), and a key read
+# from a file often ends in a newline. Nothing inside a key is touched.
+API_KEY_TRIM_CHARS = " \t\r\n"
+
+
+def trim_api_key(key: str) -> str:
+    """The form in which keys are compared: ``API_KEY_TRIM_CHARS`` removed from both ends."""
+    return key.strip(API_KEY_TRIM_CHARS)
 
 
 class WeatherServiceSettings(ServiceSettings):
@@ -45,8 +54,9 @@ class WeatherServiceSettings(ServiceSettings):
 
     @property
     def api_keys(self) -> tuple[str, ...]:
-        """The configured write keys, blanks dropped."""
-        return tuple(k.strip() for k in self.weather_service_api_keys.split(",") if k.strip())
+        """The configured write keys, trimmed (``trim_api_key``), blanks dropped."""
+        keys = (trim_api_key(k) for k in self.weather_service_api_keys.split(","))
+        return tuple(k for k in keys if k)
 
     @model_validator(mode="after")
     def _check_keys(self) -> Self:

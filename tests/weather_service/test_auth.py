@@ -14,7 +14,8 @@ from tests.weather_service.conftest import (
     location,
     weather,
 )
-from weather_service.settings import WeatherServiceSettings
+from weather_service.api.auth import ApiKeys
+from weather_service.settings import WeatherServiceSettings, trim_api_key
 
 VALID_WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/locations"): {"locations": [location("trail-0002")]},
@@ -132,3 +133,58 @@ def test_settings_refuse_in_memory_sqlite(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("DATABASE_URL", "sqlite:///:memory:")
     with pytest.raises(ConfigurationError, match="DATABASE_URL"):
         WeatherServiceSettings.load()
+
+
+KEY_WITH_EDGES = ["{key}", " {key}", "{key} ", "\t{key}\t", "  {key}\t "]
+
+
+@pytest.mark.parametrize("presented", KEY_WITH_EDGES)
+@pytest.mark.parametrize("configured", [*KEY_WITH_EDGES, "{key}\n", "\r\n{key}\r\n"])
+def test_keys_are_trimmed_by_one_rule_on_both_sides(presented: str, configured: str) -> None:
+    """Spaces and tabs at either end of the presented key, and those plus CR/LF at either end of a
+    configured one, are not part of the key; leading and trailing alike."""
+    keys = ApiKeys.of(
+        (configured.format(key=API_KEY),), anonymous_writes=False, read_auth=True
+    )
+    assert keys.matches(presented.format(key=API_KEY))
+    assert trim_api_key(configured.format(key=API_KEY)) == trim_api_key(
+        presented.format(key=API_KEY)
+    )
+
+
+@pytest.mark.parametrize(
+    "presented",
+    [API_KEY[:-1], API_KEY + "x", API_KEY[:8] + " " + API_KEY[8:], API_KEY.upper(),
+     "\u00a0" + API_KEY, API_KEY + "\x0b", "", " \t ", None],
+)
+def test_anything_but_the_trimmed_key_is_refused(presented: str | None) -> None:
+    keys = ApiKeys.of((f" {API_KEY} ",), anonymous_writes=False, read_auth=True)
+    assert not keys.matches(presented)
+
+
+def test_a_key_with_edges_is_accepted_over_http_both_ways(make_api: Any) -> None:
+    api = make_api(weather_service_api_keys=f"\t{API_KEY} , {OTHER_KEY}\n")
+    for presented in (f" {API_KEY}", f"{API_KEY} ", f"\t{OTHER_KEY}\t"):
+        response = api.client.post(
+            "/v1/locations", json={"locations": [location()]}, headers={"X-API-Key": presented}
+        )
+        assert response.status_code == 200, repr(presented)
+    refused = api.client.post(
+        "/v1/locations", json={"locations": [location()]}, headers={"X-API-Key": f"{API_KEY}."}
+    )
+    assert refused.status_code == 401
+
+
+def test_a_non_ascii_key_matches_the_bytes_a_client_sends(make_api: Any) -> None:
+    """Starlette hands header values over as Latin-1 text; a UTF-8 key still matches itself."""
+    key = "clé-de-l-api-0123456789"
+    api = make_api(weather_service_api_keys=key)
+    sent = key.encode("utf-8")
+    ok = api.client.post("/v1/locations", json={"locations": [location()]},
+                         headers=[(b"X-API-Key", sent)])
+    assert ok.status_code == 200, ok.text
+    # Starlette's test client re-encodes header values as UTF-8, so the other byte form is
+    # checked on the comparison itself: what a server hands over for Latin-1 bytes.
+    keys = ApiKeys.of((key,), anonymous_writes=False, read_auth=True)
+    assert keys.matches(sent.decode("latin-1"))
+    assert not keys.matches(key.encode("latin-1").decode("latin-1"))

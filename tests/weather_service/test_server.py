@@ -3,8 +3,10 @@ concurrent writers over HTTP, and a clean exit on SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -82,3 +84,50 @@ def test_serve_migrates_takes_concurrent_writes_and_stops_on_sigterm(
     proc.send_signal(signal.SIGTERM)
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status reports it.
     assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+
+
+def raw_request(base_url: str, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+    """One request written byte for byte (httpx refuses header values with whitespace at their
+    ends, which is what some clients send); the status and the raw header block."""
+    host, port = base_url.removeprefix("http://").split(":")
+    request = head + b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    headers = answer.split(b"\r\n\r\n", 1)[0]
+    return int(headers.split(b" ", 2)[1]), headers.lower()
+
+
+def test_the_served_app_builds_nothing_from_host_and_trims_keys_alike(
+    served: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    """Through uvicorn's own HTTP parsing, which strips some header whitespace and not other."""
+    _proc, base_url = served
+    key = WRITE_HEADERS["X-API-Key"].encode()
+    status, headers = raw_request(base_url, b"GET /v1/locations/ HTTP/1.1\r\nHost: evil.example")
+    assert status == 404
+    assert b"evil.example" not in headers and b"\r\nlocation:" not in headers
+    assert b"\r\nserver:" not in headers
+    assert b"\r\nx-content-type-options: nosniff" in headers
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        got, head = client.get("/v1/stats"), client.head("/v1/stats")
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == got.headers["content-length"]
+    body = json.dumps({"locations": [location("trail-0")]}).encode()
+    for presented in (b" " + key, key + b" ", b"\t" + key + b"\t", key):
+        status, _ = raw_request(
+            base_url,
+            b"POST /v1/locations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"X-API-Key: " + presented,
+            body,
+        )
+        assert status == 200, presented
+    status, _ = raw_request(
+        base_url,
+        b"POST /v1/locations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"X-API-Key: " + key[:-1] + b" ",
+        body,
+    )
+    assert status == 401

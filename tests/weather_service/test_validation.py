@@ -11,10 +11,12 @@ from tests.weather_service.conftest import (
     WRITE_HEADERS,
     Api,
     add_locations,
+    at,
     condition,
     location,
     weather,
 )
+from weather_service.api import json_route
 
 JSON_HEADERS = {**WRITE_HEADERS, "Content-Type": "application/json"}
 
@@ -130,10 +132,45 @@ def test_condition_reasons_refuse_nul_bytes_and_non_finite_values(api: Api) -> N
         assert first_error(response)["loc"][:5] == ["body", "conditions", 0, "reasons", 0]
 
 
-def test_malformed_json_is_a_4xx_that_points_into_the_body(api: Api) -> None:
-    response = send_raw(api, "POST", "/v1/locations", b'{"locations": [')
-    assert 400 <= response.status_code < 500
-    assert first_error(response)["loc"][0] == "body"
+UNREADABLE_BODIES = [
+    b'{"locations": [',  # malformed JSON
+    b'{"locations": [{"id": "t-1", "name": "\xff", "lat": 1, "lon": 2}]}',  # not UTF-8
+    '{"locations": []}'.encode("utf-16"),  # JSON, but not in UTF-8
+    b"\xef\xbb\xbf" + b'{"locations": []}',  # a byte-order mark
+    b"[" * 100_000,  # nested beyond any decoder
+    b'{"locations": [{"id": "t-1", "name": "n", "lat": 1' + b"0" * 5000 + b', "lon": 2}]}',
+]
+
+
+@pytest.mark.parametrize("raw", UNREADABLE_BODIES, ids=range(len(UNREADABLE_BODIES)))
+def test_a_body_that_cannot_be_read_as_json_is_400(api: Api, raw: bytes) -> None:
+    for method, path in (("POST", "/v1/locations"), ("POST", "/v1/weather/query")):
+        response = send_raw(api, method, path, raw)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json() == {"detail": json_route.UNREADABLE_BODY}
+    assert api.client.get("/v1/locations").json()["items"] == []
+
+
+def test_valid_json_that_fails_the_schema_is_422_not_400(api: Api) -> None:
+    for raw in (b"[]", b'"text"', b"null", b'{"locations": [{"id": "t-1"}]}'):
+        response = send_raw(api, "POST", "/v1/locations", raw)
+        assert response.status_code == 422, (raw, response.text)
+        assert first_error(response)["loc"][0] == "body"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_not_sent_as_json_is_415(api: Api, content_type: str | None) -> None:
+    body = json.dumps({"locations": [location("trail-0001")]}).encode()
+    headers = {**WRITE_HEADERS, **({"Content-Type": content_type} if content_type else {})}
+    response = api.client.post("/v1/locations", content=body, headers=headers)
+    assert response.status_code == 415, response.text
+    assert response.json() == {"detail": json_route.NOT_JSON_MEDIA_TYPE}
+    assert api.client.get("/v1/locations").json()["items"] == []
+    for json_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        accepted = api.client.post(
+            "/v1/locations", content=body, headers={**WRITE_HEADERS, "Content-Type": json_type}
+        )
+        assert accepted.status_code == 200, (json_type, accepted.text)
 
 
 def test_empty_and_missing_bodies_are_422(api: Api) -> None:
@@ -197,6 +234,62 @@ def test_validation_errors_do_not_echo_the_input(api: Api) -> None:
     assert secret not in response.text
 
 
+MARK = "zq7mark"  # an id-shaped marker: valid where an id is, so it reaches every check
+ODD_MARK = f"{MARK}'; DROP TABLE x; <b>"  # and one that no id pattern takes
+
+ECHO_CASES: list[tuple[str, str, dict[str, Any]]] = [
+    ("GET", f"/v1/locations/{MARK}", {}),
+    ("GET", f"/v1/locations/{MARK}/weather", {}),
+    ("GET", f"/v1/locations/{MARK}/conditions", {}),
+    ("GET", f"/v1/runs/{MARK}", {}),
+    ("GET", f"/v1/locations/{ODD_MARK}", {}),
+    ("GET", "/v1/locations", {"params": {"ids": f"trail-0001,{ODD_MARK}"}}),
+    ("GET", "/v1/locations", {"params": {"bbox": ODD_MARK}}),
+    ("GET", "/v1/locations", {"params": {"limit": ODD_MARK}}),
+    ("GET", "/v1/locations", {"params": {"cursor": MARK}}),
+    ("GET", "/v1/locations/trail-0001/weather", {"params": {"start": ODD_MARK}}),
+    ("GET", "/v1/locations/trail-0001/weather", {"params": {"kind": ODD_MARK}}),
+    ("GET", "/v1/conditions/latest", {"params": {"label": ODD_MARK, "at": MARK}}),
+    ("PUT", f"/v1/locations/{MARK}/weather", {"json": {"records": [weather(0)]}}),
+    ("PUT", f"/v1/locations/{MARK}/conditions", {"json": {"conditions": [condition(0)]}}),
+    ("PUT", "/v1/weather", {"json": {"records": [weather(0, location_id=MARK)]}}),
+    ("PUT", "/v1/conditions", {"json": {"conditions": [condition(0, location_id=MARK)]}}),
+    ("PUT", "/v1/weather", {"json": {"records": [weather(0, location_id=ODD_MARK)]}}),
+    ("PUT", "/v1/weather", {"json": {"records": [weather(0, kind=ODD_MARK, source=ODD_MARK)]}}),
+    ("POST", "/v1/locations", {"json": {"locations": [location(ODD_MARK, aspect=ODD_MARK)]}}),
+    ("POST", "/v1/locations", {"json": {"locations": [location(), location(name=f"a\n{MARK}")]}}),
+    ("POST", "/v1/locations", {"json": {"locations": [{**location(), ODD_MARK: 1}]}}),
+    ("POST", "/v1/runs", {"json": {"stage": "s", "counts": {ODD_MARK: 1}}}),
+    ("POST", "/v1/runs", {"json": {"stage": "s", "counts": {"ok": ODD_MARK}}}),
+    ("POST", "/v1/runs", {"json": {"run_id": "r-1", "stage": MARK}}),  # another stage: 409
+    ("PATCH", f"/v1/runs/{MARK}", {"json": {"status": "failed"}}),
+    ("PATCH", "/v1/runs/r-1", {"json": {"status": "running", "message": MARK}}),  # 409
+    ("PATCH", "/v1/runs/r-1", {"json": {"status": ODD_MARK}}),
+    ("POST", "/v1/weather/query", {"json": {"location_ids": [ODD_MARK], "start": MARK, "end": 1}}),
+    ("POST", "/v1/weather/query",
+     {"json": {"location_ids": ["a"], "start": at(0), "end": at(1), "fields": [ODD_MARK]}}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), ECHO_CASES)
+def test_no_4xx_answer_echoes_a_value_it_was_sent(
+    api: Api, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    add_locations(api, "trail-0001")
+    api.write("POST", "/v1/runs", {"run_id": "r-1", "stage": "fetch-weather", "status": "failed"})
+    response = api.client.request(method, path, headers=WRITE_HEADERS, **kwargs)
+    assert 400 <= response.status_code < 500, response.text
+    assert MARK not in response.text
+    assert "DROP" not in response.text and "<b>" not in response.text
+
+
+def test_a_client_chosen_name_is_shown_only_when_it_looks_like_a_name(api: Api) -> None:
+    response = api.write("POST", "/v1/runs", {"stage": "s", "colour": 1, "a b": 2, "x" * 65: 3})
+    assert response.status_code == 422
+    locs = sorted(tuple(error["loc"]) for error in response.json()["detail"])
+    assert locs == [("body", "<redacted>"), ("body", "<redacted>"), ("body", "colour")]
+
+
 def test_timestamps_must_be_iso_text_not_unix_numbers(api: Api) -> None:
     add_locations(api, "trail-0001")
     for value in (0, 1_700_000_000, "1700000000", "0.5"):
@@ -242,3 +335,18 @@ def test_remembered_times_stay_bounded_and_correct() -> None:
         hours("2026-01-01T10:30:00Z", parse)
     with pytest.raises(ValueError, match="ISO 8601"):
         hours(1_700_000_000, parse)
+
+
+def test_a_message_that_quotes_its_input_is_replaced() -> None:
+    from weather_service.api.errors import GENERIC_MESSAGE, validation_detail
+
+    errors = [
+        {"loc": ("body", "x"), "msg": "Input 'sk-12345' is bad", "input": "sk-12345", "type": "t"},
+        {"loc": ("query", "limit"), "msg": "Input should be at most 1000", "input": "5000",
+         "type": "less_than_equal", "ctx": {"le": 1000}},
+    ]
+    assert validation_detail(errors) == [
+        {"loc": ["body", "x"], "msg": GENERIC_MESSAGE, "type": "t"},
+        {"loc": ["query", "limit"], "msg": "Input should be at most 1000",
+         "type": "less_than_equal"},
+    ]

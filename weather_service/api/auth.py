@@ -1,8 +1,11 @@
 """API keys: every write needs ``X-API-Key``; reads too when ``WEATHER_SERVICE_READ_AUTH=true``.
 
-Keys are compared as SHA-256 digests with ``hmac.compare_digest`` against every configured key (no
-early exit), so the time taken says nothing about which key, how much of one, or how long a key
-matched.
+Both sides are trimmed by one rule (``trim_api_key``: spaces, tabs, CR and LF at either end) and
+then compared as the bytes of the key: a configured key as UTF-8, a presented one as the header's
+own bytes (Starlette decodes headers as Latin-1, which gives them back unchanged), so a non-ASCII
+key matches itself. The comparison is of SHA-256 digests with ``hmac.compare_digest`` against
+every configured key (no early exit), so the time taken says nothing about which key, how much of
+one, or how long a key matched.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from weather_service.settings import trim_api_key
+
 API_KEY_HEADER = "X-API-Key"
 
 api_key_header = APIKeyHeader(
@@ -23,8 +28,22 @@ api_key_header = APIKeyHeader(
 )
 
 
-def _digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
+def _digest(key: bytes) -> bytes:
+    return hashlib.sha256(key).digest()
+
+
+def _configured_bytes(key: str) -> bytes:
+    return trim_api_key(key).encode("utf-8", "surrogateescape")
+
+
+def _presented_bytes(key: str) -> bytes:
+    """The header value as sent. A ``str`` that is not Latin-1 cannot have come from a header
+    (a Python caller's): UTF-8 then, as configured keys are."""
+    trimmed = trim_api_key(key)
+    try:
+        return trimmed.encode("latin-1")
+    except UnicodeEncodeError:
+        return trimmed.encode("utf-8", "surrogateescape")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +54,13 @@ class ApiKeys:
 
     @classmethod
     def of(cls, keys: tuple[str, ...], *, anonymous_writes: bool, read_auth: bool) -> ApiKeys:
-        return cls(tuple(_digest(k) for k in keys), anonymous_writes, read_auth)
+        return cls(tuple(_digest(_configured_bytes(k)) for k in keys), anonymous_writes, read_auth)
 
     def matches(self, presented: str | None) -> bool:
-        if not presented:
+        raw = _presented_bytes(presented or "")
+        if not raw:
             return False
-        candidate = _digest(presented)
+        candidate = _digest(raw)
         found = False
         for digest in self.digests:
             found |= hmac.compare_digest(candidate, digest)

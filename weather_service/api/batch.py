@@ -26,7 +26,7 @@ def require_known_locations(
     if unknown is not None:
         field_error(
             ["body", collection, unknown, "location_id"],
-            f"unknown location {rows[unknown]['location_id']!r}",
+            "no location has this id",
             "unknown_location",
         )
 

@@ -66,7 +66,7 @@ def put_location_conditions(
     rows = [condition.to_row(location_id) for condition in body.conditions]
     with write_transaction(engine) as connection:
         if get_location(connection, location_id) is None:
-            not_found("location", location_id)
+            not_found("location")
         count = store.upsert_conditions(connection, rows)
     return written(request, "conditions", location_id, len(rows), count)
 
@@ -107,7 +107,7 @@ def list_location_conditions(
         cursor_error(exc)
     with read_transaction(engine) as connection:
         if get_location(connection, location_id) is None:
-            not_found("location", location_id)
+            not_found("location")
         rows = store.list_conditions(
             connection, location_id, limit=limit + 1, start=start, end=end, after_valid_for=after
         )

@@ -76,10 +76,9 @@ def check_batch_size(count: int, settings: WeatherServiceSettings, field: str) -
         field_error(["body", field], f"at most {limit} items per request (got {count})", "too_long")
 
 
-def not_found(what: str, identifier: str) -> NoReturn:
-    raise HTTPException(
-        status_code=status.HTTP_404_NOT_FOUND, detail=f"{what} {identifier!r} not found"
-    )
+def not_found(what: str) -> NoReturn:
+    """404 naming the kind of thing, not the id asked for (answers never echo input)."""
+    raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"{what} not found")
 
 
 def page_of(rows: list[Any], limit: int) -> tuple[list[Any], bool]:

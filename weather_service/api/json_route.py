@@ -10,8 +10,12 @@ largest costs of the weather service in the pipeline.
   input pays twice; good input once).
 * Otherwise orjson decodes the body, about four times faster than ``json``. What orjson refuses and
   ``json`` accepts (``NaN``, ``Infinity``, integers beyond 64 bits, lone surrogates) is decoded by
-  ``json`` as before, so validation still names the offending field; text that neither accepts is
-  FastAPI's usual ``json_invalid`` 422.
+  ``json`` as before, so validation still names the offending field.
+
+What cannot be read as JSON is one class of error, 400 ``{"detail": ...}``: bytes that are not
+UTF-8 (RFC 8259 allows nothing else), text that is not JSON, nesting too deep or a number too long
+to decode. A body sent with a media type other than JSON is 415. Valid JSON that does not fit the
+schema is 422 naming the field.
 
 The pattern is FastAPI's documented one (a custom ``Request`` and ``APIRoute`` class).
 """
@@ -23,9 +27,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response, status
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
+
+UNREADABLE_BODY = "the request body is not readable as JSON (UTF-8 text)"
+NOT_JSON_MEDIA_TYPE = "the request body must be sent as Content-Type: application/json"
 
 
 class OrjsonRequest(Request):
@@ -46,7 +53,21 @@ def _decode(body: bytes, model: type[BaseModel] | None) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        return json.loads(body)
+        pass
+    try:
+        # Decoded here, strictly: json.loads of bytes would also take UTF-16 and UTF-32.
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, a number of over 4300 digits
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, UNREADABLE_BODY) from None
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """``application/json`` or ``application/<anything>+json``, parameters ignored (the test
+    FastAPI applies before it decodes a body as JSON)."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
 
 
 def _single_body_model(route: APIRoute) -> type[BaseModel] | None:
@@ -69,10 +90,17 @@ class OrjsonRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         model = _single_body_model(self)
+        takes_body = self.body_field is not None
 
         async def decode_with_orjson(request: Request) -> Response:
             decoding = OrjsonRequest(request.scope, request.receive)
             decoding.body_model = model
+            if (
+                takes_body
+                and await decoding.body()
+                and not is_json_media_type(decoding.headers.get("content-type"))
+            ):
+                raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, NOT_JSON_MEDIA_TYPE)
             return await handler(decoding)
 
         return decode_with_orjson

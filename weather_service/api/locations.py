@@ -24,6 +24,7 @@ from weather_service.api.deps import (
 )
 from weather_service.api.json_route import OrjsonRoute
 from weather_service.db.engine import read_transaction, write_transaction
+from weather_service.db.tables import ID_LENGTH
 from weather_service.models.common import ID_PATTERN, ErrorOut, Page, UpsertResult
 from weather_service.models.locations import LocationOut, LocationsUpsert
 from weather_service.store import locations as store
@@ -39,15 +40,18 @@ write_router = APIRouter(tags=["locations"], route_class=OrjsonRoute)
 log = get_logger(__name__)  # unbound: stays lazy until configure_logging() has run
 
 _ID_RE = re.compile(ID_PATTERN)
+ID_RULE = (
+    "each id: letters, digits and . _ : - ; starting with a letter or digit; "
+    f"at most {ID_LENGTH} characters"
+)
 
 
 def _parse_ids(raw: str) -> list[str]:
     ids = [part.strip() for part in raw.split(",") if part.strip()]
     if len(ids) > MAX_IDS:
         field_error(["query", "ids"], f"at most {MAX_IDS} ids", "too_long")
-    bad = next((i for i in ids if len(i) > 100 or not _ID_RE.fullmatch(i)), None)
-    if bad is not None:
-        field_error(["query", "ids"], f"{bad[:100]!r} is not a valid location id")
+    if any(len(i) > ID_LENGTH or not _ID_RE.fullmatch(i) for i in ids):
+        field_error(["query", "ids"], ID_RULE, "string_pattern_mismatch")
     return ids
 
 
@@ -129,5 +133,5 @@ def get_location(location_id: LocationIdPath, engine: EngineDep) -> LocationOut:
     with read_transaction(engine) as connection:
         row = store.get_location(connection, location_id)
     if row is None:
-        not_found("location", location_id)
+        not_found("location")
     return LocationOut.model_validate(row._mapping)

@@ -90,7 +90,7 @@ def create_run(body: RunCreate, response: Response, engine: EngineDep) -> RunOut
         if row.stage != body.stage:
             raise HTTPException(
                 status_code=status.HTTP_409_CONFLICT,
-                detail=f"run {run_id!r} exists for stage {row.stage!r}",
+                detail="a run with this run_id exists for another stage",
             )
         response.status_code = status.HTTP_200_OK
         return run_out(row)
@@ -108,7 +108,7 @@ def update_run(run_id: RunIdPath, body: RunPatch, engine: EngineDep) -> RunOut:
     with write_transaction(engine) as connection:
         existing = store.get_run(connection, run_id, for_update=True)
         if existing is None:
-            not_found("run", run_id)
+            not_found("run")
         values = _patch_values(existing, body)
         store.update_run(connection, run_id, values)
         row = store.get_run(connection, run_id)
@@ -130,7 +130,7 @@ def _patch_values(existing: Row[Any], body: RunPatch) -> dict[str, Any]:
     if existing.status in FINISHED_STATUSES and new_status != existing.status:
         raise HTTPException(
             status_code=status.HTTP_409_CONFLICT,
-            detail=f"run {existing.run_id!r} already finished as {existing.status!r}",
+            detail=f"the run already finished as {existing.status!r}; its status cannot change",
         )
     if new_status != existing.status:
         values["status"] = new_status
@@ -152,5 +152,5 @@ def get_run(run_id: RunIdPath, engine: EngineDep) -> RunOut:
     with read_transaction(engine) as connection:
         row = store.get_run(connection, run_id)
     if row is None:
-        not_found("run", run_id)
+        not_found("run")
     return run_out(row)

@@ -71,7 +71,7 @@ def put_location_weather(
     rows = body.rows(location_id)
     with write_transaction(engine) as connection:
         if get_location(connection, location_id) is None:
-            not_found("location", location_id)
+            not_found("location")
         count = store.upsert_weather(connection, rows)
     return written(request, "weather", location_id, len(rows), count)
 
@@ -113,7 +113,7 @@ def list_location_weather(
         cursor_error(exc)
     with read_transaction(engine) as connection:
         if get_location(connection, location_id) is None:
-            not_found("location", location_id)
+            not_found("location")
         rows = store.list_weather(
             connection,
             location_id,
@@ -136,7 +136,7 @@ LOCATION_FIELDS = tuple(LocationOut.model_fields)
 @read_router.post(
     "/v1/weather/query",
     response_model=WeatherQueryOut,
-    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": ErrorOut}},
 )
 def query_weather(body: WeatherQuery, engine: EngineDep) -> Response:
     """Several locations with their records in ``start <= hour < end`` (a read: nothing is
