@@ -176,7 +176,7 @@ BOUNDS: list[tuple[str, Any, Any]] = [
     ("latency_ms", 0, float("inf")),
     ("timeout_s", 600, 600.5),
     ("timeout_s", 0.001, 0),
-    ("retry_after_s", 86_400, 86_401),
+    ("retry_after_s", 10**9, 10**9 + 1),
     ("retry_after_s", 0, -1),
     ("rate_limit_per_minute", 10_000_000, 10**12),
     ("rate_limit_per_minute", 1, 0),

@@ -64,7 +64,7 @@ def test_everything_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     ("MOCK_OWM_LATENCY_MS", "1e12"),
     ("MOCK_OWM_LATENCY_MS", "nan"),
     ("MOCK_OWM_TIMEOUT_S", "1e9"),
-    ("MOCK_OWM_RETRY_AFTER_S", "1000000"),
+    ("MOCK_OWM_RETRY_AFTER_S", "10000000000"),
     ("MOCK_OWM_RATE_LIMIT_PER_MINUTE", "100000000000"),
     ("MOCK_OWM_RATE_LIMIT_PER_DAY", "100000000000"),
     ("MOCK_OWM_RATE_LIMIT_WINDOW_S", "1e6"),
