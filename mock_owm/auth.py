@@ -53,3 +53,8 @@ def admin_guard(token: str) -> Callable[[Credentials], Awaitable[None]]:
             raise HTTPException(401, ADMIN_REFUSED_MESSAGE, headers={"WWW-Authenticate": "Bearer"})
 
     return require_admin
+
+
+def admin_headers(token: str) -> dict[str, str]:
+    """What a client of the control endpoints sends."""
+    return {"Authorization": f"Bearer {token}"}
