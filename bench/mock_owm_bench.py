@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from mock_owm.auth import admin_headers, generate_admin_token  # noqa: E402
 from tests.support.polling import wait_until  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402
 
@@ -98,7 +99,9 @@ async def _phase(
     return result
 
 
-async def _measure(base_url: str, pid: int, seconds: float, concurrency: int) -> dict[str, Any]:
+async def _measure(
+    base_url: str, admin_token: str, pid: int, seconds: float, concurrency: int
+) -> dict[str, Any]:
     rnd = random.Random(2024)
     # httpx's connection pool does work per pooled connection on every request, so the load is
     # spread over several small clients: the client's CPU, not the mock's, is the usual limit.
@@ -130,7 +133,9 @@ async def _measure(base_url: str, pid: int, seconds: float, concurrency: int) ->
             next_place=lambda: fixed[rnd.randrange(REPEATED_PLACES)],
         )
         fresh = [_places(rnd) for _ in range(PREWARMED_PLACES)]
-        warmed = await clients[0].post("/__warm", json={"locations": fresh}, timeout=120.0)
+        warmed = await clients[0].post(
+            "/__warm", json={"locations": fresh}, headers=admin_headers(admin_token), timeout=120.0
+        )
         warmed.raise_for_status()
         queue = iter(fresh)
         prewarmed = await _phase(
@@ -153,7 +158,13 @@ async def _measure(base_url: str, pid: int, seconds: float, concurrency: int) ->
 def run(seconds: float = 5.0, concurrency: int = 64) -> dict[str, Any]:
     """Start the mock in a subprocess, measure both phases (``seconds`` each), stop it."""
     port = free_port()
-    env = {**os.environ, "MOCK_OWM_API_KEYS": API_KEY, "MOCK_OWM_LOG_LEVEL": "WARNING"}
+    admin_token = generate_admin_token()
+    env = {
+        **os.environ,
+        "MOCK_OWM_API_KEYS": API_KEY,
+        "MOCK_OWM_ADMIN_TOKEN": admin_token,
+        "MOCK_OWM_LOG_LEVEL": "WARNING",
+    }
     for name in (
         "ERROR_RATE",
         "LATENCY_MS",
@@ -183,7 +194,7 @@ def run(seconds: float = 5.0, concurrency: int = 64) -> dict[str, Any]:
 
     try:
         wait_until(healthy, timeout_s=30.0, message="mock_owm to start")
-        phases = asyncio.run(_measure(base_url, proc.pid, seconds, concurrency))
+        phases = asyncio.run(_measure(base_url, admin_token, proc.pid, seconds, concurrency))
     finally:
         proc.terminate()
         proc.wait(timeout=10)

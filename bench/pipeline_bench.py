@@ -124,7 +124,9 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
     """Workers up and reading (as their Deployments are), then the clock starts with
     ``trail-etl schedule`` and stops when the last categorize task is acknowledged."""
     client = redis.Redis.from_url(env.redis_url)
-    httpx.post(env.owm_url + "/__stats/reset", timeout=10).raise_for_status()
+    httpx.post(
+        env.owm_url + "/__stats/reset", headers=env.owm_admin_headers, timeout=10
+    ).raise_for_status()
     names = start_workers(env, fetch_workers, categorize_workers)
     _wait_for_workers(client, fetch_workers, categorize_workers)
     cpu_before = _cpu_by_part(env)
@@ -150,7 +152,9 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
     calls_after = _redis_calls(client)
     cpu_after["schedule"] = schedule_cpu_s
     env.children.stop(names)
-    stats: dict[str, Any] = httpx.get(env.owm_url + "/__stats", timeout=10).json()
+    answer = httpx.get(env.owm_url + "/__stats", headers=env.owm_admin_headers, timeout=10)
+    answer.raise_for_status()
+    stats: dict[str, Any] = answer.json()
     dead = sum(
         int(client.xlen(keys.dead_letter_stream(s)))
         for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)

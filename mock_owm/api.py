@@ -13,6 +13,17 @@ from mock_owm.errors import OwmError
 from mock_owm.forecast import local_date_days
 from mock_owm.gate import guarded
 from mock_owm.i18n import normalise_lang
+from mock_owm.openapi import (
+    DAY_SUMMARY_ANSWER,
+    DAY_SUMMARY_PARAMETERS,
+    ONECALL_ANSWER,
+    ONECALL_PARAMETERS,
+    OVERVIEW_ANSWER,
+    OVERVIEW_PARAMETERS,
+    TIMEMACHINE_ANSWER,
+    TIMEMACHINE_PARAMETERS,
+    api_responses,
+)
 from mock_owm.params import (
     Problems,
     days_to_date,
@@ -76,28 +87,32 @@ def build_api_router(mock: MockOwm) -> APIRouter:
         return responder.overview(lat, lon, day=day, now_s=now_s,
                                   units=units_for(query.get("units")))
 
-    @router.get(PREFIX)
+    @router.get(PREFIX, responses=api_responses(ONECALL_ANSWER),
+                openapi_extra={"parameters": ONECALL_PARAMETERS})
     async def onecall_endpoint(request: Request) -> Response:
         """Current weather, 61 minutes, 48 hours, 8 days and alerts: ``lat``, ``lon``, ``appid``;
         optional ``exclude``, ``units``, ``lang``."""
         return await guarded(mock, "onecall", request.query_params, onecall,
                              request.receive)
 
-    @router.get(PREFIX + "/timemachine")
+    @router.get(PREFIX + "/timemachine", responses=api_responses(TIMEMACHINE_ANSWER),
+                openapi_extra={"parameters": TIMEMACHINE_PARAMETERS})
     async def timemachine_endpoint(request: Request) -> Response:
         """Weather at one moment: ``lat``, ``lon``, ``dt`` (unix seconds, 1979-01-01 to now + 4
         days), ``appid``; optional ``units``, ``lang``."""
         return await guarded(mock, "timemachine", request.query_params, timemachine,
                              request.receive)
 
-    @router.get(PREFIX + "/day_summary")
+    @router.get(PREFIX + "/day_summary", responses=api_responses(DAY_SUMMARY_ANSWER),
+                openapi_extra={"parameters": DAY_SUMMARY_PARAMETERS})
     async def day_summary_endpoint(request: Request) -> Response:
         """Aggregates of one date: ``lat``, ``lon``, ``date`` (YYYY-MM-DD), ``appid``; optional
         ``tz`` (+HH:MM) and ``units``."""
         return await guarded(mock, "day_summary", request.query_params, day_summary,
                              request.receive)
 
-    @router.get(PREFIX + "/overview")
+    @router.get(PREFIX + "/overview", responses=api_responses(OVERVIEW_ANSWER),
+                openapi_extra={"parameters": OVERVIEW_PARAMETERS})
     async def overview_endpoint(request: Request) -> Response:
         """A text overview of today or tomorrow: ``lat``, ``lon``, ``appid``; optional ``date``."""
         return await guarded(mock, "overview", request.query_params, overview,

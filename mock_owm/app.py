@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
+from http import HTTPStatus
 
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from etl_core.logging import get_logger
 from mock_owm.admin import build_admin_router
 from mock_owm.api import build_api_router
-from mock_owm.errors import NOT_FOUND_BODY
+from mock_owm.errors import NOT_FOUND_BODY, SERVER_ERROR_MESSAGES, error_body, invalid_fields
 from mock_owm.service import MockOwm
 from mock_owm.settings import MockOwmSettings
+
+JSON = "application/json"
+CONTROL_PREFIX = "/__"
+log = get_logger(__name__, component="mock_owm")
 
 
 def create_app(settings: MockOwmSettings | None = None) -> FastAPI:
@@ -20,19 +28,38 @@ def create_app(settings: MockOwmSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="mock_owm",
         description="A faithful OpenWeatherMap One Call 3.0 mock with synthetic, deterministic "
-                    "weather, quotas and fault injection.",
+        "weather, quotas and fault injection.",
         version="1.0",
     )
     app.state.mock = mock
     app.include_router(build_api_router(mock))
     app.include_router(build_admin_router(mock))
 
+    # Every error, the framework's own included, is OpenWeatherMap's {"cod", "message"} body.
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not request.url.path.startswith(CONTROL_PREFIX):
+            mock.stats.status(exc.status_code)  # an unknown path or a wrong method
         if exc.status_code == 404:
-            mock.stats.status(404)
-            return Response(NOT_FOUND_BODY, status_code=404, media_type="application/json")
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+            return Response(NOT_FOUND_BODY, status_code=404, media_type=JSON)
+        message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return Response(
+            error_body(exc.status_code, message),
+            status_code=exc.status_code,
+            media_type=JSON,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError) -> Response:
+        refused = invalid_fields(exc.errors(), skip=1)  # loc starts with "body"
+        return Response(refused.body, status_code=refused.status, media_type=JSON)
+
+    @app.exception_handler(Exception)
+    async def failure(request: Request, exc: Exception) -> Response:
+        log.error("mock_owm.request_failed", path=request.url.path, exc_info=exc)
+        return Response(
+            error_body(500, SERVER_ERROR_MESSAGES[500]), status_code=500, media_type=JSON
+        )
 
     return app

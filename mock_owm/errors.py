@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from pydantic_core import to_json
 
 INVALID_KEY_MESSAGE = (
@@ -12,6 +15,7 @@ RATE_LIMITED_MESSAGE = (
     "subscription type. Please choose the proper subscription http://openweathermap.org/price"
 )
 NOT_FOUND_MESSAGE = "Internal error: the requested resource was not found"
+BAD_BODY_MESSAGE = "the body must be a JSON object"
 SERVER_ERROR_MESSAGES = {
     500: "Internal error",
     502: "Bad gateway",
@@ -44,3 +48,21 @@ class OwmError(Exception):
 INVALID_KEY_BODY = error_body(401, INVALID_KEY_MESSAGE)
 RATE_LIMITED_BODY = error_body(429, RATE_LIMITED_MESSAGE)
 NOT_FOUND_BODY = error_body(404, NOT_FOUND_MESSAGE)
+
+
+# A bad body's field names come from the client: name at most this many, each cut to this length.
+MAX_NAMED_FIELDS = 10
+MAX_FIELD_NAME_CHARS = 64
+
+
+def invalid_fields(errors: Sequence[Mapping[str, Any]], *, skip: int = 0) -> OwmError:
+    """A 422 from pydantic's ``errors`` naming each bad field and the rule it breaks, never the
+    value given; ``skip`` drops leading ``loc`` parts (FastAPI's ``"body"``)."""
+    parameters: list[str] = []
+    messages: list[str] = []
+    for error in errors[:MAX_NAMED_FIELDS]:
+        field = ".".join(str(part) for part in error["loc"][skip:])[:MAX_FIELD_NAME_CHARS]
+        if field and field not in parameters:
+            parameters.append(field)
+        messages.append(f"{field}: {error['msg']}" if field else str(error["msg"]))
+    return OwmError(422, "; ".join(dict.fromkeys(messages)) or "invalid body", parameters)

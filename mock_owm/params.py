@@ -16,9 +16,11 @@ TIMEMACHINE_AHEAD_S = 4 * SECONDS_PER_DAY
 DAY_SUMMARY_FIRST_DATE = date(1979, 1, 2)
 DAY_SUMMARY_AHEAD_DAYS = 547  # one and a half years
 _EPOCH = date(1970, 1, 1)
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TZ_RE = re.compile(r"^([+-])(\d{2}):(\d{2})$")
-_INT_RE = re.compile(r"^-?\d{1,12}$")
+# Matched whole (fullmatch), ASCII digits only: what the OpenAPI schema declares is what passes.
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TZ_RE = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
+_INT_RE = re.compile(r"-?[0-9]{1,12}")
+_NUMBER_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
 _MAX_TZ_MINUTES = 14 * 60
 
 
@@ -41,14 +43,13 @@ def coordinate(query: Mapping[str, str], name: str, limit: float, problems: Prob
     """``lat`` (limit 90) or ``lon`` (limit 180); 0.0 when bad (the problem is recorded)."""
     raw = query.get(name)
     word = "latitude" if name == "lat" else "longitude"
-    if raw is None or raw.strip() == "":
-        problems.add(name, "Nothing to geocode" if raw is None else f"wrong {word}")
+    if raw is None:
+        problems.add(name, "Nothing to geocode")
         return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
+    if not _NUMBER_RE.fullmatch(raw):
         problems.add(name, f"wrong {word}")
         return 0.0
+    value = float(raw)
     if not math.isfinite(value) or not -limit <= value <= limit:
         problems.add(name, f"wrong {word}")
         return 0.0
@@ -61,7 +62,7 @@ def place(query: Mapping[str, str], problems: Problems) -> tuple[float, float]:
 
 def timemachine_dt(query: Mapping[str, str], now_s: float, problems: Problems) -> int:
     raw = query.get("dt")
-    if raw is None or not _INT_RE.match(raw.strip()):
+    if raw is None or not _INT_RE.fullmatch(raw):
         problems.add("dt", "dt is required and must be unix time in seconds")
         return 0
     value = int(raw)
@@ -71,7 +72,7 @@ def timemachine_dt(query: Mapping[str, str], now_s: float, problems: Problems) -
 
 
 def parse_date(raw: str | None, problems: Problems, name: str = "date") -> date | None:
-    if raw is None or not _DATE_RE.match(raw):
+    if raw is None or not _DATE_RE.fullmatch(raw):
         problems.add(name, f"{name} is required in the format YYYY-MM-DD")
         return None
     try:
@@ -98,7 +99,7 @@ def tz_offset_s(query: Mapping[str, str], problems: Problems) -> int | None:
     raw = query.get("tz")
     if raw is None:
         return None
-    match = _TZ_RE.match(raw.strip())
+    match = _TZ_RE.fullmatch(raw)
     minutes = int(match.group(2)) * 60 + int(match.group(3)) if match else -1
     if match is None or int(match.group(3)) >= 60 or minutes > _MAX_TZ_MINUTES:
         problems.add("tz", "tz must be +HH:MM or -HH:MM")

@@ -28,6 +28,7 @@ from mock_owm.units import Units
 
 Json = dict[str, Any]
 _MIST_ID = 701
+SECONDS_PER_HOUR = 3600
 _SECONDARY_MIST_BELOW_M = 5_000
 
 
@@ -98,8 +99,15 @@ def _feels(h: Hour, u: Units) -> float:
     return u.temp(feels_like_c(h.temp_c, h.dew_point_c, h.wind_ms))
 
 
+def daily_dt(sun: SolarDay) -> int:
+    """A ``daily[].dt``: the whole hour nearest solar noon, as in OpenWeatherMap's answers (about
+    local midday, not exactly noon). Zone offsets are whole hours within half an hour of solar
+    time, so it is 11:00, 12:00 or 13:00 on the entry's local date."""
+    return round(sun.transit_s / SECONDS_PER_HOUR) * SECONDS_PER_HOUR
+
+
 def daily_entry(day: DayAggregate, loc: Location, u: Units, lang: str) -> Json:
-    """A ``daily[]`` entry; in polar day or night ``sunrise``/``sunset`` are 0."""
+    """A ``daily[]`` entry; in polar day or night ``sunrise``/``sunset`` are left out."""
     sun = day.sun
     moonrise, moonset = moon_rise_set(sun, day.local_midnight_s)
     temp = u.temp
@@ -107,10 +115,11 @@ def daily_entry(day: DayAggregate, loc: Location, u: Units, lang: str) -> Json:
     evening, night = day.at(HOUR_EVENING), day.at(HOUR_NIGHT)
     windiest = day.windiest
     sunniest = day.sunniest
-    entry: Json = {
-        "dt": int(sun.transit_s),
-        "sunrise": sun.sunrise_s or 0,
-        "sunset": sun.sunset_s or 0,
+    entry: Json = {"dt": daily_dt(sun)}
+    times = sun_times(sun)
+    if times is not None:
+        entry["sunrise"], entry["sunset"] = times
+    entry |= {
         "moonrise": moonrise,
         "moonset": moonset,
         "moon_phase": round(moon_phase(sun.transit_s), 2),

@@ -16,20 +16,52 @@ from mock_owm.ratelimit import WINDOW_S
 
 DEFAULT_API_KEY = "mock-owm-key"
 DEFAULT_TIMEOUT_S = 30.0
-Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+# Upper bounds of every knob: an operator's typo (latency_ms 1e12) must be refused, not hang every
+# call or hold memory; each bound is far beyond what a test or benchmark needs.
+MAX_LATENCY_MS = 60_000.0
+MAX_TIMEOUT_S = 600.0
+# Only a header value, so far beyond a day: tests give clients absurd ones that they must cap.
+MAX_RETRY_AFTER_S = 1_000_000_000
+MAX_RATE_LIMIT_PER_MINUTE = 10_000_000
+MAX_RATE_LIMIT_PER_DAY = 1_000_000_000
+MAX_RATE_LIMIT_WINDOW_S = 3_600.0
+MAX_SEED = 2**63 - 1
+MAX_API_KEYS = 64
+MAX_API_KEY_CHARS = 128
+# The fixed clock: from the first moment of OWM's history to a year whose dates, plus the
+# forecast and day_summary horizons, stay far inside what the date arithmetic handles.
+EARLIEST_NOW = datetime(1979, 1, 1, tzinfo=UTC)
+LATEST_NOW = datetime(2100, 1, 1, tzinfo=UTC)
+
+Rate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+LatencyMs = Annotated[float, Field(ge=0.0, le=MAX_LATENCY_MS, allow_inf_nan=False)]
+TimeoutS = Annotated[float, Field(gt=0.0, le=MAX_TIMEOUT_S, allow_inf_nan=False)]
+RetryAfterS = Annotated[int, Field(ge=0, le=MAX_RETRY_AFTER_S)]
+PerMinute = Annotated[int, Field(ge=1, le=MAX_RATE_LIMIT_PER_MINUTE)]
+PerDay = Annotated[int, Field(ge=1, le=MAX_RATE_LIMIT_PER_DAY)]
+WindowS = Annotated[float, Field(gt=0.0, le=MAX_RATE_LIMIT_WINDOW_S, allow_inf_nan=False)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
 
 def parse_api_keys(value: Any) -> tuple[str, ...]:
-    """A comma-separated string or a list of keys; at least one."""
+    """A comma-separated string or a list of strings; at least one key, at most MAX_API_KEYS, each
+    at most MAX_API_KEY_CHARS printable characters without spaces."""
     if isinstance(value, str):
         items = value.split(",")
-    elif isinstance(value, list | tuple):
-        items = [str(item) for item in value]
+    elif isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        items = list(value)
     else:
         raise ValueError("api_keys must be a comma-separated string or a list of strings")
     keys = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
     if not keys:
         raise ValueError("at least one API key is required")
+    if len(keys) > MAX_API_KEYS:
+        raise ValueError(f"at most {MAX_API_KEYS} API keys")
+    for key in keys:
+        if len(key) > MAX_API_KEY_CHARS or not key.isprintable() or any(c.isspace() for c in key):
+            raise ValueError(
+                f"an API key has at most {MAX_API_KEY_CHARS} printable characters, no spaces"
+            )
     return keys
 
 
@@ -41,6 +73,11 @@ def parse_now(value: Any) -> Any:
         value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    if isinstance(value, datetime) and not EARLIEST_NOW <= value < LATEST_NOW:
+        raise ValueError(
+            f"now must lie from {EARLIEST_NOW.date().isoformat()} to before "
+            f"{LATEST_NOW.date().isoformat()}"
+        )
     return value
 
 
@@ -55,23 +92,24 @@ def check_rate_sum(*rates: float) -> None:
 class RuntimeConfig(BaseModel):
     """What ``GET /__faults`` shows and ``POST /__faults`` changes (same names, lower case)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # Strict: a JSON body's "0.5" for a rate is a mistake to report, not a value to guess at.
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
     error_rate: Rate = 0.0
-    latency_ms: float = Field(0.0, ge=0.0)
+    latency_ms: LatencyMs = 0.0
     timeout_rate: Rate = 0.0
-    timeout_s: float = Field(DEFAULT_TIMEOUT_S, gt=0.0)
+    timeout_s: TimeoutS = DEFAULT_TIMEOUT_S
     malformed_rate: Rate = 0.0
     rate_429: Rate = Field(0.0, validation_alias=AliasChoices("429_rate", "rate_429"),
                            serialization_alias="429_rate")
-    retry_after_s: int | None = Field(None, ge=0)
-    rate_limit_per_minute: int | None = Field(None, ge=1)
-    rate_limit_per_day: int | None = Field(None, ge=1)
+    retry_after_s: RetryAfterS | None = None
+    rate_limit_per_minute: PerMinute | None = None
+    rate_limit_per_day: PerDay | None = None
     # The length of the "minute" of rate_limit_per_minute: 60 s as OpenWeatherMap counts; shorter
     # only for tests that compress time.
-    rate_limit_window_s: float = Field(WINDOW_S, gt=0.0)
+    rate_limit_window_s: WindowS = WINDOW_S
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
-    seed: int | None = None
+    seed: Seed | None = None
     now: datetime | None = None
 
     @field_validator("api_keys", mode="before")

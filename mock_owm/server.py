@@ -29,6 +29,12 @@ def serve(host: str, port: int) -> None:
     settings = MockOwmSettings.load()
     configure_logging(level=settings.log_level)
     app = create_app(settings)
+    mock = app.state.mock
+    if mock.admin_token_generated:
+        # Printed once, so that whoever started the mock can use its control endpoints; set
+        # MOCK_OWM_ADMIN_TOKEN to keep it out of the log.
+        log.warning("mock_owm.admin_token_generated", admin_token=mock.admin_token,
+                    header="Authorization: Bearer <admin_token>")
     tune_gc(GC_THRESHOLDS)
     log.info("mock_owm.serving", host=host, port=port, api_keys=len(settings.api_keys),
              fixed_now=settings.now.isoformat() if settings.now else None,

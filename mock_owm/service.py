@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from etl_core.logging import get_logger
+from mock_owm.auth import generate_admin_token
 from mock_owm.faults import FaultInjector
 from mock_owm.forecast import Forecaster
 from mock_owm.ratelimit import QuotaLimiter
@@ -21,6 +22,9 @@ log = get_logger(__name__, component="mock_owm")
 class MockOwm:
     def __init__(self, settings: MockOwmSettings) -> None:
         self.settings = settings
+        token = settings.admin_token
+        self.admin_token = token.get_secret_value() if token is not None else generate_admin_token()
+        self.admin_token_generated = token is None
         self.initial_config = settings.runtime_config()
         self.config = self.initial_config
         self.limiter = QuotaLimiter()

@@ -3,27 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from etl_core.errors import ConfigurationError
 from etl_core.settings import ServiceSettings
+from mock_owm.auth import check_admin_token
 from mock_owm.forecast import DEFAULT_DAY_CACHE
 from mock_owm.ratelimit import WINDOW_S
 from mock_owm.responder import DEFAULT_FRAGMENT_CACHE
 from mock_owm.runtime import (
     DEFAULT_API_KEY,
     DEFAULT_TIMEOUT_S,
+    LatencyMs,
+    PerDay,
+    PerMinute,
     Rate,
+    RetryAfterS,
     RuntimeConfig,
+    Seed,
+    TimeoutS,
+    WindowS,
     check_rate_sum,
     parse_api_keys,
     parse_now,
 )
 
 ENV_PREFIX = "MOCK_OWM_"
+# Cache sizes in entries; the upper bounds keep a typo from asking for tens of gigabytes.
+MAX_DAY_CACHE = 200_000  # ~2.6 GB when full
+MAX_FRAGMENT_CACHE = 50_000  # ~1 GB when full
 
 
 class MockOwmSettings(ServiceSettings):
@@ -33,22 +44,27 @@ class MockOwmSettings(ServiceSettings):
                                       frozen=True, populate_by_name=True)
 
     api_keys: Annotated[tuple[str, ...], NoDecode] = (DEFAULT_API_KEY,)
+    # The bearer token of the control endpoints (/__faults, /__stats, /__warm); None: the mock
+    # makes one at start and logs it once.
+    admin_token: SecretStr | None = None
     now: datetime | None = None  # a fixed clock (ISO 8601; naive means UTC); None: the real clock
-    seed: int | None = None  # seeds fault injection; None: unpredictable
+    seed: Seed | None = None  # seeds fault injection; None: unpredictable
     error_rate: Rate = 0.0
-    latency_ms: float = Field(0.0, ge=0.0)
+    latency_ms: LatencyMs = 0.0
     timeout_rate: Rate = 0.0
-    timeout_s: float = Field(DEFAULT_TIMEOUT_S, gt=0.0)
+    timeout_s: TimeoutS = DEFAULT_TIMEOUT_S
     malformed_rate: Rate = 0.0
     # An identifier cannot start with a digit: MOCK_OWM_429_RATE is read through an alias.
     rate_429: Rate = Field(0.0, validation_alias=AliasChoices(f"{ENV_PREFIX}429_RATE", "rate_429"))
-    retry_after_s: int | None = Field(None, ge=0)
-    rate_limit_per_minute: int | None = Field(None, ge=1)
-    rate_limit_per_day: int | None = Field(None, ge=1)
-    rate_limit_window_s: float = Field(WINDOW_S, gt=0.0)  # see RuntimeConfig
-    day_cache: int = Field(DEFAULT_DAY_CACHE, ge=16)  # local days kept in memory (~13 kB each)
-    fragment_cache: int = Field(DEFAULT_FRAGMENT_CACHE, ge=16)  # encoded parts (~20 kB each)
-    log_level: str = "INFO"
+    retry_after_s: RetryAfterS | None = None
+    rate_limit_per_minute: PerMinute | None = None
+    rate_limit_per_day: PerDay | None = None
+    rate_limit_window_s: WindowS = WINDOW_S  # see RuntimeConfig
+    # local days kept in memory (~13 kB each)
+    day_cache: int = Field(DEFAULT_DAY_CACHE, ge=16, le=MAX_DAY_CACHE)
+    # encoded parts (~20 kB each)
+    fragment_cache: int = Field(DEFAULT_FRAGMENT_CACHE, ge=16, le=MAX_FRAGMENT_CACHE)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     access_log: bool = False
 
     @field_validator("api_keys", mode="before")
@@ -61,10 +77,23 @@ class MockOwmSettings(ServiceSettings):
     def _now(cls, value: Any) -> Any:
         return parse_now(value)
 
-    @field_validator("rate_limit_per_minute", "rate_limit_per_day", "retry_after_s", mode="before")
+    @field_validator("rate_limit_per_minute", "rate_limit_per_day", "retry_after_s", "seed",
+                     "admin_token", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and value.strip() == "" else value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_admin_token(value.get_secret_value())
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _rates_fit(self) -> MockOwmSettings:

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from etl_core.errors import ConfigurationError
+from mock_owm.auth import admin_headers, generate_admin_token
 
 DEMO_API_KEY = "demo-weather-service-key"
 DEMO_OWM_KEY = "mock-owm-key"
@@ -75,6 +76,11 @@ class Environment:
     owm_url: str
     work_dir: Path
     children: Children
+    owm_admin_token: str  # the mock's control endpoints (/__stats, /__faults) need it
+
+    @property
+    def owm_admin_headers(self) -> dict[str, str]:
+        return admin_headers(self.owm_admin_token)
 
     def pipeline_env(self) -> dict[str, str]:
         return {
@@ -178,15 +184,25 @@ def _preload_scripts(url: str) -> None:
 
 
 def start_services(
-    children: Children, work_dir: Path, *, mock_env: dict[str, str] | None = None
+    children: Children,
+    work_dir: Path,
+    *,
+    owm_admin_token: str,
+    mock_env: dict[str, str] | None = None,
 ) -> tuple[str, str]:
-    """Start mock-owm and the weather service (SQLite in ``work_dir``); wait until both answer.
-    Returns (mock OWM URL, weather service URL)."""
+    """Start mock-owm (its control endpoints behind ``owm_admin_token``) and the weather service
+    (SQLite in ``work_dir``); wait until both answer. Returns (mock OWM URL, weather service
+    URL)."""
     owm_port, weather_port = free_port(), free_port()
     mock = children.start(
         "mock-owm",
         cli_command("serve", "mock-owm", "--port", str(owm_port)),
-        {"MOCK_OWM_API_KEYS": DEMO_OWM_KEY, "MOCK_OWM_LOG_LEVEL": "WARNING", **(mock_env or {})},
+        {
+            "MOCK_OWM_API_KEYS": DEMO_OWM_KEY,
+            "MOCK_OWM_ADMIN_TOKEN": owm_admin_token,
+            "MOCK_OWM_LOG_LEVEL": "WARNING",
+            **(mock_env or {}),
+        },
     )
     weather = children.start(
         "weather-service",
@@ -212,9 +228,11 @@ def demo_environment(
         children = Children(work_dir)
         stack.callback(children.stop)
         redis_url, kind = stack.enter_context(_redis(stack, work_dir))
+        token = generate_admin_token()  # a fresh one per run
         owm_url, weather_url = start_services(
             children,
             work_dir,
+            owm_admin_token=token,
             mock_env={"MOCK_OWM_ERROR_RATE": str(fault_rate), **(mock_env or {})},
         )
-        yield Environment(redis_url, kind, weather_url, owm_url, work_dir, children)
+        yield Environment(redis_url, kind, weather_url, owm_url, work_dir, children, token)

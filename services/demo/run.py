@@ -130,7 +130,9 @@ def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoRe
         done = _follow(http, env, options, console)
         env.children.stop({n for n, _p in env.children.procs if "-worker-" in n})
         labels, sample = _conditions(http)
-        stats = httpx.get(env.owm_url + "/__stats", timeout=10).json()
+        stats = httpx.get(
+            env.owm_url + "/__stats", headers=env.owm_admin_headers, timeout=10
+        ).json()
     client = redis.Redis.from_url(env.redis_url)
     dead = {
         s: DeadLetters(client, s).count()

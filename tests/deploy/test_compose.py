@@ -127,3 +127,24 @@ def test_the_keys_on_both_sides_agree() -> None:
     for service_name in ("seed-locations", "schedule-jobs", "fetch-weather"):
         assert compose_env(services[service_name])["WEATHER_SERVICE_API_KEY"] == weather
     assert compose_env(services["fetch-weather"])["OWM_API_KEY"] == mock
+
+
+PUBLISHED_PORT = re.compile(r"\$\{([A-Z_][A-Z0-9_]*_BIND):-127\.0\.0\.1\}:(\d+):(\d+)")
+
+
+def test_published_ports_listen_on_loopback_unless_overridden() -> None:
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    published = {}
+    for service_name, service in _services().items():
+        for port in service.get("ports", []):
+            assert isinstance(port, str), f"{service_name}: write ports as strings"
+            match = PUBLISHED_PORT.fullmatch(port)
+            assert match, f"{service_name}: {port} is not ${{<NAME>_BIND:-127.0.0.1}}:host:guest"
+            assert f"\n{match[1]}=127.0.0.1\n" in example, f"{match[1]} not in .env.example"
+            published[service_name] = int(match[2])
+    assert set(published) == {"weather-service", "mock-owm", "redisinsight", "adminer"}
+
+
+def test_the_mock_control_token_is_set_from_dotenv_or_made_by_the_mock() -> None:
+    env = compose_env(_services()["mock-owm"])
+    assert env["MOCK_OWM_ADMIN_TOKEN"] == "${MOCK_OWM_ADMIN_TOKEN:-}"  # empty: made and logged

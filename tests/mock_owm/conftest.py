@@ -16,6 +16,8 @@ from mock_owm.settings import MockOwmSettings
 FIXED_NOW = "2024-01-15T12:00:00Z"
 FIXED_NOW_S = 1_705_320_000
 KEY = "mock-owm-key"
+ADMIN_TOKEN = "mock-owm-test-admin-token"
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 ONECALL = "/data/3.0/onecall"
 TIMEMACHINE = "/data/3.0/onecall/timemachine"
 DAY_SUMMARY = "/data/3.0/onecall/day_summary"
@@ -27,12 +29,13 @@ MockClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]
 
 @asynccontextmanager
 async def mock_app_client(**settings: Any) -> AsyncIterator[tuple[MockOwm, httpx.AsyncClient]]:
-    """An app with ``settings`` (the clock fixed at FIXED_NOW unless given), its state and a
-    client for it."""
+    """An app with ``settings`` (the clock fixed at FIXED_NOW and the admin token ADMIN_TOKEN
+    unless given), its state and a client for it that sends the admin token."""
     settings.setdefault("now", FIXED_NOW)
+    settings.setdefault("admin_token", ADMIN_TOKEN)
     app = create_app(MockOwmSettings.load(**settings))
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock-owm"
+        transport=httpx.ASGITransport(app=app), base_url="http://mock-owm", headers=ADMIN_HEADERS
     ) as client:
         yield app.state.mock, client
 

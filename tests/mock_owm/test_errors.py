@@ -143,7 +143,7 @@ async def test_404_for_unknown_paths(client: httpx.AsyncClient, path: str) -> No
     response = await get(client, path, appid=KEY)
     assert response.status_code == 404
     body = response.json()
-    assert body["cod"] == 404 and isinstance(body["message"], str)
+    assert body == {"cod": 404, "message": "Internal error: the requested resource was not found"}
 
 
 async def test_a_bug_in_the_mock_is_an_owm_500_not_a_crash() -> None:
@@ -157,3 +157,40 @@ async def test_a_bug_in_the_mock_is_an_owm_500_not_a_crash() -> None:
         assert response.status_code == 500
         assert response.json() == {"cod": 500, "message": "Internal error"}
         assert (await client.get("/__stats")).json()["status_codes"] == {"500": 1}
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", ONECALL), ("DELETE", TIMEMACHINE), ("PUT", DAY_SUMMARY), ("PATCH", OVERVIEW),
+    ("DELETE", "/__faults"), ("GET", "/__warm"), ("POST", "/__health"),
+])
+async def test_405_for_a_wrong_method_in_owm_shape(client: httpx.AsyncClient, method: str,
+                                                   path: str) -> None:
+    response = await client.request(method, path, params={**ZURICH, "appid": KEY})
+    assert response.status_code == 405
+    assert response.json() == {"cod": 405, "message": "Method Not Allowed"}
+    assert response.headers["content-type"].startswith("application/json")
+    assert "allow" in response.headers
+
+
+@pytest.mark.parametrize("body", [
+    {"locations": [[91, 0]]},
+    {"locations": [["47.3", "8.5"]]},
+    {"locations": [[47.3]]},
+    {"locations": [[47.3, 8.5]], "units": "x" * 1000},
+    {"places": []},
+    {},
+])
+async def test_422_of_a_bad_body_in_owm_shape(client: httpx.AsyncClient,
+                                              body: dict[str, Any]) -> None:
+    response = await client.post("/__warm", json=body)
+    assert response.status_code == 422
+    payload = response.json()
+    assert set(payload) == {"cod", "message", "parameters"} and payload["cod"] == 422
+    assert payload["parameters"] and all(isinstance(p, str) for p in payload["parameters"])
+    assert "x" * 100 not in response.text  # the value given is not echoed
+
+
+async def test_a_body_that_is_not_json_is_a_422_in_owm_shape(client: httpx.AsyncClient) -> None:
+    response = await client.post("/__warm", content=b"{not json",
+                                 headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.json()["cod"] == 422

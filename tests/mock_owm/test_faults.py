@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections import Counter
 from typing import Any
@@ -113,22 +114,26 @@ async def test_fractions_are_shares_of_requests_and_seeded_runs_repeat() -> None
     assert 35 <= injected["malformed"] <= 85
 
 
-@pytest.mark.parametrize("changes", [
-    {"error_rate": 1.5},
-    {"error_rate": 0.6, "timeout_rate": 0.6},
-    {"nope": 1},
-    {"latency_ms": -1},
-    {"timeout_s": 0},
-    {"api_keys": ""},
-    {"api_keys": [" "]},
-    {"now": "not a time"},
-    {"429_rate": "lots"},
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"error_rate": 1.5}, ["error_rate"]),
+    ({"error_rate": 0.6, "timeout_rate": 0.6}, []),  # together past 1: the message names them
+    ({"nope": 1}, ["nope"]),
+    ({"latency_ms": -1}, ["latency_ms"]),
+    ({"timeout_s": 0}, ["timeout_s"]),
+    ({"api_keys": ""}, ["api_keys"]),
+    ({"api_keys": [" "]}, ["api_keys"]),
+    ({"now": "not a time"}, ["now"]),
+    ({"429_rate": "lots"}, ["429_rate"]),
 ])
 async def test_bad_changes_are_refused_and_nothing_changes(client: httpx.AsyncClient,
-                                                           changes: dict[str, Any]) -> None:
+                                                           changes: dict[str, Any],
+                                                           named: list[str]) -> None:
     before = (await client.get("/__faults")).json()
     response = await client.post("/__faults", json=changes)
-    assert response.status_code == 422 and "detail" in response.json()
+    assert response.status_code == 422
+    body = response.json()
+    assert body["cod"] == 422 and isinstance(body["message"], str) and body["message"]
+    assert body.get("parameters", []) == named
     assert (await client.get("/__faults")).json() == before
 
 
@@ -138,6 +143,7 @@ async def test_a_body_that_is_not_an_object_is_a_400(client: httpx.AsyncClient,
     response = await client.post("/__faults", content=body,
                                  headers={"content-type": "application/json"})
     assert response.status_code == 400
+    assert response.json() == {"cod": 400, "message": "the body must be a JSON object"}
 
 
 async def test_keys_and_clock_change_at_run_time(client: httpx.AsyncClient) -> None:
@@ -158,3 +164,54 @@ async def test_admin_endpoints_are_never_faulted() -> None:
         assert (await client.get("/__health")).json() == {"status": "ok"}
         assert (await client.get("/__stats")).status_code == 200
         assert (await client.get("/__faults")).status_code == 200
+
+
+# Each run-time knob just inside and just outside its bounds.
+BOUNDS: list[tuple[str, Any, Any]] = [
+    ("error_rate", 1.0, 1.0001),
+    ("timeout_rate", 1.0, -0.1),
+    ("malformed_rate", 0.0, 2),
+    ("429_rate", 1.0, 1e12),
+    ("latency_ms", 60_000, 1e12),
+    ("latency_ms", 0, float("inf")),
+    ("timeout_s", 600, 600.5),
+    ("timeout_s", 0.001, 0),
+    ("retry_after_s", 10**9, 10**9 + 1),
+    ("retry_after_s", 0, -1),
+    ("rate_limit_per_minute", 10_000_000, 10**12),
+    ("rate_limit_per_minute", 1, 0),
+    ("rate_limit_per_day", 1_000_000_000, 10**15),
+    ("rate_limit_window_s", 3600, 1e9),
+    ("seed", 2**63 - 1, 2**63),
+    ("seed", 0, -1),
+    ("now", "2099-12-31T23:59:59Z", "2100-01-01T00:00:00Z"),
+    ("now", "1979-01-01T00:00:00Z", "1978-12-31T23:59:59Z"),
+    ("api_keys", ["k" * 128], ["k" * 129]),
+    ("api_keys", [f"key-{n}" for n in range(64)], [f"key-{n}" for n in range(65)]),
+    ("api_keys", ["ok-key"], ["a key"]),
+    ("api_keys", ["ok-key"], [1, 2]),
+    ("error_rate", 0.5, "0.5"),  # a string is not a number here
+    ("rate_limit_per_day", 100, 100.5),
+]
+
+
+@pytest.mark.parametrize(("name", "inside", "outside"), BOUNDS)
+async def test_every_knob_is_bounded(client: httpx.AsyncClient, name: str, inside: Any,
+                                     outside: Any) -> None:
+    before = (await client.get("/__faults")).json()
+    refused = await client.post("/__faults", content=json.dumps({name: outside}),
+                                headers={"content-type": "application/json"})
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert body["cod"] == 422 and body["parameters"] == [name]
+    assert body["message"].startswith(f"{name}: ")
+    if isinstance(outside, int | float) and math.isfinite(outside) and abs(outside) > 10**8:
+        assert str(outside) not in body["message"] and str(int(outside)) not in body["message"]
+    assert (await client.get("/__faults")).json() == before
+    assert (await client.post("/__faults", json={name: inside})).status_code == 200
+
+
+async def test_a_knob_name_from_the_client_is_cut_short(client: httpx.AsyncClient) -> None:
+    response = await client.post("/__faults", json={"x" * 10_000: 1})
+    assert response.status_code == 422
+    assert len(response.text) < 500

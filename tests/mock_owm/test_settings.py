@@ -19,6 +19,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.timeout_s == 30.0
     assert settings.error_rate == settings.timeout_rate == settings.malformed_rate == 0.0
     assert settings.rate_429 == 0.0 and settings.latency_ms == 0.0
+    assert settings.admin_token is None  # the mock makes one
 
 
 def test_everything_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,6 +60,21 @@ def test_everything_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     ("MOCK_OWM_API_KEYS", " , "),
     ("MOCK_OWM_NOW", "yesterday"),
     ("MOCK_OWM_LATENCY_MS", "-5"),
+    # Every knob is bounded above too.
+    ("MOCK_OWM_LATENCY_MS", "1e12"),
+    ("MOCK_OWM_LATENCY_MS", "nan"),
+    ("MOCK_OWM_TIMEOUT_S", "1e9"),
+    ("MOCK_OWM_RETRY_AFTER_S", "10000000000"),
+    ("MOCK_OWM_RATE_LIMIT_PER_MINUTE", "100000000000"),
+    ("MOCK_OWM_RATE_LIMIT_PER_DAY", "100000000000"),
+    ("MOCK_OWM_RATE_LIMIT_WINDOW_S", "1e6"),
+    ("MOCK_OWM_SEED", "-1"),
+    ("MOCK_OWM_SEED", str(2**64)),
+    ("MOCK_OWM_NOW", "2200-01-01T00:00:00Z"),
+    ("MOCK_OWM_DAY_CACHE", "1000000000"),
+    ("MOCK_OWM_FRAGMENT_CACHE", "1000000000"),
+    ("MOCK_OWM_API_KEYS", "a key with spaces"),
+    ("MOCK_OWM_LOG_LEVEL", "LOUD"),
 ])
 def test_a_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)

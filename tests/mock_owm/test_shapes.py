@@ -149,10 +149,22 @@ async def test_icons_follow_the_sun(client: httpx.AsyncClient) -> None:
         assert day["weather"][0]["icon"].endswith("d")
 
 
-async def test_polar_night_leaves_out_sunrise_and_sunset(client: httpx.AsyncClient) -> None:
-    body = await onecall(client, lat=80.0, lon=15.0)
+@pytest.mark.parametrize("lat", [80.0, -80.0])  # polar night and polar day in January
+async def test_polar_days_leave_out_sunrise_and_sunset(client: httpx.AsyncClient,
+                                                       lat: float) -> None:
+    body = await onecall(client, lat=lat, lon=15.0)
     assert "sunrise" not in body["current"] and "sunset" not in body["current"]
-    assert body["daily"][0]["sunrise"] == 0 and body["daily"][0]["sunset"] == 0
+    for day in body["daily"]:
+        check_entry(day, DAILY - {"sunrise", "sunset"})
+
+
+async def test_daily_dt_is_a_whole_hour_about_local_midday(client: httpx.AsyncClient) -> None:
+    for place in [*places(40), {"lat": 10.0, "lon": 180.0}, {"lat": 10.0, "lon": -180.0}]:
+        body = await onecall(client, **place, exclude="current,minutely,hourly,alerts")
+        offset = body["timezone_offset"]
+        for day in body["daily"]:
+            assert day["dt"] % 3600 == 0, (place, day["dt"])
+            assert (day["dt"] + offset) % 86_400 // 3600 in (11, 12, 13), place
 
 
 async def test_timemachine_shape(client: httpx.AsyncClient) -> None:

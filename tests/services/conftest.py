@@ -13,6 +13,7 @@ import pytest
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
 from services.weather_client import WeatherClientOptions, WeatherServiceClient
+from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
 from weather_service.app import create_app as create_weather_service
 from weather_service.migrate import migrate
 from weather_service.settings import WeatherServiceSettings
@@ -51,13 +52,13 @@ async def weather(tmp_path: Path) -> AsyncIterator[WeatherService]:
 @pytest.fixture
 async def owm_http() -> AsyncIterator[httpx.AsyncClient]:
     """Mock OWM on the real clock (records it makes must not lie in the future)."""
-    app = create_mock_owm(MockOwmSettings.load())
+    app = create_mock_owm(MockOwmSettings.load(admin_token=ADMIN_TOKEN))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=OWM_BASE) as http:
         yield http
 
 
 async def owm_calls(http: httpx.AsyncClient, endpoint: str) -> int:
-    stats: dict[str, Any] = (await http.get("/__stats")).json()
+    stats: dict[str, Any] = (await http.get("/__stats", headers=ADMIN_HEADERS)).json()
     return int(stats["requests_by_endpoint"].get(endpoint, 0))
 
 
@@ -72,5 +73,5 @@ def trail(n: int) -> dict[str, Any]:
 
 
 async def owm_total_calls(http: httpx.AsyncClient) -> int:
-    stats: dict[str, Any] = (await http.get("/__stats")).json()
+    stats: dict[str, Any] = (await http.get("/__stats", headers=ADMIN_HEADERS)).json()
     return int(stats["requests_total"])

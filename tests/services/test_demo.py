@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,6 @@ def test_demo_falls_back_to_fakeredis_when_no_redis_server(monkeypatch: pytest.M
     assert result.exit_code == 0, result.output[-3000:]
     assert "Redis: fakeredis" in result.output
     assert "every location has a trail condition (5/5)" in result.output
+    # Read from the mock's /__stats, which needs the admin token the demo gave the mock.
+    calls = re.search(r"owm calls\W+(\d+)", result.output)
+    assert calls is not None and int(calls[1]) >= 5, result.output[-3000:]

@@ -24,6 +24,7 @@ from services.demo.environment import (
     start_services,
 )
 from services.demo.run import demo_locations
+from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.support.redis_server import RedisServer, redis_server_binary, require_or_skip
 
 START_TIMEOUT_S = 60.0
@@ -37,6 +38,7 @@ class Pipeline:
     weather_url: str
     owm_url: str
     work_dir: Path
+    owm_admin_headers: dict[str, str]  # for the mock's /__stats and /__faults
 
     def env(self, **overrides: str) -> dict[str, str]:
         return {
@@ -111,7 +113,9 @@ class Pipeline:
         return missing
 
     def owm_stats(self) -> dict[str, Any]:
-        response = httpx.get(self.owm_url + "/__stats", timeout=10.0)
+        response = httpx.get(
+            self.owm_url + "/__stats", headers=self.owm_admin_headers, timeout=10.0
+        )
         response.raise_for_status()
         stats: dict[str, Any] = response.json()
         return stats
@@ -168,8 +172,10 @@ def running_pipeline(
     children = Children(work_dir)
     try:
         server.start()
-        owm_url, weather_url = start_services(children, work_dir, mock_env=mock_env)
-        yield Pipeline(server, children, weather_url, owm_url, work_dir)
+        owm_url, weather_url = start_services(
+            children, work_dir, owm_admin_token=ADMIN_TOKEN, mock_env=mock_env
+        )
+        yield Pipeline(server, children, weather_url, owm_url, work_dir, ADMIN_HEADERS)
     finally:
         children.stop(timeout_s=30.0)
         server.close()

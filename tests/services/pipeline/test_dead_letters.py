@@ -19,6 +19,7 @@ from etl_core.deadletter import DeadLetters
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
 from tests.conftest import RedisBackend
+from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.services.conftest import OWM_BASE, WeatherService, trail
 from tests.services.pipeline.failure_support import (
     assert_nothing_pending,
@@ -40,7 +41,7 @@ async def assert_nothing_pending_in_fetch(aredis: Any) -> None:
 @pytest.fixture
 async def owm_down() -> AsyncIterator[httpx.AsyncClient]:
     """Mock OWM in process that answers every API request with a 5xx."""
-    app = create_mock_owm(MockOwmSettings.load(error_rate=1.0, seed=1))
+    app = create_mock_owm(MockOwmSettings.load(error_rate=1.0, seed=1, admin_token=ADMIN_TOKEN))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=OWM_BASE) as http:
         yield http
 
@@ -81,14 +82,14 @@ async def test_exhausted_retries_are_dead_lettered_then_redriven(
         assert entry.original_fields["attempts"] == str(max_deliveries - 1)
     # At least one paid call per delivery (the fetch gate may retry a 5xx in place as well),
     # every one answered with a 5xx, and none with anything else.
-    stats = (await owm.get("/__stats")).json()
+    stats = (await owm.get("/__stats", headers=ADMIN_HEADERS)).json()
     assert stats["requests_total"] >= locations * max_deliveries
     assert stats["errors_injected"] == {"server_error": stats["requests_total"]}
     assert set(stats["status_codes"]) <= {"500", "502", "503"}
     await assert_nothing_pending_in_fetch(aredis)
 
     # OWM recovers; the redriven tasks get their attempts back and all complete.
-    recovered = await owm.post("/__faults", json={"error_rate": 0.0})
+    recovered = await owm.post("/__faults", json={"error_rate": 0.0}, headers=ADMIN_HEADERS)
     assert recovered.status_code == 200, recovered.text
     report = dead.redrive()
     assert len(report.moved) == locations

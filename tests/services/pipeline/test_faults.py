@@ -19,6 +19,7 @@ from etl_core import keys
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
 from tests.conftest import RedisBackend
+from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.services.conftest import WeatherService, trail
 from tests.services.pipeline.failure_support import (
     assert_nothing_pending,
@@ -51,14 +52,16 @@ FAULTS: dict[str, Any] = {
 @pytest.fixture
 async def faulty_owm() -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
     """(base URL of the mock on a real socket, a real-socket client for the workers)."""
-    app = create_mock_owm(MockOwmSettings.load(**FAULTS))
+    app = create_mock_owm(MockOwmSettings.load(**FAULTS, admin_token=ADMIN_TOKEN))
     with serve_in_thread(app) as base_url:
         async with httpx.AsyncClient() as http:
             yield base_url, http
 
 
 async def _stats(http: httpx.AsyncClient, base_url: str) -> dict[str, Any]:
-    stats: dict[str, Any] = (await http.get(f"{base_url}/__stats")).json()
+    stats: dict[str, Any] = (
+        await http.get(f"{base_url}/__stats", headers=ADMIN_HEADERS)
+    ).json()
     return stats
 
 

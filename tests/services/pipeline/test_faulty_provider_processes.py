@@ -53,7 +53,12 @@ def run_window(
 
 
 def set_faults(pipeline: Pipeline, **faults: Any) -> None:
-    response = httpx.post(pipeline.owm_url + "/__faults", json=faults, timeout=10.0)
+    response = httpx.post(
+        pipeline.owm_url + "/__faults",
+        json=faults,
+        headers=pipeline.owm_admin_headers,
+        timeout=10.0,
+    )
     assert response.status_code == 200, response.text
 
 

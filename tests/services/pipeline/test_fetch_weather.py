@@ -18,6 +18,7 @@ from mock_owm.settings import MockOwmSettings
 from services.fetch_weather.handler import FetchWeatherHandler
 from services.fetch_weather.wiring import fetch_worker
 from services.tasks import PIPELINE_CODEC, CategorizeTask, IngestTask
+from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.services.conftest import (
     OWM_BASE,
     OWM_KEY,
@@ -176,7 +177,9 @@ async def test_the_shared_breaker_opens_after_failures(
     settings = fetch_settings(
         owm_breaker_minimum_calls=2, owm_breaker_reset_timeout_s=600, owm_transient_attempts=1
     )
-    failing = create_mock_owm(MockOwmSettings.load(error_rate=1.0, seed=1))
+    failing = create_mock_owm(
+        MockOwmSettings.load(error_rate=1.0, seed=1, admin_token=ADMIN_TOKEN)
+    )
     transport = httpx.ASGITransport(app=failing)
     async with (
         httpx.AsyncClient(transport=transport, base_url=OWM_BASE) as owm_http,
@@ -198,7 +201,9 @@ async def test_transient_failures_are_retried_in_process_before_the_task_fails(
 ) -> None:
     await weather.client.upsert_locations([trail(0)])
     settings = fetch_settings(owm_breaker_minimum_calls=50, owm_transient_attempts=3)
-    failing = create_mock_owm(MockOwmSettings.load(error_rate=1.0, seed=1))
+    failing = create_mock_owm(
+        MockOwmSettings.load(error_rate=1.0, seed=1, admin_token=ADMIN_TOKEN)
+    )
     async with (
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=failing), base_url=OWM_BASE
@@ -303,7 +308,7 @@ async def test_too_little_history_sets_no_coverage_mark(
 
 
 async def httpx_post_faults(owm_http: httpx.AsyncClient, faults: dict[str, Any]) -> None:
-    response = await owm_http.post("/__faults", json=faults)
+    response = await owm_http.post("/__faults", json=faults, headers=ADMIN_HEADERS)
     assert response.status_code == 200, response.text
 
 

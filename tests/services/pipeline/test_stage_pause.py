@@ -32,6 +32,7 @@ from services.categorize.wiring import categorize_worker
 from services.fetch_weather.wiring import fetch_worker
 from services.status import gather_status
 from tests.conftest import RedisBackend
+from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.services.conftest import OWM_BASE, WeatherService, owm_calls, owm_total_calls, trail
 from tests.services.pipeline.failure_support import (
     QUICK_RETRIES,
@@ -73,7 +74,8 @@ async def stage_status(aredis: Any, stage: str) -> dict[str, Any]:
 @pytest.fixture
 async def owm_other_key() -> AsyncIterator[httpx.AsyncClient]:
     """Mock OWM in process that accepts only a key the workers do not have."""
-    app = create_mock_owm(MockOwmSettings.load(api_keys="someone-elses-key"))
+    settings = MockOwmSettings.load(api_keys="someone-elses-key", admin_token=ADMIN_TOKEN)
+    app = create_mock_owm(settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=OWM_BASE) as http:
         yield http
 
@@ -129,12 +131,14 @@ async def test_a_refused_owm_key_pauses_fetching_and_dead_letters_nothing(
         fetcher.stop()
     counts = fetcher.counts
     assert counts.dead_lettered == 0 and counts.retried == 0 and counts.forwarded == 0
-    stats = (await owm.get("/__stats")).json()
+    stats = (await owm.get("/__stats", headers=ADMIN_HEADERS)).json()
     assert set(stats["status_codes"]) == {"401"}
 
     # The operator fixes the key and restarts the workers: the pause, shared in Redis, is lifted
     # by the first trial task, and the stage catches up; no redrive is needed.
-    fixed = await owm.post("/__faults", json={"api_keys": ["our-new-key"]})
+    fixed = await owm.post(
+        "/__faults", json={"api_keys": ["our-new-key"]}, headers=ADMIN_HEADERS
+    )
     assert fixed.status_code == 200, fixed.text
     fetched = await run_fetch(
         weather,
