@@ -1,4 +1,7 @@
-"""``trail-etl dlq``: inspect, redrive and purge dead-letter streams."""
+"""``trail-etl dlq``: inspect, redrive and purge dead-letter streams.
+
+A failing Redis command (unreachable, credentials or an ACL permission refused) ends a command with
+one line naming it (``common.with_redis_errors``)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from rich.table import Table
 from etl_core import keys
 from etl_core.deadletter import DeadLetters
 from etl_core.errors import DeadLetterNotFound
-from services.cli.common import console, fail, redis_client
+from services.cli.common import console, fail, redis_client, with_redis_errors
 
 app = typer.Typer(help="Dead-letter streams: list, show, redrive, purge.", no_args_is_help=True)
 
@@ -26,6 +29,7 @@ def _open(stream: str) -> DeadLetters:
 
 
 @app.command("list")
+@with_redis_errors
 def list_(
     stream: str = typer.Argument(..., help=STREAM_HELP),
     limit: int = typer.Option(50, min=1, help="Show at most this many entries."),
@@ -68,6 +72,7 @@ def list_(
 
 
 @app.command()
+@with_redis_errors
 def show(
     stream: str = typer.Argument(..., help=STREAM_HELP),
     entry_id: str = typer.Argument(..., metavar="ID", help="Dead-letter entry id."),
@@ -87,6 +92,7 @@ def _check_selection(ids: list[str] | None, all_: bool) -> list[str] | None:
 
 
 @app.command()
+@with_redis_errors
 def redrive(
     stream: str = typer.Argument(..., help=STREAM_HELP),
     ids: list[str] | None = typer.Option(None, "--id", help="Entry id to redrive (repeatable)."),
@@ -109,6 +115,7 @@ def redrive(
 
 
 @app.command()
+@with_redis_errors
 def purge(
     stream: str = typer.Argument(..., help=STREAM_HELP),
     ids: list[str] | None = typer.Option(None, "--id", help="Entry id to delete (repeatable)."),
