@@ -33,10 +33,15 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from etl_core import keys
+from etl_core.breaker_status import (
+    STATE_CODES,
+    BreakerState,
+    BreakerStatus,
+    read_status,
+)
 from etl_core.errors import BreakerOpen, PermanentError, TransientError
 from etl_core.logging import get_logger
 from etl_core.scripts import register
@@ -59,15 +64,6 @@ SLOW_CHECK_OFF = 2  # a slow-call rate threshold above 1 tells the script never 
 
 log = get_logger(__name__, component="breaker")
 
-
-class BreakerState(StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-# The scripts store and return states as these integer codes.
-_STATE_CODES = {0: BreakerState.CLOSED, 1: BreakerState.OPEN, 2: BreakerState.HALF_OPEN}
 
 StateChangeHook = Callable[[str, BreakerState, BreakerState], object]
 """Called as ``hook(name, old_state, new_state)`` by the replica whose call made the transition."""
@@ -115,26 +111,6 @@ class BreakerOptions:
                 raise ValueError(f"circuit breaker {name} must be positive, got {value!r}")
 
 
-@dataclass(frozen=True)
-class BreakerStatus:
-    """A breaker as the next caller would find it, for ``trail-etl status`` and metrics."""
-
-    name: str
-    state: BreakerState
-    window_calls: int  # outcomes in the window now
-    window_failures: int
-    window_slow_calls: int
-    opened_at_ms: int | None  # server clock, Unix ms; None unless open or half-open
-    retry_after_s: float  # 0.0 when a call would be admitted now
-    trials_in_flight: int
-    server_time_ms: int
-
-    @property
-    def failure_rate(self) -> float | None:
-        """Failures / outcomes in the window; None while it is empty."""
-        return self.window_failures / self.window_calls if self.window_calls else None
-
-
 class CircuitBreaker:
     """The breaker named ``name``; every instance with that name, in any process, shares it."""
 
@@ -166,7 +142,6 @@ class CircuitBreaker:
         self._unreported_slow = 0
         self._before_call = register(client, "breaker_before_call")
         self._record = register(client, "breaker_record")
-        self._status = register(client, "breaker_status")
         self._log = log.bind(breaker=name)
 
     def _take_unreported(self) -> tuple[int, int]:
@@ -199,7 +174,7 @@ class CircuitBreaker:
         self._transition(before, after)
         if not admitted:
             raise BreakerOpen(
-                f"circuit breaker {self.name!r} is {_STATE_CODES[after]}",
+                f"circuit breaker {self.name!r} is {STATE_CODES[after]}",
                 retry_after_s=retry_after_ms / 1000,
             )
         return bool(trial)
@@ -293,31 +268,20 @@ class CircuitBreaker:
         return result
 
     async def status(self) -> BreakerStatus:
-        """The state the next caller would find (read only; this instance's kept-back successes
-        are not in it until they are sent, see ``flush``)."""
-        reply = await self._status(
-            keys=self._keys,
-            args=[self._reset_ms, self.options.half_open_max_calls, self._window_ms],
-        )
-        state, calls, failures, slow, opened_at_ms, retry_after_ms, trials, now_ms = (
-            int(x) for x in reply
-        )
-        return BreakerStatus(
-            name=self.name,
-            state=_STATE_CODES[state],
-            window_calls=calls,
-            window_failures=failures,
-            window_slow_calls=slow,
-            opened_at_ms=opened_at_ms or None,
-            retry_after_s=retry_after_ms / 1000,
-            trials_in_flight=trials,
-            server_time_ms=now_ms,
+        """The state the next caller would find (this instance's kept-back successes are not in
+        it until they are sent, see ``flush``); read commands only (``breaker_status``)."""
+        return await read_status(
+            self.client,
+            self.name,
+            reset_ms=self._reset_ms,
+            half_open_max_calls=self.options.half_open_max_calls,
+            window_ms=self._window_ms,
         )
 
     def _transition(self, before_code: int, after_code: int, **window: int) -> None:
         if before_code == after_code:
             return
-        before, after = _STATE_CODES[before_code], _STATE_CODES[after_code]
+        before, after = STATE_CODES[before_code], STATE_CODES[after_code]
         emit = self._log.warning if after is BreakerState.OPEN else self._log.info
         emit("breaker_state_changed", from_state=str(before), to_state=str(after), **window)
         if self.on_state_change is None:

@@ -11,6 +11,9 @@ How the worker runtime treats each family:
   refused, the service is behind an open breaker): the task waits as above, and the whole stage
   pauses until a trial task passes (``etl_core.pause``).
 
+``RedisRefused`` (a ``ConfigurationError``) is Redis refusing our credentials or a command our ACL
+user lacks: the process stops with a one-line error instead of waiting for the world to change.
+
 Errors from third-party libraries are translated into these where they enter our code
 (``raise TransientError(...) from exc``), so handlers and the runtime only ever see this module.
 """
@@ -24,6 +27,24 @@ class EtlError(Exception):
 
 class ConfigurationError(EtlError):
     """A setting is missing or wrong; raised at start-up, naming the setting."""
+
+
+class RedisRefused(ConfigurationError):
+    """Redis answered and refused us: no retry can help until an operator fixes the credentials
+    or the ACL. Unlike ``RedisUnavailable`` (the world), this is our configuration."""
+
+
+class RedisAuthError(RedisRefused):
+    """Redis refused our credentials (WRONGPASS, NOAUTH: a wrong or missing password or user)."""
+
+
+class RedisPermissionError(RedisRefused):
+    """Our ACL user may not run a command (``command``, e.g. ``xgroup|create``, or None when Redis
+    did not name it: a key outside the user's patterns, a command inside a Lua script)."""
+
+    def __init__(self, message: str, *, command: str | None = None) -> None:
+        super().__init__(message)
+        self.command = command
 
 
 class TaskError(EtlError):

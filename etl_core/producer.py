@@ -31,8 +31,9 @@ from redis.exceptions import NoScriptError
 
 from etl_core import keys, scripts
 from etl_core.backoff import compute_backoff_s
-from etl_core.errors import BackpressureError, RedisUnavailable, TaskError, TransientError
+from etl_core.errors import BackpressureError, EtlError, RedisUnavailable, TransientError
 from etl_core.logging import get_logger
+from etl_core.redis_client import refusal
 from etl_core.task import (
     FIELD_ATTEMPTS,
     FIELD_PAYLOAD,
@@ -122,8 +123,12 @@ class PublishReport:
         return len(self.entry_ids) - self.published
 
 
-def _redis_error(what: str, exc: redis.RedisError) -> TaskError:
-    """A failed call as our error: ``RedisUnavailable`` when Redis did not answer at all."""
+def _redis_error(what: str, exc: redis.RedisError) -> EtlError:
+    """A failed call as our error: ``RedisRefused`` when Redis refused our credentials or a
+    permission, ``RedisUnavailable`` when it did not answer at all."""
+    refused = refusal(exc)
+    if refused is not None:
+        return refused
     if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
         return RedisUnavailable(f"{what} failed: {exc}")
     return TransientError(f"{what} failed: {exc}")
@@ -184,8 +189,9 @@ class StreamProducer:
     the affected rounds again, in order, which the markers make harmless (entries the first attempt
     added then count as already published). While Redis does not answer at all (after the client's
     own retries), a round is tried again with backoff for up to ``redis_unavailable_timeout_s``
-    from its first failure (0: not at all), then ``RedisUnavailable`` is raised. Other Redis errors
-    are raised as ``TransientError``.
+    from its first failure (0: not at all), then ``RedisUnavailable`` is raised. Redis refusing our
+    credentials or a permission is raised at once as ``RedisRefused``; other Redis errors are raised
+    as ``TransientError``.
     """
 
     def __init__(
@@ -243,6 +249,9 @@ class StreamProducer:
             groups, length = pipe.execute(raise_on_error=False)
         except redis.RedisError as exc:
             raise _redis_error(f"measuring the backlog of {self.stream!r}", exc) from exc
+        for reply in (length, groups):
+            if isinstance(reply, redis.RedisError) and refusal(reply) is not None:
+                raise _redis_error(f"measuring the backlog of {self.stream!r}", reply)
         if isinstance(length, Exception):
             raise TransientError(f"XLEN {self.stream!r} failed: {length}")
         if isinstance(groups, Exception):
@@ -333,6 +342,9 @@ class StreamProducer:
             pending._connection = connection = self._connection
             connection.send_packed_command(connection.pack_commands(pending._commands))
         except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if refusal(exc) is not None:
+                self.abandon()
+                raise _redis_error(f"publishing to stream {self.stream!r}", exc) from exc
             self._log.warning("publish_connection_lost", error=str(exc))
             self._drop_connection()  # this round becomes an orphan: sent again, in order
         except BaseException:
@@ -351,12 +363,12 @@ class StreamProducer:
                 try:
                     pending._replies = _read_replies(connection, len(pending._commands))
                 except (redis.ConnectionError, redis.TimeoutError, NoScriptError) as exc:
+                    if refusal(exc) is not None:
+                        raise _redis_error(f"publishing to stream {self.stream!r}", exc) from exc
                     self._log.warning("publish_retried", error=str(exc))
                     self._drop_connection()
                 except redis.RedisError as exc:
-                    raise TransientError(
-                        f"publishing to stream {self.stream!r} failed: {exc}"
-                    ) from exc
+                    raise _redis_error(f"publishing to stream {self.stream!r}", exc) from exc
             if pending._replies is None:
                 pending._replies = self._resend(pending._commands)
         except BaseException:

@@ -38,6 +38,7 @@ from etl_core.ratelimit_usage import (
     RateLimitUsage,
     Refusal,
     WindowUsage,
+    read_usage,
 )
 from etl_core.scripts import register
 
@@ -268,6 +269,18 @@ class RateLimiter:
             except Exception:
                 log.exception("rate_limit_refusal_hook_failed", limiter=self.name)
         return refusal
+
+    async def read_usage(self) -> RateLimitUsage:
+        """``usage()`` from read commands only, for a read-only ACL user (``trail-etl status``):
+        the same counts and factor, without the wait for the next permit."""
+        return await read_usage(
+            self.client,
+            name=self.name,
+            keys=self._keys,
+            windows=self.windows,
+            per_day=self.per_day,
+            evidence_window_ms=0 if self.adaptive is None else self.adaptive.evidence_window_ms,
+        )
 
     async def usage(self) -> RateLimitUsage:
         """Permits used in each rolling window that ends now and today, the admission factor and

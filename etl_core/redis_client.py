@@ -19,18 +19,30 @@ second run can change is bookkeeping in the safe direction: a rate-limit reserva
 outcome counted twice (fewer calls, never more than the limits), and a settle whose first run's
 reply was lost reports its items skipped. Entries that a lost XREADGROUP or XAUTOCLAIM reply
 delivered stay pending for the consumer, which takes them back (``worker.maintenance``).
+
+Redis refusing us is not an outage: a wrong password (``AuthenticationError``, which redis-py
+derives from ``ConnectionError``) is never tried again, and ``refusal`` turns it, and a command
+our ACL user lacks (``NoPermissionError``), into ``RedisRefused`` where the callers translate
+redis-py's errors.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
+
+from etl_core.errors import RedisAuthError, RedisPermissionError, RedisRefused
+from etl_core.redact import redact_text
+
+T = TypeVar("T")
 
 DEFAULT_RETRY_ATTEMPTS = 10
 DEFAULT_RETRY_BASE_MS = 100
@@ -39,6 +51,74 @@ DEFAULT_HEALTH_CHECK_INTERVAL_S = 10
 # redis-py's own defaults, named here because the workers rely on them (XREADGROUP blocks 1 s).
 DEFAULT_SOCKET_TIMEOUT_S = 5.0
 DEFAULT_SOCKET_CONNECT_TIMEOUT_S = 5.0
+
+_AUTH_ERRORS = (
+    redis.exceptions.AuthenticationError,
+    redis.exceptions.AuthorizationError,
+    redis.exceptions.AuthenticationWrongNumberOfArgsError,
+)
+_NAMED_COMMAND = re.compile(r"permissions to run the '([^']+)' command")
+# What Redis 7 answers when a Lua script calls a command the user may not run (no NOPERM code).
+_SCRIPT_COMMAND_REFUSED = "user executing the script can't run this command"
+
+
+def refusal(exc: BaseException) -> RedisRefused | None:
+    """``exc`` as the ``RedisRefused`` it is when Redis refused our credentials
+    (``RedisAuthError``) or an ACL permission (``RedisPermissionError``, naming the command when
+    Redis does); None for any other error (an outage, a wrong type, a bug)."""
+    if isinstance(exc, RedisRefused):
+        return exc
+    text = redact_text(str(exc))
+    if isinstance(exc, _AUTH_ERRORS):
+        return RedisAuthError(f"Redis authentication failed: {text}")
+    if isinstance(exc, redis.exceptions.NoPermissionError):
+        named = _NAMED_COMMAND.search(text)
+        if named is None:
+            return RedisPermissionError(f"Redis ACL permission missing: {text}")
+        command = named.group(1)
+        return RedisPermissionError(
+            f"Redis ACL permission missing: the user may not run {command!r}", command=command
+        )
+    if isinstance(exc, redis.exceptions.ResponseError) and _SCRIPT_COMMAND_REFUSED in text:
+        reason = text.split(" script:")[0]
+        return RedisPermissionError(
+            f"Redis ACL permission missing: a command run by a Lua script ({reason})"
+        )
+    return None
+
+
+def _retryable(also: Callable[[Exception], bool] | None) -> Callable[[Exception], bool]:
+    return lambda error: refusal(error) is None and (also is None or also(error))
+
+
+class _OutageRetry(Retry):
+    """redis-py's ``Retry`` that gives up at once when Redis refused us (see ``refusal``)."""
+
+    def call_with_retry(
+        self,
+        do: Callable[[], T],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
+        return super().call_with_retry(
+            do, fail, is_retryable=_retryable(is_retryable), with_failure_count=with_failure_count
+        )
+
+
+class _AsyncOutageRetry(AsyncRetry):
+    """The asyncio twin of ``_OutageRetry``."""
+
+    async def call_with_retry(
+        self,
+        do: Callable[[], Awaitable[T]],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
+        return await super().call_with_retry(
+            do, fail, is_retryable=_retryable(is_retryable), with_failure_count=with_failure_count
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +163,7 @@ class RedisRetryOptions:
     def connection_kwargs(self, *, asyncio: bool) -> dict[str, Any]:
         """What redis-py's clients and pools take to retry as described (a new ``Retry`` each
         time: redis-py copies it into every connection, and it keeps state)."""
-        retry_class = AsyncRetry if asyncio else Retry
+        retry_class = _AsyncOutageRetry if asyncio else _OutageRetry
         return {
             "retry": retry_class(self._backoff(), self.attempts),
             "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],

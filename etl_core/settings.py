@@ -2,7 +2,10 @@
 
 The library itself reads no environment variables: each deployable (a service, the CLI) defines one
 subclass of ``ServiceSettings``, reads it once at start, and passes plain values into the library.
-A wrong or missing setting fails at start with a message naming the environment variable.
+A wrong or missing setting fails at start with a message naming the environment variable; it
+echoes the wrong value, except a secret's (a name with KEY, SECRET, PASSWORD or TOKEN in it) and
+the password of a URL (``etl_core.redact``). Secret settings are ``SecretStr`` fields, so a
+settings object shown in a log or traceback shows ``**********`` for them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from etl_core.errors import ConfigurationError
+from etl_core.redact import redact_text
 
 # A setting whose name contains one of these is never echoed back in an error message.
 SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
@@ -44,7 +48,7 @@ class ServiceSettings(BaseSettings):
                 value = err.get("input")
                 secret = any(word in name for word in SECRET_WORDS)
                 shown = "" if isinstance(value, dict) or secret else f" (got {value!r})"
-                problems.append(f"{name}: {err['msg']}{shown}")
+                problems.append(redact_text(f"{name}: {err['msg']}{shown}"))
             raise ConfigurationError(
                 f"invalid {cls.__name__} settings: " + "; ".join(problems)
             ) from None

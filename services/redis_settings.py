@@ -30,7 +30,10 @@ class RedisSettings(ServiceSettings):
     most, before the error reaches the code that sent it.
     """
 
-    redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
+    # repr=False: it may hold a password; messages show it through etl_core.redact.redact_url.
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://", repr=False
+    )
     redis_retry_attempts: int = Field(default=DEFAULT_RETRY_ATTEMPTS, ge=0, le=100)
     redis_retry_max_backoff_ms: int = Field(default=DEFAULT_RETRY_MAX_BACKOFF_MS, ge=1, le=60_000)
     # A pooled connection idle this long is PINGed before use (0: never), so one left over from a
@@ -51,6 +54,13 @@ class RedisSettings(ServiceSettings):
             self.redis_retry(),
             socket_timeout_s=SYNC_SOCKET_TIMEOUT_S,
             socket_connect_timeout_s=DEFAULT_SOCKET_CONNECT_TIMEOUT_S,
+        )
+
+    def async_redis_cli(self) -> aioredis.Redis:
+        """An asyncio client for an operator command (``status``, ``pause``): one command at a
+        time, with the scheduler's and the CLI's socket timeout."""
+        return async_client(
+            self.redis_url, self.redis_retry(), socket_timeout_s=SYNC_SOCKET_TIMEOUT_S
         )
 
     def async_redis(self, *, max_connections: int, pool_wait_s: float) -> aioredis.Redis:

@@ -1,8 +1,9 @@
 """What ``trail-etl status`` reports: streams, groups, consumers, retries, dead letters, limits.
 
-``gather_status`` reads Redis through an asyncio client and returns plain JSON-ready data; it
-writes nothing of its own (the rate limiter's usage check only drops admissions that have left
-their window). The command line renders it (``services/cli/status.py``).
+``gather_status`` reads Redis through an asyncio client and returns plain JSON-ready data. It
+sends read commands only (TYPE, XLEN, XINFO, XRANGE, ZCARD, EXISTS, HGETALL, HMGET, LRANGE,
+ZCOUNT) plus TIME, and runs no script, so a read-only ACL user can run it (docs/operations.md,
+"Redis ACLs"). The command line renders it (``services/cli/status.py``).
 
 The returned object, keys stable (times in ms unless the name says ``_s``)::
 
@@ -232,7 +233,7 @@ async def gather_status(
         per_minute=per_minute,
         per_day=per_day,
         adaptive=AdaptiveAdmission(),  # only read: the factor and the last minute's refusals
-    ).usage()
+    ).read_usage()
     since_us = usage.throttled_since_us
     throttled_since_ms = None if since_us is None else since_us // 1000
     return {

@@ -6,7 +6,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from etl_core import keys
 from etl_core.breaker import CircuitBreaker
@@ -28,7 +28,7 @@ REDIS_POOL_WAIT_S = 30.0
 
 class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindowSettings):
     weather_service_url: str = Field(default=DEFAULT_WEATHER_SERVICE_URL, pattern=r"^https?://")
-    weather_service_api_key: str = Field(min_length=16)
+    weather_service_api_key: SecretStr = Field(min_length=16)
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
     weather_service_batch_records: int = Field(default=DEFAULT_MAX_RECORDS, ge=1, le=100_000)
     weather_service_batch_wait_ms: float = Field(default=2.0, ge=0, le=10_000)
@@ -106,7 +106,7 @@ class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindo
             weather_http,
             WeatherClientOptions(
                 base_url=self.weather_service_url,
-                api_key=self.weather_service_api_key,
+                api_key=self.weather_service_api_key.get_secret_value(),
                 timeout_s=self.weather_service_timeout_s,
             ),
             breaker=CircuitBreaker(

@@ -9,6 +9,8 @@ the runtime does the rest (what it decides is in ``policy.py``):
 * counts every delivery, crashes included, and past ``max_deliveries`` dead-letters the entry;
 * reclaims entries idle longer than ``reclaim_idle_ms`` from crashed consumers;
 * trims its stream to what the groups still need every ``trim_interval_ms`` (``etl_core.trim``);
+* stops with ``RedisRefused`` when Redis refuses its credentials or an ACL permission of the
+  read loop (an outage, by contrast, is waited out);
 * reads nothing and starts no handler while the stage is paused (``etl_core.pause``, looked at
   every ``pause_poll_ms``); a handler's ``StageBlocked`` failure pauses it for every replica, and
   one trial task at a time decides when it runs again;
@@ -39,6 +41,7 @@ from etl_core.errors import PoisonMessage, RedisUnavailable, TaskError, Transien
 from etl_core.logging import get_logger
 from etl_core.outcomes import OutcomeCounts
 from etl_core.pause import PauseSource, PauseState, StagePause
+from etl_core.redis_client import refusal
 from etl_core.task import FIELD_TASK_ID, TASK_ID_PREVIEW_CHARS, BaseTask, Envelope, TaskCodec
 from etl_core.text import clip
 from etl_core.trim import safe_trim_async
@@ -284,6 +287,7 @@ class Worker:
                     block=o.block_ms,
                 )
             except redis.exceptions.ResponseError as exc:
+                self._raise_if_refused("xreadgroup", exc)
                 if "NOGROUP" not in str(exc):
                     raise
                 self.log.warning("group_missing_recreating")
@@ -673,7 +677,17 @@ class Worker:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _raise_if_refused(self, where: str, exc: BaseException) -> None:
+        """Redis refused our credentials or an ACL permission: stop, naming it, instead of
+        waiting for a world that will not change (``RedisRefused`` is a ``ConfigurationError``)."""
+        refused = refusal(exc)
+        if refused is not None:
+            self.log.error("redis_refused", where=where, error=str(refused))
+            raise refused from exc
+
     async def _redis_backoff(self, where: str, exc: Exception) -> None:
+        """Wait out an outage; but Redis refusing us is no outage: ``RedisRefused`` ends ``run``."""
+        self._raise_if_refused(where, exc)
         self._redis_failures += 1
         self._safe_hook(self.hooks.on_redis_error, where)
         delay_s = compute_backoff_s(
@@ -688,6 +702,9 @@ class Worker:
         while True:
             try:
                 result = await call()
+            except redis.exceptions.ResponseError as exc:
+                self._raise_if_refused(where, exc)
+                raise
             except REDIS_ERRORS as exc:
                 if self._stopping.is_set():
                     raise

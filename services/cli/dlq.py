@@ -4,6 +4,9 @@ A dead-letter entry holds whatever was written to the stream, poison included, s
 ``dlq list`` shows each value clipped (``…[+N chars]``), with control characters escaped and no
 rich markup read from it. ``dlq show`` and ``dlq list --json`` (the export) print every value whole,
 as JSON.
+
+A failing Redis command (unreachable, credentials or an ACL permission refused) ends a command with
+one line naming it (``common.with_redis_errors``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from etl_core import keys
 from etl_core.deadletter import DeadLetters
 from etl_core.errors import DeadLetterNotFound
 from etl_core.text import clip
-from services.cli.common import console, fail, redis_client
+from services.cli.common import console, fail, redis_client, with_redis_errors
 
 app = typer.Typer(help="Dead-letter streams: list, show, redrive, purge.", no_args_is_help=True)
 
@@ -47,6 +50,7 @@ def _open(stream: str) -> DeadLetters:
 
 
 @app.command("list")
+@with_redis_errors
 def list_(
     stream: str = typer.Argument(..., help=STREAM_HELP),
     limit: int = typer.Option(50, min=1, help="Show at most this many entries."),
@@ -91,6 +95,7 @@ def list_(
 
 
 @app.command()
+@with_redis_errors
 def show(
     stream: str = typer.Argument(..., help=STREAM_HELP),
     entry_id: str = typer.Argument(..., metavar="ID", help="Dead-letter entry id."),
@@ -110,6 +115,7 @@ def _check_selection(ids: list[str] | None, all_: bool) -> list[str] | None:
 
 
 @app.command()
+@with_redis_errors
 def redrive(
     stream: str = typer.Argument(..., help=STREAM_HELP),
     ids: list[str] | None = typer.Option(None, "--id", help="Entry id to redrive (repeatable)."),
@@ -132,6 +138,7 @@ def redrive(
 
 
 @app.command()
+@with_redis_errors
 def purge(
     stream: str = typer.Argument(..., help=STREAM_HELP),
     ids: list[str] | None = typer.Option(None, "--id", help="Entry id to delete (repeatable)."),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import typer
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from etl_core.errors import ConfigurationError, EtlError
 from etl_core.settings import ServiceSettings
@@ -21,7 +21,7 @@ app = typer.Typer(help="Manage the locations the pipeline schedules.", no_args_i
 
 class LocationsSettings(ServiceSettings):
     weather_service_url: str = Field(default=DEFAULT_WEATHER_SERVICE_URL, pattern=r"^https?://")
-    weather_service_api_key: str = Field(min_length=16)
+    weather_service_api_key: SecretStr = Field(min_length=16)
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
 
 
@@ -31,7 +31,7 @@ async def _import(path: Path, settings: LocationsSettings) -> int:
             http,
             WeatherClientOptions(
                 base_url=settings.weather_service_url,
-                api_key=settings.weather_service_api_key,
+                api_key=settings.weather_service_api_key.get_secret_value(),
                 timeout_s=settings.weather_service_timeout_s,
             ),
         )

@@ -7,13 +7,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import redis
-import redis.asyncio as aioredis
 import typer
 from rich.markup import escape
 
 from etl_core.pause import PauseSource, PauseState, StagePause
-from services.cli.common import console, fail, load_settings
+from services.cli.common import console, fail, load_settings, redis_errors
 from services.status import PIPELINE_STAGES
 
 T = TypeVar("T")
@@ -31,18 +29,14 @@ def _run(stage: str, action: Callable[[StagePause], Awaitable[T]]) -> T:
     settings = load_settings()
 
     async def run() -> T:
-        client: Any = aioredis.Redis.from_url(
-            settings.redis_url, socket_connect_timeout=5, socket_timeout=30
-        )
+        client: Any = settings.async_redis_cli()
         try:
             return await action(StagePause(client, stage))
         finally:
             await client.aclose()
 
-    try:
+    with redis_errors(settings.redis_url):
         return asyncio.run(run())
-    except redis.RedisError as exc:
-        raise fail(f"cannot pause or resume through Redis at REDIS_URL: {exc}") from None
 
 
 def pause(

@@ -14,9 +14,10 @@ from typing import Annotated
 import redis
 import typer
 
-from etl_core.errors import ConfigurationError, EtlError
+from etl_core.errors import ConfigurationError, EtlError, RedisRefused
 from etl_core.logging import configure_logging, get_logger
-from services.cli.exits import EXIT_FAILED, exit_with
+from etl_core.redis_client import refusal
+from services.cli.exits import EXIT_FAILED, exit_with, redis_exit
 from services.schedule_jobs.run import ScheduleReport
 from services.schedule_jobs.settings import ScheduleSettings
 from services.schedule_jobs.wiring import run_from_settings
@@ -59,7 +60,8 @@ def run_every(
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Call ``run_once`` at every tick (``every_s`` apart, from the first) until ``stop`` is set;
-    returns how many runs failed. A run that raises is logged and the next tick tries again; ticks
+    returns how many runs failed. A run that raises is logged and the next tick tries again (but
+    ``RedisRefused``, our credentials or ACL refused, ends the loop: no tick could pass); ticks
     missed while a run overran are skipped, not caught up. Waiting is ``stop.wait``, so setting
     ``stop`` (a signal handler, a test) ends the wait at once."""
     failures = 0
@@ -67,6 +69,8 @@ def run_every(
     while not stop.is_set():
         try:
             run_once()
+        except RedisRefused:  # no later tick can pass until an operator fixes a setting
+            raise
         except Exception as exc:
             failures += 1
             log.error("schedule_run_failed", error_type=type(exc).__name__, error=str(exc))
@@ -102,8 +106,9 @@ def _echo(report: ScheduleReport) -> None:
 def schedule(every: Every = None) -> None:
     """Flush leftovers, queue this window's tasks, publish them, record the run.
 
-    Exits 0 only once every task is published; 2 on a bad setting or locations file; 1 otherwise.
-    With --every it exits 0 on SIGTERM/SIGINT (2 on a bad setting at start).
+    Exits 0 only once every task is published; 2 on a bad setting or locations file, or when Redis
+    refuses the credentials or an ACL permission; 1 otherwise. With --every it exits 0 on
+    SIGTERM/SIGINT (2 on a bad setting at start, or once Redis refuses as above).
     """
     try:
         every_s = parse_duration(every) if every is not None else None
@@ -119,12 +124,17 @@ def schedule(every: Every = None) -> None:
         stop = threading.Event()
         _stop_on_signals(stop)
         log.info("schedule_repeating", every_s=every_s)
-        run_every(run_once, every_s=every_s, stop=stop)
+        try:
+            run_every(run_once, every_s=every_s, stop=stop)
+        except RedisRefused as exc:
+            raise redis_exit(exc, settings.redis_url) from None
         return
     try:
         run_once()
-    except ConfigurationError as exc:
-        raise exit_with(str(exc)) from None
     except (EtlError, redis.RedisError) as exc:
+        if refusal(exc) is not None:
+            raise redis_exit(exc, settings.redis_url) from None
+        if isinstance(exc, ConfigurationError):
+            raise exit_with(str(exc)) from None
         message = f"schedule-jobs failed: {type(exc).__name__}: {exc}"
         raise exit_with(message, code=EXIT_FAILED) from None

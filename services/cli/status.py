@@ -8,16 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-import redis.asyncio as aioredis
 import typer
 from pydantic import Field
 from rich.markup import escape
 from rich.table import Table
 
 from etl_core import keys
-from etl_core.errors import ConfigurationError
+from etl_core.errors import ConfigurationError, RedisRefused
 from services.breaker_settings import OwmBreakerSettings, WeatherServiceBreakerSettings
-from services.cli.common import console, err_console, fail
+from services.cli.common import console, fail, redis_fail
 from services.cli.settings import CliSettings
 from services.status import PIPELINE_STREAMS, gather_status
 
@@ -31,9 +30,7 @@ class StatusSettings(CliSettings, OwmBreakerSettings, WeatherServiceBreakerSetti
 
 
 async def _gather(settings: StatusSettings, streams: list[str]) -> dict[str, Any]:
-    client = aioredis.Redis.from_url(
-        settings.redis_url, socket_connect_timeout=5, socket_timeout=30
-    )
+    client = settings.async_redis_cli()
     try:
         await client.ping()
         return await gather_status(
@@ -166,7 +163,9 @@ def status(
 
     Reads REDIS_URL, and OWM_RATE_LIMIT_PER_MINUTE, OWM_RATE_LIMIT_PER_DAY,
     OWM_BREAKER_* and WEATHER_SERVICE_BREAKER_* as the workers have them.
-    Exit 2 if Redis cannot be reached.
+    Exit 2 if Redis cannot be reached or refuses the credentials or a permission
+    (it needs only read commands: see the ACL rules in docs/operations.md);
+    1 on another Redis error.
 
     --json prints one object with these keys (times in ms unless named _s):
     streams: a list, one object per stream, with
@@ -193,18 +192,8 @@ def status(
     names = [*PIPELINE_STREAMS, *(streams or [])]
     try:
         result = asyncio.run(_gather(settings, names))
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        # soft_wrap: the message stays one line whatever the terminal width
-        err_console.print(
-            f"[bold red]error:[/] cannot reach Redis at REDIS_URL={escape(settings.redis_url)}: "
-            f"{escape(str(exc))}",
-            soft_wrap=True,
-        )
-        raise typer.Exit(2) from None
-    except redis.RedisError as exc:  # reachable, but refused (e.g. a key of the wrong type)
-        raise fail(
-            f"Redis at REDIS_URL={settings.redis_url} answered with an error: {exc}"
-        ) from None
+    except (redis.RedisError, RedisRefused, OSError) as exc:
+        raise redis_fail(exc, settings.redis_url) from None
     if as_json:
         typer.echo(json.dumps(result))
         return

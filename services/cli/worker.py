@@ -7,10 +7,11 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
+import redis
 import typer
 
 from etl_core import keys
-from etl_core.errors import ConfigurationError
+from etl_core.errors import ConfigurationError, RedisRefused
 from etl_core.gc_tuning import tune_gc
 from etl_core.logging import configure_logging
 from etl_core.settings import ServiceSettings
@@ -18,12 +19,13 @@ from etl_core.worker import Worker
 from etl_core.worker.metrics import WorkerMetrics
 from services.categorize.settings import CategorizeSettings
 from services.categorize.wiring import categorize_worker
-from services.cli.exits import exit_with
+from services.cli.exits import exit_with, redis_exit
 from services.fetch_weather.settings import FetchWeatherSettings
 from services.fetch_weather.wiring import fetch_worker
 
 app = typer.Typer(
-    help="Run a pipeline worker until SIGTERM.",
+    help="Run a pipeline worker until SIGTERM (exit 2 on a bad setting, or when Redis refuses "
+    "its credentials or an ACL permission; an unreachable Redis is waited out).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -79,6 +81,8 @@ def _run(factory: WorkerFactory, settings: Any, concurrency: int | None, stage: 
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(_serve(factory, settings, concurrency, stage))
+    except (RedisRefused, redis.RedisError) as exc:  # credentials or an ACL permission refused
+        raise redis_exit(exc, settings.redis_url) from None
     except ConfigurationError as exc:
         raise exit_with(str(exc)) from None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from etl_core.errors import ConfigurationError
 from etl_core.ratelimit_adaptive import DEFAULT_MIN_FACTOR, DEFAULT_RECOVERY_S
@@ -18,7 +18,7 @@ class FetchWeatherSettings(WorkerSettings, OwmBreakerSettings):
     the OWM breaker's (``OwmBreakerSettings``)."""
 
     owm_base_url: str = Field(default="https://api.openweathermap.org", pattern=r"^https?://")
-    owm_api_key: str = Field(min_length=1)
+    owm_api_key: SecretStr = Field(min_length=1)
     # One Call answers in well under a second; a hung call holds one of FETCH_CONCURRENCY call
     # slots for this long, so a longer wait costs throughput whenever the provider drops calls.
     owm_timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)

@@ -102,7 +102,7 @@ async def fetch_worker(
             owm_http,
             OwmClientOptions(
                 base_url=settings.owm_base_url,
-                api_key=settings.owm_api_key,
+                api_key=settings.owm_api_key.get_secret_value(),
                 timeout_s=settings.owm_timeout_s,
             ),
         )

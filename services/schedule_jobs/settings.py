@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from services.redis_settings import RedisSettings
 from services.settings_types import DEFAULT_WEATHER_SERVICE_URL, LogLevel
@@ -16,7 +16,7 @@ DEFAULT_REDIS_UNAVAILABLE_TIMEOUT_S = 60.0
 
 class ScheduleSettings(RedisSettings, ScheduleWindowSettings):
     weather_service_url: str = Field(default=DEFAULT_WEATHER_SERVICE_URL, pattern=r"^https?://")
-    weather_service_api_key: str = Field(min_length=16)
+    weather_service_api_key: SecretStr = Field(min_length=16)
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
     outbox_path: Path = Path("./schedule-jobs-outbox.sqlite3")
     locations_file: Path | None = None

@@ -32,7 +32,7 @@ async def run_from_settings(settings: ScheduleSettings) -> ScheduleReport:
                 http,
                 WeatherClientOptions(
                     base_url=settings.weather_service_url,
-                    api_key=settings.weather_service_api_key,
+                    api_key=settings.weather_service_api_key.get_secret_value(),
                     timeout_s=settings.weather_service_timeout_s,
                 ),
             )

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
+import redis
 
-from etl_core.redis_client import RedisRetryOptions, async_client, sync_client
+from etl_core.errors import RedisAuthError, RedisPermissionError
+from etl_core.redis_client import RedisRetryOptions, async_client, refusal, sync_client
 from tests.support.redis_server import RedisServer
+
+NOPERM_XGROUP = "this user has no permissions to run the 'xgroup|create' command"
+SCRIPT_REFUSED = (
+    "The user executing the script can't run this command or subcommand script: abc, "
+    "on @user_script:1."
+)
+NOPERM_KEY = "this user has no permissions to access one of the keys used as arguments"
 
 CONNECTIONS = 20
 
@@ -86,5 +96,66 @@ async def test_a_command_sent_while_redis_is_down_succeeds_once_it_is_back(
             assert await client.get("k") == b"v"
         finally:
             restarter.join(timeout=30)
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "command"),
+    [
+        (redis.AuthenticationError("invalid username-password pair"), RedisAuthError, None),
+        (redis.exceptions.NoPermissionError(NOPERM_XGROUP), RedisPermissionError, "xgroup|create"),
+        (
+            redis.exceptions.NoPermissionError(NOPERM_KEY),
+            RedisPermissionError,
+            None,
+        ),
+        (redis.ResponseError(SCRIPT_REFUSED), RedisPermissionError, None),
+    ],
+)
+def test_refusals_are_named(error: Exception, kind: type, command: str | None) -> None:
+    refused = refusal(error)
+    assert isinstance(refused, kind)
+    assert getattr(refused, "command", None) == command
+    if command:
+        assert f"may not run {command!r}" in str(refused)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        redis.ConnectionError("refused"),
+        redis.TimeoutError("slow"),
+        redis.ResponseError("WRONGTYPE"),
+    ],
+)
+def test_other_errors_are_no_refusal(error: Exception) -> None:
+    assert refusal(error) is None
+
+
+def _auth_failures(admin: redis.Redis) -> int:
+    """Failed sign-ins the server saw (its ACL log counts repeats in one entry)."""
+    entries: Any = admin.execute_command("ACL", "LOG")
+    return sum(int(e["count"]) for e in entries if e["reason"] == "auth")
+
+
+def test_a_wrong_password_is_tried_once(own_redis_server: RedisServer) -> None:
+    admin = redis.Redis.from_url(own_redis_server.url, decode_responses=True)
+    admin.config_set("requirepass", "right")
+    admin.auth("right")
+    wrong = own_redis_server.url_for(None, "wrong")
+    retry = RedisRetryOptions(attempts=5, base_ms=1)
+    with pytest.raises(redis.AuthenticationError):
+        sync_client(wrong, retry).ping()
+    assert _auth_failures(admin) == 1
+    with pytest.raises(redis.AuthenticationError):
+        asyncio.run(_ping(async_client(wrong, retry)))
+    assert _auth_failures(admin) == 2
+    admin.close()
+
+
+async def _ping(client: Any) -> None:
+    try:
+        await client.ping()
     finally:
         await client.aclose()

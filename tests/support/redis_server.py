@@ -37,7 +37,8 @@ def require_or_skip(what: str, found: bool) -> None:
 class RedisServer:
     """Owns one redis-server process: start, kill -9, restart on the same port and data dir."""
 
-    def __init__(self, *, appendonly: bool = False) -> None:
+    def __init__(self, *, appendonly: bool = False, password: str | None = None) -> None:
+        """``password``: the default user's (``requirepass``); ``url`` carries it."""
         binary = redis_server_binary()
         if binary is None:
             raise RuntimeError("redis-server not found on PATH")
@@ -45,11 +46,17 @@ class RedisServer:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="trail-etl-redis-"))
         self.appendonly = appendonly
+        self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self.url_for(None, self.password)
+
+    def url_for(self, user: str | None, password: str | None) -> str:
+        """A URL of this server that signs in as ``user`` (None: the default user)."""
+        auth = f"{user or ''}:{password}@" if password is not None else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self, *, timeout_s: float = 10.0) -> None:
         args = [
@@ -70,6 +77,7 @@ class RedisServer:
             "no",
             "--logfile",
             str(self.dir / "redis.log"),
+            *(["--requirepass", self.password] if self.password is not None else []),
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
