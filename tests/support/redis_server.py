@@ -37,8 +37,15 @@ def require_or_skip(what: str, found: bool) -> None:
 class RedisServer:
     """Owns one redis-server process: start, kill -9, restart on the same port and data dir."""
 
-    def __init__(self, *, appendonly: bool = False, password: str | None = None) -> None:
-        """``password``: the default user's (``requirepass``); ``url`` carries it."""
+    def __init__(
+        self,
+        *,
+        appendonly: bool = False,
+        password: str | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        """``password``: the default user's (``requirepass``); ``url`` carries it. ``extra_args``:
+        more redis-server options."""
         binary = redis_server_binary()
         if binary is None:
             raise RuntimeError("redis-server not found on PATH")
@@ -47,6 +54,7 @@ class RedisServer:
         self.dir = Path(tempfile.mkdtemp(prefix="trail-etl-redis-"))
         self.appendonly = appendonly
         self.password = password
+        self.extra_args = extra_args
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -78,6 +86,7 @@ class RedisServer:
             "--logfile",
             str(self.dir / "redis.log"),
             *(["--requirepass", self.password] if self.password is not None else []),
+            *self.extra_args,
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
