@@ -52,6 +52,7 @@ import redis  # noqa: E402
 from etl_core import keys  # noqa: E402
 from services.demo.environment import Environment, cli_command, demo_environment  # noqa: E402
 from services.demo.run import seed_locations, start_workers  # noqa: E402
+from services.fetch_weather import keys as fetch_keys  # noqa: E402
 
 POLL_S = 0.05
 CPU_PARTS = ("fetch", "categorize", "weather-service", "mock-owm")
@@ -180,7 +181,7 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
 
 def next_window(client: redis.Redis) -> None:
     """Forget this window in Redis (streams, dedup and publish marks, cached answers)."""
-    keep = keys.history_covered("").encode()
+    keep = fetch_keys.history_covered("").encode()
     doomed = [k for k in client.scan_iter(count=1000) if not k.startswith(keep)]
     for start in range(0, len(doomed), 1000):
         client.delete(*doomed[start : start + 1000])

@@ -1,18 +1,51 @@
 """Every Redis key name used by trail-etl, in one place.
 
 Streams are named by the services; everything derived from a stream (its dead-letter stream, its
-delayed-retry set, its publish markers) and every other key (dedup marks, rate limiters, breakers)
-is built here and nowhere else. All derived keys share the ``etl:`` prefix except streams and their
-dead-letter streams, which operators address by name.
+delayed-retry set, its publish markers, its done marks) and every other key of the library (rate
+limiters, breakers) is built here and nowhere else; keys of the application itself (its answer
+caches) live with the application. All derived keys share the ``etl:`` prefix except streams
+and their dead-letter streams, which operators address by name.
+
+Hash tags (the part of a key between ``{`` and ``}``, which alone picks a Redis Cluster slot) are
+laid out so every script and transaction touches keys of one slot:
+
+* a pipeline partition: both stages' streams carry the partition's tag (``partition_tag``), and
+  every key derived from a stream embeds the stream's name, so its dead-letter stream, delayed
+  set, publish markers, done marks and fence share that slot with it; settle.lua (ack here, add
+  there, mark done) and the idle check's MULTI stay in one slot;
+* each rate limiter, each breaker and each stage's pause has a tag of its own
+  (``{ratelimit:<name>}``, ``{breaker:<name>}``, ``{pause:<stage>}``): their scripts touch only
+  their own keys, and different limiters may land on different nodes.
+
+Every key a script touches is passed to it in KEYS, never built inside it.
 """
 
 from __future__ import annotations
 
 PREFIX = "etl"
 
-# The pipeline's streams and consumer groups.
-INGESTION_STREAM = "owm-ingestion-stream"
-CATEGORIZATION_STREAM = "owm-categorization-stream"
+
+def partition_tag(partition: int) -> str:
+    """The hash tag of pipeline partition ``partition`` (one partition today: 0)."""
+    return f"{{p{partition}}}"
+
+
+def partition_stream(base: str, partition: int = 0) -> str:
+    """The name of stream ``base`` in pipeline partition ``partition``."""
+    return f"{base}:{partition_tag(partition)}"
+
+
+# The pipeline's streams (named as operators know them, then in partition 0) and consumer groups.
+INGESTION_STREAM_BASE = "owm-ingestion-stream"
+CATEGORIZATION_STREAM_BASE = "owm-categorization-stream"
+INGESTION_STREAM = partition_stream(INGESTION_STREAM_BASE)
+CATEGORIZATION_STREAM = partition_stream(CATEGORIZATION_STREAM_BASE)
+PIPELINE_STREAMS: tuple[str, ...] = (INGESTION_STREAM, CATEGORIZATION_STREAM)
+# Stream names of the layout before hash tags, for the upgrade (docs/operations.md, "Upgrading").
+UNTAGGED_STREAMS: dict[str, str] = {
+    INGESTION_STREAM_BASE: INGESTION_STREAM,
+    CATEGORIZATION_STREAM_BASE: CATEGORIZATION_STREAM,
+}
 FETCH_GROUP = "fetch-weather"
 CATEGORIZE_GROUP = "categorize-trail-conditions"
 
@@ -36,69 +69,82 @@ def delayed_set(stream: str) -> str:
     return f"{PREFIX}:delayed:{stream}"
 
 
-def published_markers(stream: str) -> str:
-    """Prefix of the hashes that record which task ids were already added to ``stream``.
-
-    ``publish_once.lua`` appends a time bucket (``<prefix>:<n>``, n = server time // TTL): one hash
-    per bucket, fields are task ids. A marker therefore lives between one and two TTLs.
-    """
-    return f"{PREFIX}:published:{stream}"
+def published_markers(stream: str, bucket: int) -> str:
+    """Hash of the task ids added to ``stream`` in time bucket ``bucket`` (``etl_core.buckets``):
+    fields are task ids. The producer names the buckets and passes them to ``publish_once.lua``
+    in KEYS; a marker lives between one and two bucket lengths."""
+    return f"{published_marker_prefix(stream)}{bucket}"
 
 
 def published_marker_prefix(stream: str) -> str:
     """Pattern prefix matching every marker hash of ``stream`` (for SCAN)."""
-    return f"{published_markers(stream)}:"
+    return f"{PREFIX}:published:{stream}:"
 
 
-def dedup_mark(stage: str, task_id: str) -> str:
-    """Marks that ``stage`` finished ``task_id``; written with the ack, never before the work."""
-    return f"{PREFIX}:done:{stage}:{task_id}"
+def replication_fence(stream: str) -> str:
+    """A short-lived string a producer of ``stream`` writes just before WAIT, so WAIT waits for
+    everything the master held at that moment (``etl_core.replication``); its value means nothing.
+    """
+    return f"{PREFIX}:fence:{stream}"
 
 
-def dedup_mark_prefix(stage: str) -> str:
-    return f"{PREFIX}:done:{stage}:"
+def done_marks(stream: str, stage: str, bucket: int) -> str:
+    """Hash of the task ids of ``stream`` that ``stage`` (its consumer group) finished in time
+    bucket ``bucket`` (``etl_core.buckets``): fields are task ids. Written by ``settle.lua`` with
+    the ack, never before the work; the worker names the buckets and passes them in KEYS. The name
+    embeds the stream's, so it shares the stream's hash tag (and slot)."""
+    return f"{done_marks_prefix(stream, stage)}{bucket}"
+
+
+def done_marks_prefix(stream: str, stage: str) -> str:
+    """Pattern prefix matching every done-mark hash of ``stage`` on ``stream`` (for SCAN)."""
+    return f"{PREFIX}:done:{stream}:{stage}:"
+
+
+def _rate_limit(name: str) -> str:
+    return f"{PREFIX}:{{ratelimit:{name}}}"
 
 
 def rate_limit_window(name: str, window_ms: int) -> str:
     """Sorted set of admissions of limiter ``name`` in its sliding window of ``window_ms``."""
-    return f"{PREFIX}:ratelimit:{name}:window:{window_ms}"
+    return f"{_rate_limit(name)}:window:{window_ms}"
 
 
 def rate_limit_admission(name: str) -> str:
     """Hash {factor_ppm, cut_us, full_us, since_us}: the admission factor of limiter ``name`` after
     its last decrease, while it climbs back to 1 (absent at 1)."""
-    return f"{PREFIX}:ratelimit:{name}:admission"
+    return f"{_rate_limit(name)}:admission"
 
 
 def rate_limit_refusals(name: str) -> str:
     """Sorted set of the permits of limiter ``name`` the service refused (score: their admission
     time, us), over the limiter's evidence window."""
-    return f"{PREFIX}:ratelimit:{name}:refusals"
+    return f"{_rate_limit(name)}:refusals"
 
 
 def rate_limit_day(name: str) -> str:
     """Hash {day, count}: admissions of limiter ``name`` on the current UTC calendar day."""
-    return f"{PREFIX}:ratelimit:{name}:day"
+    return f"{_rate_limit(name)}:day"
 
 
 def breaker(name: str) -> str:
     """Hash holding the shared state of circuit breaker ``name``."""
-    return f"{PREFIX}:breaker:{name}"
+    return f"{PREFIX}:{{breaker:{name}}}"
 
 
 def breaker_calls(name: str) -> str:
     """List of the recent call outcomes of circuit breaker ``name`` (its sliding window)."""
-    return f"{PREFIX}:breaker:{name}:calls"
+    return f"{breaker(name)}:calls"
 
 
 def stage_pause(stage: str) -> str:
     """Hash: the pause of ``stage`` (a consumer group), shared by every replica; absent: running."""
-    return f"{PREFIX}:pause:{stage}"
+    return f"{PREFIX}:{{pause:{stage}}}"
 
 
 def stage_pause_trial(stage: str) -> str:
     """Set while one replica runs the trial task that decides whether an automatic pause is over."""
-    return f"{PREFIX}:pause:{stage}:trial"
+    return f"{stage_pause(stage)}:trial"
 
 
 def heartbeat(group: str, consumer: str) -> str:
@@ -108,21 +154,6 @@ def heartbeat(group: str, consumer: str) -> str:
 
 def heartbeat_prefix(group: str) -> str:
     return f"{PREFIX}:heartbeat:{group}:"
-
-
-def owm_answer_cache(endpoint: str, identity: str) -> str:
-    """A raw OpenWeatherMap answer kept for a few windows, so a redelivery pays no second call.
-
-    ``identity`` names the request, e.g. ``trail-0042@2026-11-22T10:00Z`` for a onecall or
-    ``trail-0042:2026-11-21`` for a day summary.
-    """
-    return f"{PREFIX}:owm:{endpoint}:{identity}"
-
-
-def history_covered(location_id: str) -> str:
-    """Set while the weather service is known to hold enough observed history of a location (its
-    TTL is how long that stays true without new observations), so fetch-weather skips the check."""
-    return f"{PREFIX}:history:{location_id}"
 
 
 # Names of the shared limiter and breaker that guard OpenWeatherMap (see rate_limit_*, breaker),

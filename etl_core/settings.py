@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from etl_core.errors import ConfigurationError
-from etl_core.redact import redact_text
+from etl_core.redact import redact_text, redact_url
 
 # A setting whose name contains one of these is never echoed back in an error message.
 SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
@@ -47,8 +47,10 @@ class ServiceSettings(BaseSettings):
                 name = (prefix + "_".join(str(p) for p in err["loc"])).upper() or cls.__name__
                 value = err.get("input")
                 secret = any(word in name for word in SECRET_WORDS)
+                if isinstance(value, str):
+                    value = redact_url(value)  # a URL's password, even one with a space in it
                 shown = "" if isinstance(value, dict) or secret else f" (got {value!r})"
                 problems.append(redact_text(f"{name}: {err['msg']}{shown}"))
             raise ConfigurationError(
-                f"invalid {cls.__name__} settings: " + "; ".join(problems)
+                "invalid settings: " + "; ".join(problems)
             ) from None

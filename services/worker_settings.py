@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, model_validator
 from etl_core import keys
 from etl_core.breaker import CircuitBreaker
 from etl_core.task import MAX_ATTEMPTS
+from etl_core.windows import parse_window
 from etl_core.worker import WorkerOptions
 from services.breaker_settings import WeatherServiceBreakerSettings
 from services.http_transport import AiohttpTransport, HttpTransport
@@ -40,6 +41,12 @@ class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindo
     worker_trim_interval_s: float = Field(default=60.0, ge=0)
     # A stage paused by a failure with no known end (our key refused) tries one task this often.
     worker_pause_trial_interval_s: float = Field(default=15.0, gt=0, le=3600)
+    # Done marks ("this task was finished") live at least this many schedule windows, and never
+    # shorter than a task's own retries and reclaims can last (``redelivery_horizon_s``): a
+    # duplicate of a window's task comes while that window's work is in flight (its retries, a
+    # re-run of the schedule); two windows cover one that starts late in its window. A duplicate
+    # after that is a replay of an old window, which the answer cache no longer covers either.
+    worker_dedup_windows: float = Field(default=2.0, gt=0, le=1000)
     # The worker's /metrics, /livez and /readyz (etl_core/worker/probes.py); port 0: none.
     metrics_port: int = Field(default=9100, ge=0, le=65535)
     metrics_host: str = Field(default="0.0.0.0", min_length=1)
@@ -72,7 +79,12 @@ class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindo
             "trim_interval_ms": round(self.worker_trim_interval_s * 1000),
             "pause_trial_interval_s": self.worker_pause_trial_interval_s,
         }
-        return WorkerOptions(**(values | overrides))
+        options = WorkerOptions(**(values | overrides))
+        if "dedup_horizon_s" in overrides:
+            return options
+        windows_s = self.worker_dedup_windows * parse_window(self.schedule_window).total_seconds()
+        horizon_s = max(windows_s, options.redelivery_horizon_s)
+        return options.model_copy(update={"dedup_horizon_s": horizon_s})
 
     async def open_clients(
         self,

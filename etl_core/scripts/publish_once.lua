@@ -1,48 +1,50 @@
--- publish_once.lua: add a batch of tasks to a stream, each task id at most once per marker TTL.
+-- publish_once.lua: add a batch of tasks to a stream, each task id at most once while its marker
+-- lives.
 --
 -- KEYS[1]   the stream
--- KEYS[2]   prefix of the marker hashes (keys.published_markers(stream)); the script uses the
---           hashes <prefix>:<b> and <prefix>:<b-1>, b = server time in ms // TTL
--- ARGV[1]   marker TTL in ms; it must outlive the longest gap between a crash of the publisher
---           and the next flush of its outbox (e.g. the cron interval)
+-- KEYS[2]   the marker hash of the current time bucket (keys.published_markers(stream, b),
+--           etl_core.buckets): markers of this batch are written here
+-- KEYS[3..] the marker hashes of the other buckets a marker may still be in (the previous one,
+--           and the next one near a bucket's end): only read
+-- ARGV[1]   when KEYS[2] expires, unix ms (two bucket lengths after its bucket began)
 -- ARGV[2..] pairs, one per task in batch order: task id, then the entry fields as a JSON array of
 --           alternating names and values: ["type","owm.ingest","v","1","task_id","...",...]
 --
--- For each task: skip it when its id is in the previous or the current bucket's hash; otherwise
--- HSETNX it into the current bucket and XADD the entry. A marker so lives at least one TTL and at
--- most two (each bucket hash expires two TTLs after its bucket began). Markers are hash fields,
--- not keys of their own: cheaper for Redis than a key with its own expiry per task. The script
--- never trims (no MAXLEN). Marker and entry are written by the same atomic script, so one never
--- exists without the other; sending a batch again after a crash adds nothing twice.
--- (The bucket keys are derived from KEYS[2] inside the script: fine on one Redis, not on Cluster.)
+-- For each task: skip it when its id is a field of any of the marker hashes; otherwise HSETNX it
+-- into KEYS[2] and XADD the entry. A marker so lives at least one bucket length and at most two.
+-- Markers are hash fields, not keys of their own: cheaper for Redis than a key with its own expiry
+-- per task. The script never trims (no MAXLEN). Marker and entry are written by the same atomic
+-- script, so one never exists without the other; sending a batch again after a crash adds
+-- nothing twice. Every key is passed in KEYS, so all of them can share the stream's hash tag.
 --
 -- Returns an array with one element per task, in batch order: the new entry id, or nil when the
 -- task id was published before (skipped).
 
 if #ARGV % 2 ~= 1 then
-  return redis.error_reply('publish_once: expected a TTL, then a task id and fields per task')
+  return redis.error_reply('publish_once: expected an expiry, then a task id and fields per task')
 end
 
 local unpack = unpack or table.unpack
-local stream = KEYS[1]
-local ttl_ms = tonumber(ARGV[1])
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local bucket = math.floor(now_ms / ttl_ms)
-local current = KEYS[2] .. ':' .. bucket
-local previous = KEYS[2] .. ':' .. (bucket - 1)
+local stream, current = KEYS[1], KEYS[2]
+local expire_at_ms = ARGV[1]
+
+local function published_before(task_id)
+  for k = 3, #KEYS do
+    if redis.call('HEXISTS', KEYS[k], task_id) == 1 then return true end
+  end
+  return false
+end
 
 local ids = {}
 for i = 2, #ARGV, 2 do
   local task_id = ARGV[i]
-  if redis.call('HEXISTS', previous, task_id) == 0
-      and redis.call('HSETNX', current, task_id, '1') == 1 then
+  if not published_before(task_id) and redis.call('HSETNX', current, task_id, '1') == 1 then
     ids[#ids + 1] = redis.call('XADD', stream, '*', unpack(cjson.decode(ARGV[i + 1])))
   else
     ids[#ids + 1] = false
   end
 end
 if #ids > 0 then
-  redis.call('PEXPIREAT', current, (bucket + 2) * ttl_ms)
+  redis.call('PEXPIREAT', current, expire_at_ms)
 end
 return ids

@@ -3,14 +3,16 @@
 -- KEYS[1]   source stream
 -- KEYS[2]   its dead-letter stream
 -- KEYS[3]   its delayed-retry sorted set (score: due time in ms, server clock)
--- KEYS[4..] streams that tasks may be forwarded to
+-- KEYS[4]   the done-mark hash of the current time bucket (keys.done_marks(stream, group, b),
+--           etl_core.dedup): done marks of this call are its fields (task ids)
+-- KEYS[5..] streams that tasks may be forwarded to
 -- ARGV[1]   consumer group
 -- ARGV[2]   consumer name (this worker)
--- ARGV[3]   dedup mark TTL in ms
--- ARGV[4..] items, each:  kind, entry id, dedup key ('' for none), then by kind:
---   'ack'    nothing more: done (or found already done); acks and writes the dedup mark
---   'fwd'    n, then n times: target (index into KEYS, 4-based), nfields, field, value, ...
---            adds every forwarded entry, acks, writes the dedup mark
+-- ARGV[3]   when KEYS[4] expires, unix ms (two bucket lengths after its bucket began)
+-- ARGV[4..] items, each:  kind, entry id, task id to mark done ('' for none), then by kind:
+--   'ack'    nothing more: done (or found already done); acks and writes the done mark
+--   'fwd'    n, then n times: target (index into KEYS, 5-based), nfields, field, value, ...
+--            adds every forwarded entry, acks, writes the done mark
 --   'retry'  delay ms, member: the entry's fields as a JSON object, to re-add when due; acks
 --   'dead'   nfields, field, value, ...: adds a dead-letter entry (with dlq_failed_at_ms from
 --            the server clock) and acks
@@ -19,17 +21,21 @@
 -- reclaimed it, or it was acked already, the item is skipped, so a slow worker and the one that
 -- reclaimed its work can never both forward, retry or dead-letter the same entry.
 --
+-- Done marks are fields of one hash per bucket, not keys of their own: cheaper for Redis than a
+-- key with its own expiry per task, and the whole bucket expires at once.
+--
 -- Returns one integer per item: 1 applied, 0 skipped (no longer pending for this consumer).
 
 local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
-local ttl_ms = tonumber(ARGV[3])
+local marks, marks_expire_at_ms = KEYS[4], ARGV[3]
+local marked = false
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 
 local results = {}
 local i = 4
 while i <= #ARGV do
-  local kind, id, dedup_key = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local kind, id, done_id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   i = i + 3
   local pending = redis.call('XPENDING', stream, group, id, id, 1)
   local owned = #pending == 1 and pending[1][2] == consumer
@@ -37,7 +43,10 @@ while i <= #ARGV do
   if kind == 'ack' then
     if owned then
       redis.call('XACK', stream, group, id)
-      if dedup_key ~= '' then redis.call('SET', dedup_key, '1', 'PX', ttl_ms) end
+      if done_id ~= '' then
+        redis.call('HSET', marks, done_id, '1')
+        marked = true
+      end
     end
   elseif kind == 'fwd' then
     local n = tonumber(ARGV[i]); i = i + 1
@@ -51,7 +60,10 @@ while i <= #ARGV do
     end
     if owned then
       redis.call('XACK', stream, group, id)
-      if dedup_key ~= '' then redis.call('SET', dedup_key, '1', 'PX', ttl_ms) end
+      if done_id ~= '' then
+        redis.call('HSET', marks, done_id, '1')
+        marked = true
+      end
     end
   elseif kind == 'retry' then
     local delay_ms, member = tonumber(ARGV[i]), ARGV[i + 1]
@@ -73,4 +85,5 @@ while i <= #ARGV do
   end
   results[#results + 1] = owned and 1 or 0
 end
+if marked then redis.call('PEXPIREAT', marks, marks_expire_at_ms) end
 return results

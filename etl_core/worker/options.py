@@ -8,6 +8,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from etl_core.dedup import DEFAULT_DEDUP_HORIZON_S
 from etl_core.task import MAX_ATTEMPTS
 
 DEFAULT_CONCURRENCY = 64
@@ -53,7 +54,10 @@ class WorkerOptions(BaseModel):
     retry_backoff_base_s: float = Field(default=1.0, gt=0)
     retry_backoff_max_s: float = Field(default=300.0, gt=0)
     dedup: bool = True
-    dedup_ttl_s: float = Field(default=7 * 24 * 3600, gt=0)
+    # How long a done mark lives at least (at most twice that, ``etl_core.dedup``). It must
+    # outlive the redeliveries a finished task can still meet (``redelivery_horizon_s``); the
+    # application sizes it to its schedule.
+    dedup_horizon_s: float = Field(default=DEFAULT_DEDUP_HORIZON_S, gt=0)
     delayed_poll_ms: int = Field(default=DEFAULT_DELAYED_POLL_MS, ge=1)
     consumer_prune_idle_ms: int = Field(default=DEFAULT_CONSUMER_PRUNE_IDLE_MS, ge=1)
     housekeeping_interval_ms: int = Field(default=DEFAULT_HOUSEKEEPING_INTERVAL_MS, ge=1)
@@ -66,6 +70,14 @@ class WorkerOptions(BaseModel):
     # A stage paused by a failure with no known end (a refused key, a failed trial) runs one trial
     # task this often, across every replica.
     pause_trial_interval_s: float = Field(default=DEFAULT_PAUSE_TRIAL_INTERVAL_S, gt=0)
+
+    @property
+    def redelivery_horizon_s(self) -> float:
+        """How long after its first delivery a task may still be delivered by its own retries and
+        reclaims: each of ``max_deliveries`` deliveries may run to its timeout, go unsettled until
+        it is reclaimed, or wait for the longest backoff."""
+        per_delivery_s = self.handler_timeout_s + self.reclaim_idle_ms / 1000
+        return self.max_deliveries * (per_delivery_s + self.retry_backoff_max_s)
 
     @model_validator(mode="after")
     def _check(self) -> WorkerOptions:

@@ -86,7 +86,7 @@ class Policy:
         fields: dict[str, str],
         attempts: int,
         delivered: int,
-        dedup_key: str,
+        done_mark: str,
         trial: bool = False,
     ) -> Decision:
         """``trial``: the task ran as the trial of an automatic pause. Its retry, whatever the
@@ -107,7 +107,7 @@ class Policy:
                 pause_stage=True,
             )
         if isinstance(outcome, Done):
-            return Decision(Settlement("ack", entry_id, dedup_key), "done")
+            return Decision(Settlement("ack", entry_id, done_mark), "done")
         if isinstance(outcome, Forward):
             target = outcome.stream or o.forward_stream
             if target is None:
@@ -119,7 +119,7 @@ class Policy:
                     deliveries,
                 )
             forwards = [(target, self.forward_codec.encode(t)) for t in outcome.tasks]
-            return Decision(Settlement("fwd", entry_id, dedup_key, forwards=forwards), "forwarded")
+            return Decision(Settlement("fwd", entry_id, done_mark, forwards=forwards), "forwarded")
         if isinstance(outcome, Fail):
             decision = self.dead(entry_id, fields, outcome.error_type, outcome.message, deliveries)
             return Decision(decision.settlement, decision.kind, outcome.error_type, "task_failed")
@@ -163,5 +163,5 @@ class Policy:
             fields=fields,
             attempts=attempts,
             delivered=delivered,
-            dedup_key="",
+            done_mark="",
         )

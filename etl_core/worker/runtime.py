@@ -41,7 +41,7 @@ from etl_core.errors import PoisonMessage, RedisUnavailable, TaskError, Transien
 from etl_core.logging import get_logger
 from etl_core.outcomes import OutcomeCounts
 from etl_core.pause import PauseSource, PauseState, StagePause
-from etl_core.redis_client import refusal
+from etl_core.redis_client import REDIS_OUTAGE_ERRORS, refusal
 from etl_core.task import FIELD_TASK_ID, TASK_ID_PREVIEW_CHARS, BaseTask, Envelope, TaskCodec
 from etl_core.text import clip
 from etl_core.trim import safe_trim_async
@@ -61,7 +61,7 @@ from etl_core.worker.options import WorkerOptions
 from etl_core.worker.policy import Decision, Policy, outcome_of_error
 from etl_core.worker.settle import Settlement, Settler
 
-REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+REDIS_ERRORS = REDIS_OUTAGE_ERRORS  # a failover's READONLY too: the task waits, spends nothing
 MAX_REDIS_BACKOFF_S = 5.0
 CHORE_STOP_TIMEOUT_S = 5.0
 PROMOTE_BATCH = 500
@@ -111,13 +111,10 @@ class Worker:
             "etl_core.worker", stream=o.stream, group=o.group, consumer=o.consumer
         )
         self._policy = Policy(o, forward_codec or codec)
-        self._dedup = DedupMarks(o.group, ttl_s=o.dedup_ttl_s) if o.dedup else None
+        marks = DedupMarks(o.stream, o.group, horizon_s=o.dedup_horizon_s)
+        self._dedup = marks if o.dedup else None
         self._settler = Settler(
-            client,
-            stream=o.stream,
-            group=o.group,
-            consumer=o.consumer,
-            dedup_ttl_ms=int(o.dedup_ttl_s * 1000),
+            client, stream=o.stream, group=o.group, consumer=o.consumer, marks=marks
         )
         self._reclaimer = Reclaimer(
             client,
@@ -448,9 +445,7 @@ class Worker:
                 for entry_id, env, _d, _f in runnable:
                     if env.task_id in done:
                         self._submit(
-                            Decision(
-                                Settlement("ack", entry_id, dedup.key(env.task_id)), "already_done"
-                            )
+                            Decision(Settlement("ack", entry_id, env.task_id), "already_done")
                         )
                 runnable = [r for r in runnable if r[1].task_id not in done]
         for item in runnable:
@@ -516,14 +511,14 @@ class Worker:
             if me in self._timed_out:
                 self._timed_out.discard(me)
                 me.uncancel()
-        dedup_key = self._dedup.key(env.task_id) if self._dedup is not None else ""
+        done_mark = env.task_id if self._dedup is not None else ""
         decision = self._policy.settlement_for(
             outcome,
             entry_id=entry_id,
             fields=fields,
             attempts=env.attempts,
             delivered=delivered,
-            dedup_key=dedup_key,
+            done_mark=done_mark,
             trial=entry_id == self._trial_entry,
         )
         if decision.log_event is not None:

@@ -23,7 +23,9 @@ from tenacity import (
 )
 
 from etl_core import keys, scripts
+from etl_core.dedup import DedupMarks
 from etl_core.logging import get_logger
+from etl_core.redis_client import REDIS_OUTAGE_ERRORS
 
 MAX_ITEMS_PER_CALL = 500
 REDIS_RETRY_MAX_WAIT_S = 5.0
@@ -33,7 +35,7 @@ REDIS_RETRY_MAX_WAIT_S = 5.0
 class Settlement:
     kind: str  # ack | fwd | retry | dead
     entry_id: str
-    dedup_key: str = ""
+    done_mark: str = ""  # the task id to mark done with the ack ('' for none)
     forwards: Sequence[tuple[str, dict[str, str]]] = ()
     delay_ms: int = 0
     member: str = ""
@@ -48,7 +50,7 @@ def _encode(items: Sequence[Settlement], base_keys: list[str]) -> tuple[list[str
     index: dict[str, int] = {}
     argv: list[str] = []
     for item in items:
-        argv += [item.kind, item.entry_id, item.dedup_key]
+        argv += [item.kind, item.entry_id, item.done_mark]
         if item.kind == "fwd":
             argv.append(str(len(item.forwards)))
             for stream, fields in item.forwards:
@@ -69,16 +71,26 @@ def _encode(items: Sequence[Settlement], base_keys: list[str]) -> tuple[list[str
 
 class Settler:
     def __init__(
-        self, client: Any, *, stream: str, group: str, consumer: str, dedup_ttl_ms: int
+        self, client: Any, *, stream: str, group: str, consumer: str, marks: DedupMarks
     ) -> None:
+        """``marks``: where done marks go (the hash of the current bucket, named per call)."""
         self._client = client
         self._script = scripts.register(client, "settle")
-        self._base_keys = [stream, keys.dead_letter_stream(stream), keys.delayed_set(stream)]
-        self._head = [group, consumer, str(dedup_ttl_ms)]
+        self._stream_keys = [stream, keys.dead_letter_stream(stream), keys.delayed_set(stream)]
+        self._marks = marks
+        self._group_consumer = [group, consumer]
         self._queue: list[Settlement] = []
         self._wakeup = asyncio.Event()
         self._log = get_logger("etl_core.settle", stream=stream, consumer=consumer)
         self.skipped = 0
+
+    async def _call(self, items: Sequence[Settlement]) -> list[int]:
+        """One settle.lua call. The done-mark hash is named at each call (a retried call after
+        a bucket ended writes into the new bucket, so a mark still lives a whole length)."""
+        marks, expire_at_ms = self._marks.write_target()
+        all_keys, argv = _encode(items, [*self._stream_keys, marks])
+        head = [*self._group_consumer, str(expire_at_ms)]
+        return [int(x) for x in await self._script(keys=all_keys, args=head + argv)]
 
     @property
     def queued(self) -> int:
@@ -117,16 +129,16 @@ class Settler:
             batch, self._queue = self._queue[:MAX_ITEMS_PER_CALL], self._queue[MAX_ITEMS_PER_CALL:]
             try:
                 results = await self._call_with_retries(batch, give_up_after_s)
-            except redis.exceptions.ResponseError:
-                self._log.exception("settle_batch_rejected", items=len(batch))
-                results = await self._one_by_one(batch)
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            except REDIS_OUTAGE_ERRORS:  # before ResponseError: READONLY is one
                 self._log.error(
                     "settle_gave_up",
                     items=len(batch),
                     note="entries stay pending and will be reclaimed",
                 )
                 results = [False] * len(batch)
+            except redis.exceptions.ResponseError:
+                self._log.exception("settle_batch_rejected", items=len(batch))
+                results = await self._one_by_one(batch)
             except Exception:
                 self._resolve(batch, [0] * len(batch))
                 raise
@@ -144,12 +156,9 @@ class Settler:
     async def _call_with_retries(
         self, batch: Sequence[Settlement], give_up_after_s: float | None
     ) -> list[int]:
-        all_keys, argv = _encode(batch, self._base_keys)
         stop = stop_after_delay(give_up_after_s) if give_up_after_s is not None else stop_never
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(
-                (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-            ),
+            retry=retry_if_exception_type(REDIS_OUTAGE_ERRORS),
             wait=wait_random_exponential(multiplier=0.05, max=REDIS_RETRY_MAX_WAIT_S),
             stop=stop,
             reraise=True,
@@ -160,16 +169,15 @@ class Settler:
             ),
         ):
             with attempt:
-                return [int(x) for x in await self._script(keys=all_keys, args=self._head + argv)]
+                return await self._call(batch)
         raise AssertionError("unreachable")
 
     async def _one_by_one(self, batch: Sequence[Settlement]) -> list[int]:
         """Isolate an item Redis rejects (e.g. a forward stream key of the wrong type)."""
         results = []
         for item in batch:
-            all_keys, argv = _encode([item], self._base_keys)
             try:
-                results.append(int((await self._script(keys=all_keys, args=self._head + argv))[0]))
+                results.append((await self._call([item]))[0])
             except redis.exceptions.RedisError as exc:
                 self._log.error(
                     "settle_item_rejected", entry_id=item.entry_id, kind=item.kind, error=str(exc)

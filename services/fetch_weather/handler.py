@@ -23,12 +23,17 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from etl_core import keys
 from etl_core.outcomes import Forward, Outcome
 from etl_core.worker import TaskContext
+from services.fetch_weather import keys as fetch_keys
 from services.fetch_weather.owm_client import OwmClient, OwmUnavailable
-from services.fetch_weather.owm_gate import CachedAnswer, Clock, OwmGate, utc_now
-from services.fetch_weather.transform import day_summary_records, onecall_records
+from services.fetch_weather.owm_gate import CachedAnswer, Clock, Keep, OwmGate, utc_now
+from services.fetch_weather.transform import (
+    day_summary_kept,
+    day_summary_records,
+    onecall_kept,
+    onecall_records,
+)
 from services.tasks import CategorizeTask, IngestTask
 from services.weather_client import WeatherServiceClient
 from services.weather_writes import WeatherWrites
@@ -106,6 +111,7 @@ class FetchWeatherHandler:
             task.identity(),
             partial(self._owm.onecall, task.lat, task.lon),
             onecall_records,
+            onecall_kept,
         )
         missing_days = history.missing_days(
             this_hour, _utc_offset(current.answer), self._options.max_backfill_days
@@ -116,6 +122,7 @@ class FetchWeatherHandler:
                 f"{task.location_id}:{day.isoformat()}",
                 partial(self._owm.day_summary, task.lat, task.lon, day),
                 day_summary_records,
+                day_summary_kept,
             )
             records.extend(r for r in summary if _hour_of(r) <= now)
         records.extend(current_records)
@@ -139,8 +146,9 @@ class FetchWeatherHandler:
         identity: str,
         call: Callable[[], Awaitable[dict[str, Any]]],
         transform: Callable[..., list[dict[str, Any]]],
+        keep: Keep,
     ) -> tuple[CachedAnswer, list[dict[str, Any]]]:
-        got = await self._gate.fetch(endpoint, identity, call)
+        got = await self._gate.fetch(endpoint, identity, call, keep=keep)
         return got, await self._read(endpoint, identity, got, transform)
 
     async def _read(
@@ -167,7 +175,7 @@ class FetchWeatherHandler:
         return history.missing_days(this_hour, utc_offset, self._options.max_backfill_days)
 
     async def _history(self, location_id: str, this_hour: datetime) -> _History:
-        if await self._redis.exists(keys.history_covered(location_id)):
+        if await self._redis.exists(fetch_keys.history_covered(location_id)):
             return _History(observed_hours=None, enough=True)
         o = self._options
         observed = await self._weather.weather_records(
@@ -207,4 +215,4 @@ class FetchWeatherHandler:
         expires = ordered[spare] + timedelta(hours=o.history_h) - now
         ttl_s = int(expires.total_seconds())
         if ttl_s > 0:
-            await self._redis.set(keys.history_covered(location_id), "1", ex=ttl_s)
+            await self._redis.set(fetch_keys.history_covered(location_id), "1", ex=ttl_s)

@@ -1,12 +1,14 @@
 """Every paid OpenWeatherMap call passes here: answer cache, circuit breaker, call slots, rate
 limiter.
 
-The raw answer is cached in Redis right after it arrives (key from ``etl_core.keys``; its bytes as
-they came, after the time they were fetched), so a task redelivered after a crash reuses it instead
-of paying for a second call. An answer its reader finds malformed is dropped (``forget``), so the
-retry asks again. Order of the checks: the cache, then the breaker (an open breaker spends no
-permit), then a call slot (at most ``max_concurrent_calls`` calls of this process in flight),
-then the shared rate limiter, then the call.
+The answer is cached in Redis right after it arrives (key from ``services.fetch_weather.keys``),
+so a task redelivered after a crash reuses it instead of paying for a second call. Only what its
+reader needs is kept (the caller's ``keep``: the transform's fields), zlib-compressed after the time
+it was fetched, for about one schedule window (``cache_ttl_s``): a redelivery comes within that,
+and the next window's task is another request. An answer its reader finds malformed is dropped
+(``forget``), so the retry asks again. Order of the checks: the cache, then the breaker (an open
+breaker spends no permit), then a call slot (at most ``max_concurrent_calls`` calls of this
+process in flight), then the shared rate limiter, then the call.
 
 A 429 for a call is reported to the shared limiter with the permit it was admitted on (one script
 call): the limiter weighs it as evidence that our view of the quota is wrong and may lower every
@@ -29,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,13 +45,12 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from etl_core import keys
 from etl_core.breaker import CircuitBreaker
 from etl_core.logging import get_logger
 from etl_core.ratelimit import Admission, RateLimiter
+from services.fetch_weather import keys as fetch_keys
 from services.fetch_weather.owm_client import (
     DEFAULT_429_RETRY_AFTER_S,
-    OwmAnswer,
     OwmRateLimited,
     OwmUnavailable,
 )
@@ -77,16 +79,28 @@ class CachedAnswer:
     from_cache: bool
 
 
+Keep = Callable[[dict[str, Any]], dict[str, Any]]  # the part of an answer worth caching
+COMPRESSED = b"z1\n"  # marks the cached form: zlib-compressed JSON of what was kept
+# Level 1: the kept answer is repetitive JSON that compresses almost as well as at level 6, at a
+# fraction of the CPU (every fetched answer is compressed once).
+ZLIB_LEVEL = 1
+
+
+def _keep_all(answer: dict[str, Any]) -> dict[str, Any]:
+    return answer
+
+
 def _encode_cached(answer: dict[str, Any], fetched_at: datetime) -> bytes:
-    """``<fetched_at ISO 8601>\n<the answer's JSON as it came>``."""
-    raw = answer.raw if isinstance(answer, OwmAnswer) else orjson.dumps(answer)
-    return fetched_at.isoformat().encode() + b"\n" + raw
+    """``z1\n<fetched_at ISO 8601>\n<zlib of the kept answer's JSON>``."""
+    packed = zlib.compress(orjson.dumps(answer), ZLIB_LEVEL)
+    return COMPRESSED + fetched_at.isoformat().encode() + b"\n" + packed
 
 
 def _decode_cached(stored: bytes) -> tuple[dict[str, Any], datetime]:
-    if stored.startswith(b"{"):  # the earlier form: {"answer": ..., "fetched_at": ...}
-        old = orjson.loads(stored)
-        return old["answer"], datetime.fromisoformat(old["fetched_at"])
+    if stored.startswith(COMPRESSED):
+        stamp, _, packed = stored[len(COMPRESSED) :].partition(b"\n")
+        return orjson.loads(zlib.decompress(packed)), datetime.fromisoformat(stamp.decode())
+    # The uncompressed form written before, read while its entries expire after an upgrade.
     stamp, _, raw = stored.partition(b"\n")
     return orjson.loads(raw), datetime.fromisoformat(stamp.decode())
 
@@ -120,10 +134,16 @@ class OwmGate:
         self._clock = clock
 
     async def fetch(
-        self, endpoint: str, identity: str, call: Callable[[], Awaitable[dict[str, Any]]]
+        self,
+        endpoint: str,
+        identity: str,
+        call: Callable[[], Awaitable[dict[str, Any]]],
+        *,
+        keep: Keep = _keep_all,
     ) -> CachedAnswer:
-        """The answer of ``call``, from the cache when this request was made before."""
-        key = keys.owm_answer_cache(endpoint, identity)
+        """The answer of ``call`` cut to ``keep(answer)``, from the cache when this request was
+        made before (a fresh answer is cut too, so both read the same)."""
+        key = fetch_keys.owm_answer_cache(endpoint, identity)
         raw = await self._redis.get(key)
         if raw is not None:
             answer, fetched_at = _decode_cached(raw)
@@ -148,6 +168,7 @@ class OwmGate:
         ):
             with attempt:
                 answer = await self._breaker.call(limited)
+        answer = keep(answer)
         fetched_at = self._clock()
         await self._redis.set(key, _encode_cached(answer, fetched_at), ex=self._cache_ttl_s)
         log.debug("owm_answer_cached", endpoint=endpoint, identity=identity)
@@ -181,4 +202,4 @@ class OwmGate:
 
     async def forget(self, endpoint: str, identity: str) -> None:
         """Drop a cached answer (it was malformed: the next try must ask again)."""
-        await self._redis.delete(keys.owm_answer_cache(endpoint, identity))
+        await self._redis.delete(fetch_keys.owm_answer_cache(endpoint, identity))

@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr
 
 from etl_core.errors import ConfigurationError
 from etl_core.ratelimit_adaptive import DEFAULT_MIN_FACTOR, DEFAULT_RECOVERY_S
+from etl_core.windows import parse_window
 from services.breaker_settings import OwmBreakerSettings
 from services.fetch_weather.owm_client import DEFAULT_TIMEOUT_S
 from services.worker_settings import WorkerSettings
@@ -38,12 +39,22 @@ class FetchWeatherSettings(WorkerSettings, OwmBreakerSettings):
     owm_rate_limit_min_factor: float = Field(default=DEFAULT_MIN_FACTOR, gt=0, le=1)
     owm_rate_limit_recovery_s: float = Field(default=DEFAULT_RECOVERY_S, gt=0, le=86_400)
     owm_transient_attempts: int = Field(default=3, ge=1, le=10)
-    owm_cache_ttl_s: int = Field(default=3 * 3600, ge=1)
+    # How long a fetched answer (the part the transform reads) stays cached; default: one schedule
+    # window. A task's retries and reclaims come within that (WORKER_MAX_DELIVERIES times the
+    # longest backoff and reclaim, well under an hour), so a redelivery pays no second call, and
+    # the next window's task is a new request that must not reuse it anyway.
+    owm_cache_ttl_s: int | None = Field(default=None, ge=1)
     # OWM calls one process keeps in flight (``--concurrency`` overrides).
     fetch_concurrency: int = Field(default=16, ge=1, le=10_000)
     # Tasks one process holds at once (read, not yet settled); default twice FETCH_CONCURRENCY, so
     # a task writing its records to the weather service does not keep a call slot idle.
     fetch_max_in_flight: int | None = Field(default=None, ge=1, le=20_000)
+
+    def answer_cache_ttl_s(self) -> int:
+        """OWM_CACHE_TTL_S, or one schedule window."""
+        if self.owm_cache_ttl_s is not None:
+            return self.owm_cache_ttl_s
+        return int(parse_window(self.schedule_window).total_seconds())
 
     def tasks_in_flight(self, calls: int) -> int:
         """The worker's task slots for ``calls`` OWM calls in flight (checked here, not when the

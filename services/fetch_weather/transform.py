@@ -110,6 +110,49 @@ def onecall_records(answer: dict[str, Any], *, fetched_at: datetime) -> list[dic
     return records
 
 
+# What the readers of a onecall answer use (``_record`` of each entry, ``timezone_offset`` in the
+# handler): the answer cache keeps only these, a tenth of the answer.
+ONECALL_ENTRY_KEYS = (
+    "dt",
+    "temp",
+    "humidity",
+    "wind_speed",
+    "wind_gust",
+    "rain",
+    "snow",
+    "weather",
+    "pop",
+)
+ONECALL_KEYS = ("current", "hourly", "timezone_offset")
+DAY_SUMMARY_KEYS = ("date", "tz", "temperature", "precipitation", "humidity", "wind")
+
+
+def _kept_entry(entry: Any) -> Any:
+    if not isinstance(entry, dict):
+        return entry  # left as it came, for ``onecall_records`` to refuse
+    kept = {k: entry[k] for k in ONECALL_ENTRY_KEYS if k in entry}
+    weather = kept.get("weather")
+    if isinstance(weather, list) and weather and isinstance(weather[0], dict):
+        kept["weather"] = [{"id": weather[0].get("id")}]
+    return kept
+
+
+def onecall_kept(answer: dict[str, Any]) -> dict[str, Any]:
+    """The part of a onecall answer ``onecall_records`` and the handler read; a malformed answer
+    stays as malformed (the reader raises on it, as on the whole answer)."""
+    kept = {k: answer[k] for k in ONECALL_KEYS if k in answer}
+    if "current" in kept:
+        kept["current"] = _kept_entry(kept["current"])
+    if isinstance(kept.get("hourly"), list):
+        kept["hourly"] = [_kept_entry(h) for h in kept["hourly"]]
+    return kept
+
+
+def day_summary_kept(answer: dict[str, Any]) -> dict[str, Any]:
+    """The part of a day_summary answer ``day_summary_records`` reads."""
+    return {k: answer[k] for k in DAY_SUMMARY_KEYS if k in answer}
+
+
 def _parse_tz(tz: str) -> timedelta:
     sign = -1 if tz.startswith("-") else 1
     hours, _, minutes = tz.lstrip("+-").partition(":")

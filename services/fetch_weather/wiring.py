@@ -118,7 +118,7 @@ async def fetch_worker(
             redis,
             limiter=limiter,
             breaker=breaker,
-            cache_ttl_s=settings.owm_cache_ttl_s,
+            cache_ttl_s=settings.answer_cache_ttl_s(),
             rate_limit_wait_s=settings.owm_rate_limit_wait_s,
             transient_attempts=settings.owm_transient_attempts,
             max_concurrent_calls=calls,

@@ -6,8 +6,11 @@ import asyncio
 from typing import Any
 
 from etl_core import keys
+from etl_core.dedup import DedupMarks
 from etl_core.worker.settle import Settlement, Settler
 from tests.etl_core.workerkit import CODEC, GROUP, NEXT, STREAM, NextJob, jobs, publish
+
+MARKS = DedupMarks(STREAM, GROUP)
 
 
 async def test_a_reclaimed_entry_cannot_be_settled_by_its_old_consumer(aredis: Any) -> None:
@@ -16,31 +19,33 @@ async def test_a_reclaimed_entry_cannot_be_settled_by_its_old_consumer(aredis: A
     await aredis.xreadgroup(GROUP, "slow", {STREAM: ">"})
     await aredis.xclaim(STREAM, GROUP, "fast", 0, [entry_id])  # reclaimed while "slow" still works
     forward = [(NEXT, CODEC.encode(NextJob(location_id="loc-0", window="w1")))]
-    dedup = keys.dedup_mark(GROUP, "test.job:loc-0@w1")
+    task_id = "test.job:loc-0@w1"
+    marks = DedupMarks(STREAM, GROUP, horizon_s=60)
+    (dedup, _expiry) = marks.write_target()
 
-    slow = Settler(aredis, stream=STREAM, group=GROUP, consumer="slow", dedup_ttl_ms=60_000)
-    late = slow.submit(Settlement("fwd", entry_id, dedup, forwards=forward))
+    slow = Settler(aredis, stream=STREAM, group=GROUP, consumer="slow", marks=marks)
+    late = slow.submit(Settlement("fwd", entry_id, task_id, forwards=forward))
     await slow.flush(give_up_after_s=5)
     assert await late is False
     assert await aredis.xlen(NEXT) == 0 and not await aredis.exists(dedup)
 
-    fast = Settler(aredis, stream=STREAM, group=GROUP, consumer="fast", dedup_ttl_ms=60_000)
-    owner = fast.submit(Settlement("fwd", entry_id, dedup, forwards=forward))
-    again = fast.submit(Settlement("fwd", entry_id, dedup, forwards=forward))  # a duplicate settle
+    fast = Settler(aredis, stream=STREAM, group=GROUP, consumer="fast", marks=marks)
+    owner = fast.submit(Settlement("fwd", entry_id, task_id, forwards=forward))
+    again = fast.submit(Settlement("fwd", entry_id, task_id, forwards=forward))  # a duplicate
     await fast.flush(give_up_after_s=5)
     assert (await owner, await again) == (True, False)
-    assert await aredis.xlen(NEXT) == 1 and await aredis.exists(dedup)
+    assert await aredis.xlen(NEXT) == 1 and await marks.done_among(aredis, [task_id]) == {task_id}
     assert (await aredis.xpending(STREAM, GROUP))["pending"] == 0
-    assert 0 < await aredis.pttl(dedup) <= 60_000
+    assert 0 < await aredis.pttl(dedup) <= 120_000  # a mark lives one to two horizons
 
 
 async def test_settle_batches_mixed_outcomes_in_one_call(aredis: Any) -> None:
     ids = [i.decode() for i in await publish(aredis, jobs(4))]
     await aredis.xgroup_create(STREAM, GROUP, id="0")
     await aredis.xreadgroup(GROUP, "me", {STREAM: ">"})
-    settler = Settler(aredis, stream=STREAM, group=GROUP, consumer="me", dedup_ttl_ms=60_000)
+    settler = Settler(aredis, stream=STREAM, group=GROUP, consumer="me", marks=MARKS)
     futures = [
-        settler.submit(Settlement("ack", ids[0], keys.dedup_mark(GROUP, "a"))),
+        settler.submit(Settlement("ack", ids[0], "a")),
         settler.submit(
             Settlement(
                 "fwd", ids[1], "", forwards=[(NEXT, {"k": "1"}), ("other-stream", {"k": "2"})]
@@ -56,3 +61,4 @@ async def test_settle_batches_mixed_outcomes_in_one_call(aredis: Any) -> None:
     dead = await aredis.xrange(keys.dead_letter_stream(STREAM))
     assert dead[0][1][b"x"] == b"y" and int(dead[0][1][b"dlq_failed_at_ms"]) > 0
     assert (await aredis.xpending(STREAM, GROUP))["pending"] == 0
+    assert await MARKS.done_among(aredis, ["a", "b"]) == {"a"}

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 import redis.exceptions
+import redis.sentinel
 from structlog.testing import capture_logs
 
 from etl_core import keys
+from etl_core.dedup import DedupMarks
 from etl_core.errors import BreakerOpen, PermanentError, RateLimited, TransientError
 from etl_core.outcomes import Done, Fail, Forward, Retry
 from etl_core.worker import Worker
@@ -39,7 +41,8 @@ async def test_every_task_is_handled_once_and_acked(aredis: Any) -> None:
     assert len(handler.calls) == 50 and set(handler.calls.values()) == {1}
     assert worker.counts.done == 50
     assert await pending_count(aredis) == 0
-    assert await aredis.exists(keys.dedup_mark(GROUP, jobs(1)[0].task_id)) == 1
+    marks = DedupMarks(STREAM, GROUP)
+    assert await marks.done_among(aredis, [jobs(1)[0].task_id]) == {jobs(1)[0].task_id}
 
 
 async def test_forward_and_ack_hand_over_exactly_once(aredis: Any) -> None:
@@ -131,7 +134,15 @@ async def test_waiting_spends_no_attempt(aredis: Any, error: type[Exception]) ->
     assert await aredis.xlen(keys.dead_letter_stream(STREAM)) == 0
 
 
-@pytest.mark.parametrize("error", [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError])
+@pytest.mark.parametrize(
+    "error",
+    [
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        redis.exceptions.ReadOnlyError,  # a write that reached a master demoted by a failover
+        redis.sentinel.MasterNotFoundError,  # the sentinels name no master yet
+    ],
+)
 async def test_a_handler_that_cannot_reach_redis_waits_without_spending_an_attempt(
     aredis: Any, error: type[Exception]
 ) -> None:

@@ -15,7 +15,9 @@ from etl_core.outcomes import Forward
 from etl_core.windows import window_label
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
+from services.fetch_weather import keys as fetch_keys
 from services.fetch_weather.handler import FetchWeatherHandler
+from services.fetch_weather.owm_gate import COMPRESSED
 from services.fetch_weather.wiring import fetch_worker
 from services.tasks import PIPELINE_CODEC, CategorizeTask, IngestTask
 from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
@@ -98,8 +100,8 @@ async def test_a_redelivered_task_reuses_the_cached_answer(
     assert isinstance(again, Forward)
     assert await owm_calls(owm_http, "onecall") == 1
     assert await owm_total_calls(owm_http) == calls
-    ttl_s = await aredis.ttl(keys.owm_answer_cache("onecall", task.identity()))
-    assert 0 < ttl_s <= fetch_settings().owm_cache_ttl_s
+    ttl_s = await aredis.ttl(fetch_keys.owm_answer_cache("onecall", task.identity()))
+    assert 0 < ttl_s <= fetch_settings().answer_cache_ttl_s() == 3600
 
 
 async def test_worker_forwards_to_the_categorization_stream(
@@ -253,7 +255,7 @@ async def test_covered_history_is_not_read_again_until_it_could_fall_short(
             kind="observed",
         )
     )
-    ttl_s = await aredis.ttl(keys.history_covered(first.location_id))
+    ttl_s = await aredis.ttl(fetch_keys.history_covered(first.location_id))
     # Covered for as many hours as the stored observations exceed the minimum of 48, less the
     # part of this hour already gone: never longer than the history can really stay covered.
     assert 0 < ttl_s <= (observed - 48) * 3600
@@ -263,7 +265,7 @@ async def test_covered_history_is_not_read_again_until_it_could_fall_short(
     assert len(reads) == 1  # the mark answered
     assert await owm_calls(owm_http, "day_summary") == 3
 
-    await aredis.delete(keys.history_covered(first.location_id))
+    await aredis.delete(fetch_keys.history_covered(first.location_id))
     again = ingest(0, datetime.now(UTC) + timedelta(hours=2))
     await handler(again, context_for(again))
     assert len(reads) == 2  # without the mark the service is asked, and history suffices
@@ -291,7 +293,7 @@ async def test_the_coverage_mark_lasts_until_the_count_would_drop_below_the_mini
     await handler(task, context_for(task))
     # 60 observed hours, 12 to spare: the 13th oldest (this_hour - 47 h) leaves the 72 h window
     # 25 h from this hour.
-    ttl_s = await aredis.ttl(keys.history_covered(task.location_id))
+    ttl_s = await aredis.ttl(fetch_keys.history_covered(task.location_id))
     expected_s = (this_hour + timedelta(hours=25) - now).total_seconds()
     assert expected_s - 60 <= ttl_s <= expected_s
 
@@ -304,7 +306,7 @@ async def test_too_little_history_sets_no_coverage_mark(
     handler._options = type(handler._options)(history_h=72, min_observed_h=72, max_backfill_days=1)
     await handler(task, context_for(task))
     assert await owm_calls(owm_http, "day_summary") == 1
-    assert not await aredis.exists(keys.history_covered(task.location_id))
+    assert not await aredis.exists(fetch_keys.history_covered(task.location_id))
 
 
 async def httpx_post_faults(owm_http: httpx.AsyncClient, faults: dict[str, Any]) -> None:
@@ -316,9 +318,9 @@ async def test_a_malformed_cached_answer_is_dropped_so_the_retry_asks_again(
     handler: FetchWeatherHandler, owm_http: httpx.AsyncClient, aredis: Any
 ) -> None:
     task = ingest(2)
-    key = keys.owm_answer_cache("onecall", task.identity())
+    key = fetch_keys.owm_answer_cache("onecall", task.identity())
     await aredis.set(key, datetime.now(UTC).isoformat().encode() + b'\n{"current": {"dt": 1}}')
-    await aredis.set(keys.history_covered(task.location_id), "1", ex=60)
+    await aredis.set(fetch_keys.history_covered(task.location_id), "1", ex=60)
     with pytest.raises(TransientError, match="malformed"):
         await handler(task, context_for(task))
     assert not await aredis.exists(key)
@@ -327,7 +329,7 @@ async def test_a_malformed_cached_answer_is_dropped_so_the_retry_asks_again(
     outcome = await handler(task, context_for(task))
     assert isinstance(outcome, Forward)
     assert await owm_calls(owm_http, "onecall") == 1
-    assert (await aredis.get(key)).split(b"\n", 1)[1].startswith(b"{")
+    assert (await aredis.get(key)).startswith(COMPRESSED)
 
 
 async def test_a_location_far_from_utc_backfills_its_local_days_once(
@@ -345,9 +347,9 @@ async def test_a_location_far_from_utc_backfills_its_local_days_once(
     )
     await handler(task, context_for(task))
     assert await owm_calls(owm_http, "day_summary") == 3
-    assert await aredis.exists(keys.history_covered("queenstown"))
+    assert await aredis.exists(fetch_keys.history_covered("queenstown"))
 
-    await aredis.delete(keys.history_covered("queenstown"))  # make the next task look again
+    await aredis.delete(fetch_keys.history_covered("queenstown"))  # make the next task look again
     later = IngestTask(
         location_id="queenstown",
         window=window_label(datetime.now(UTC) + timedelta(hours=1), "1h"),
