@@ -7,7 +7,7 @@ Each dead-letter entry holds the original entry's fields unchanged plus the ``dl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,28 +143,43 @@ class DeadLetters:
             id=_text(raw_id), fields={_text(k): _text(v) for k, v in raw_fields.items()}
         )
 
-    def _select(self, ids: Sequence[str] | None, error_type: str | None) -> list[str]:
+    def select(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        error_type: str | None = None,
+        where: Callable[[DeadLetter], bool] | None = None,
+    ) -> list[str]:
+        """The ids an operation on ``ids`` (``None``: every entry) would touch: those of
+        ``error_type`` and for which ``where`` holds. A given id that does not exist is kept, so
+        the operation reports it missing."""
         if ids is None:
-            return [e.id for e in self.iter(error_type=error_type)]
-        if error_type is None:
+            return [e.id for e in self.iter(error_type=error_type) if where is None or where(e)]
+        if error_type is None and where is None:
             return list(ids)
-        return [i for i in ids if self._matches(i, error_type)]
+        return [i for i in ids if self._matches(i, error_type, where)]
 
-    def _matches(self, entry_id: str, error_type: str) -> bool:
+    def _matches(
+        self, entry_id: str, error_type: str | None, where: Callable[[DeadLetter], bool] | None
+    ) -> bool:
         try:
-            return self.show(entry_id).error_type == error_type
+            entry = self.show(entry_id)
         except DeadLetterNotFound:
             return True  # reported as missing by the operation itself
+        return (error_type is None or entry.error_type == error_type) and (
+            where is None or where(entry)
+        )
 
     def redrive(
         self,
         ids: Sequence[str] | None = None,
         *,
         error_type: str | None = None,
+        where: Callable[[DeadLetter], bool] | None = None,
         dry_run: bool = False,
     ) -> RedriveReport:
         """Move entries back to the source stream (``ids=None``: all), attempts reset to 0."""
-        selected = self._select(ids, error_type)
+        selected = self.select(ids, error_type=error_type, where=where)
         report = RedriveReport(dry_run=dry_run, selected=selected)
         if dry_run:
             return report
@@ -175,9 +190,15 @@ class DeadLetters:
             report.missing.extend(_text(x) for x in missing)
         return report
 
-    def purge(self, ids: Sequence[str] | None = None, *, error_type: str | None = None) -> int:
+    def purge(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        error_type: str | None = None,
+        where: Callable[[DeadLetter], bool] | None = None,
+    ) -> int:
         """Delete entries for good (``ids=None``: all, or all of one error type)."""
-        selected = self._select(ids, error_type)
+        selected = self.select(ids, error_type=error_type, where=where)
         removed = 0
         for chunk in _chunks(selected, PAGE_SIZE):
             removed += int(self.client.xdel(self.dlq, *chunk))

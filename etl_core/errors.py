@@ -11,6 +11,9 @@ How the worker runtime treats each family:
   refused, the service is behind an open breaker): the task waits as above, and the whole stage
   pauses until a trial task passes (``etl_core.pause``).
 
+``ReplicationUnconfirmed`` (a ``RedisUnavailable``) is Redis not confirming that its replicas hold
+a write: what depends on the write is kept and the write is sent again later.
+
 ``RedisRefused`` (a ``ConfigurationError``) is Redis refusing our credentials or a command our ACL
 user lacks: the process stops with a one-line error instead of waiting for the world to change.
 
@@ -97,6 +100,26 @@ class RedisUnavailable(WaitAndRetry):
     """Redis did not answer (connection refused or dropped, a timeout, still loading its data)
     even after the client's own retries. It is no task's fault, so a task waits without spending
     an attempt; a producer raises it once its ``redis_unavailable_timeout_s`` has passed."""
+
+
+class ReplicationUnconfirmed(RedisUnavailable):
+    """Redis stored writes but did not confirm that enough replicas hold them (WAIT timed out,
+    the master changed, or Redis did not answer), so what relies on them (an outbox's rows) is
+    kept; a failover could still undo them. ``reason``: ``too_few_replicas``, ``master_changed``
+    or ``no_answer``."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        reason: str = "no_answer",
+        wanted: int | None = None,
+        acknowledged: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.wanted = wanted
+        self.acknowledged = acknowledged
 
 
 class BackpressureError(EtlError):

@@ -11,6 +11,9 @@ The scheduler first flushes what a crashed run left behind, then ``put``s this r
   marker TTL (``StreamProducer(marker_ttl_s=...)``) must therefore exceed the gap between a crash
   and the next flush, e.g. the cron interval.
 * after the delete: nothing is left to do.
+* a failover: a promoted replica lacks what the old master had not sent it yet, so with replicas
+  connected a delete waits until they hold the rows (``flush(replication=...)``,
+  ``etl_core.replication``); rows not confirmed so are kept and sent again.
 
 Durability: the database runs in WAL mode. With ``synchronous="FULL"`` (the default) every commit
 fsyncs the WAL, so a committed put survives a process crash and a power loss. ``"NORMAL"`` skips
@@ -29,11 +32,12 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from itertools import islice
 from typing import Literal
 
-from etl_core.errors import OutboxError
+from etl_core.backoff import compute_backoff_s
+from etl_core.errors import OutboxError, ReplicationUnconfirmed
 from etl_core.logging import get_logger
 from etl_core.producer import (
     DEFAULT_BATCH_SIZE,
@@ -44,12 +48,16 @@ from etl_core.producer import (
     encode_fields,
     wire_entries_of,
 )
+from etl_core.replication import FlushReplication, ReplicationWait
 from etl_core.task import BaseTask, TaskCodec
 
 DEFAULT_CHUNK_SIZE = 5_000
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 DEFAULT_DELETE_EVERY_ROWS = 20_000
 SCHEMA_VERSION = 1
+DEFAULT_REPLICATION_WAIT = ReplicationWait()  # auto: every connected replica, none without
+_RETRY_BASE_S = 0.2
+_RETRY_MAX_S = 2.0
 
 Synchronous = Literal["FULL", "NORMAL"]
 # (seq, task_id, fields in wire form)
@@ -82,6 +90,8 @@ class FlushReport:
     published: int
     already_published: int  # sent again after a crash and skipped: their markers existed
     batches: int  # EVALSHA calls
+    replication_waits: int = 0  # WAIT calls (one per delete transaction when replicas exist)
+    replication_retries: int = 0  # passes started again after a WAIT did not confirm
 
 
 class SqliteOutbox:
@@ -242,6 +252,7 @@ class SqliteOutbox:
         batch_size: int = DEFAULT_BATCH_SIZE,
         batches_per_round_trip: int = DEFAULT_BATCHES_PER_ROUND_TRIP,
         delete_every_rows: int = DEFAULT_DELETE_EVERY_ROWS,
+        replication: ReplicationWait = DEFAULT_REPLICATION_WAIT,
     ) -> FlushReport:
         """Publish every row of ``producer.stream``, oldest first, deleting rows once confirmed.
 
@@ -249,21 +260,111 @@ class SqliteOutbox:
         up to ``producer.max_rounds_in_flight`` rounds are sent before the oldest is confirmed, and
         meanwhile the next rows are read and confirmed rows deleted (one transaction per
         ``delete_every_rows`` confirmed rows, and one at the end). Rows are deleted only after the
-        stream confirmed them; on an error the confirmed ones are deleted, the rest stay for the
-        next flush.
+        stream confirmed them and, when the master has replicas (``replication``,
+        ``etl_core.replication``), after one WAIT per delete transaction saw them replicated.
+
+        On an error the rows not yet confirmed stay for the next flush (so do confirmed ones not yet
+        seen replicated). A WAIT that does not confirm (too few replicas acknowledged, the master
+        changed) ends the attempt with its rows kept; the flush starts again from the oldest row,
+        which sends the kept rows again (their markers make that free; after a failover the new
+        master gets the ones it lacks), until ``replication.give_up_after_s`` has passed since the
+        first such failure, then raises ``ReplicationUnconfirmed``, the rows still kept.
         """
         if batch_size < 1 or batches_per_round_trip < 1 or delete_every_rows < 1:
             raise ValueError(
                 "batch_size, batches_per_round_trip and delete_every_rows must be at least 1"
             )
         stream = producer.stream
-        round_size = batch_size * batches_per_round_trip
-        published = already = batches = 0
+        started = time.monotonic()
+        total = _Counts()
+        deadline: float | None = None
+        retries = 0
+        while True:
+            check = FlushReplication(producer, replication)
+            attempt = _Counts()
+            try:
+                self._flush_once(
+                    producer,
+                    check,
+                    attempt,
+                    batch_size=batch_size,
+                    round_size=batch_size * batches_per_round_trip,
+                    delete_every_rows=delete_every_rows,
+                )
+            except ReplicationUnconfirmed as exc:
+                total.merge(attempt, waits=check.waits)
+                retries += 1
+                now = time.monotonic()
+                deadline = now + replication.give_up_after_s if deadline is None else deadline
+                self._wait_before_retry(stream, exc, retry=retries, now=now, deadline=deadline)
+                continue
+            total.merge(attempt, waits=check.waits)
+            break
+        report = FlushReport(
+            stream=stream,
+            published=total.published,
+            already_published=total.already,
+            batches=total.batches,
+            replication_waits=total.waits,
+            replication_retries=retries,
+        )
+        self._log.info(
+            "outbox_flushed", **asdict(report), duration_s=round(time.monotonic() - started, 3)
+        )
+        return report
+
+    def _wait_before_retry(
+        self, stream: str, exc: ReplicationUnconfirmed, *, retry: int, now: float, deadline: float
+    ) -> None:
+        """Log an unconfirmed flush and sleep before the next pass; past ``deadline``, give up."""
+        kept = self.pending_count(stream)
+        context = {
+            "stream": stream,
+            "reason": exc.reason,
+            "wanted": exc.wanted,
+            "acknowledged": exc.acknowledged,
+            "kept_rows": kept,
+            "retry": retry,
+        }
+        if now >= deadline:
+            self._log.error("outbox_replication_gave_up", **context)
+            raise ReplicationUnconfirmed(
+                f"stream {stream!r}: Redis did not confirm that its replicas hold the published "
+                f"tasks ({exc}); {kept} row(s) stay in the outbox and are sent again by the next "
+                "flush",
+                reason=exc.reason,
+                wanted=exc.wanted,
+                acknowledged=exc.acknowledged,
+            ) from exc
+        delay_s = min(
+            compute_backoff_s(retry, base_s=_RETRY_BASE_S, max_s=_RETRY_MAX_S), deadline - now
+        )
+        self._log.warning(
+            "outbox_replication_unconfirmed",
+            **context,
+            retry_in_s=round(delay_s, 2),
+            gives_up_in_s=round(deadline - now, 1),
+        )
+        time.sleep(delay_s)
+
+    def _flush_once(
+        self,
+        producer: StreamProducer,
+        check: FlushReplication,
+        counts: _Counts,
+        *,
+        batch_size: int,
+        round_size: int,
+        delete_every_rows: int,
+    ) -> None:
+        """One pass over the stream's rows (``flush``); adds what it did to ``counts``."""
+        stream = producer.stream
         in_flight: deque[tuple[list[Row], PendingPublish]] = deque()
         undeleted: tuple[int, int] | None = None  # seq range confirmed, not yet deleted
         undeleted_rows = 0
-        started = time.monotonic()
         rows = self._select(stream, after_seq=0, limit=round_size)
+        if rows:
+            check.start()  # before anything is sent: the history the rows must be confirmed on
         try:
             while rows or in_flight:
                 if rows and len(in_flight) < producer.max_rounds_in_flight:
@@ -278,6 +379,7 @@ class SqliteOutbox:
                     if rows and len(in_flight) < producer.max_rounds_in_flight:
                         continue
                 if undeleted is not None and undeleted_rows >= delete_every_rows:
+                    check.confirm()  # one WAIT per delete transaction, not per round
                     seq_range, undeleted, undeleted_rows = undeleted, None, 0
                     self._delete(stream, *seq_range)
                 sent, pending = in_flight.popleft()
@@ -285,24 +387,34 @@ class SqliteOutbox:
                 first_seq = sent[0][0] if undeleted is None else undeleted[0]
                 undeleted = (first_seq, sent[-1][0])
                 undeleted_rows += len(sent)
-                batches += pending.batches
+                counts.batches += pending.batches
                 fresh = sum(1 for entry_id in ids if entry_id is not None)
-                published += fresh
-                already += len(ids) - fresh
+                counts.published += fresh
+                counts.already += len(ids) - fresh
+            if undeleted is not None:
+                check.confirm()
+                seq_range, undeleted = undeleted, None
+                self._delete(stream, *seq_range)
         finally:
             if in_flight:
                 producer.abandon()
-            if undeleted is not None:
+            # Confirmed rows go on an error too, unless they still await a WAIT: then they are
+            # sent again next time, which the markers make free.
+            if undeleted is not None and not check.required:
                 self._delete(stream, *undeleted)
-        report = FlushReport(
-            stream=stream, published=published, already_published=already, batches=batches
-        )
-        self._log.info(
-            "outbox_flushed",
-            stream=stream,
-            published=published,
-            already_published=already,
-            batches=batches,
-            duration_s=round(time.monotonic() - started, 3),
-        )
-        return report
+
+
+@dataclass(slots=True)
+class _Counts:
+    published: int = 0
+    already: int = 0
+    batches: int = 0
+    waits: int = 0
+
+    def merge(self, attempt: _Counts, *, waits: int) -> None:
+        """Add one pass's counts; rows an earlier pass published and this one sent again (kept
+        after an unconfirmed WAIT) count once, as published."""
+        self.already += max(0, attempt.already - self.published)
+        self.published += attempt.published
+        self.batches += attempt.batches
+        self.waits += waits

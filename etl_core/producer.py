@@ -29,11 +29,12 @@ from typing import Any, TypeVar
 import redis
 from redis.exceptions import NoScriptError
 
-from etl_core import keys, scripts
+from etl_core import keys, replication, scripts
 from etl_core.backoff import compute_backoff_s
+from etl_core.buckets import TimeBuckets
 from etl_core.errors import BackpressureError, EtlError, RedisUnavailable, TransientError
 from etl_core.logging import get_logger
-from etl_core.redis_client import refusal
+from etl_core.redis_client import REDIS_OUTAGE_ERRORS, refusal
 from etl_core.task import (
     FIELD_ATTEMPTS,
     FIELD_PAYLOAD,
@@ -129,7 +130,7 @@ def _redis_error(what: str, exc: redis.RedisError) -> EtlError:
     refused = refusal(exc)
     if refused is not None:
         return refused
-    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+    if isinstance(exc, REDIS_OUTAGE_ERRORS):
         return RedisUnavailable(f"{what} failed: {exc}")
     return TransientError(f"{what} failed: {exc}")
 
@@ -228,7 +229,7 @@ class StreamProducer:
         self.backpressure_poll_s = backpressure_poll_s
         self.marker_ttl_ms = int(marker_ttl_s * 1000)
         self.redis_unavailable_timeout_s = redis_unavailable_timeout_s
-        self._markers = keys.published_markers(stream)
+        self._buckets = TimeBuckets(self.marker_ttl_ms)
         self.max_rounds_in_flight = MAX_ROUNDS_IN_FLIGHT if max_backlog is None else 1
         self._clock = clock
         self._sleep = sleep
@@ -294,13 +295,16 @@ class StreamProducer:
     # -- sending -----------------------------------------------------------------------------
 
     def _command(self, batch: Sequence[WireEntry]) -> tuple[Any, ...]:
+        current = self._buckets.current()
+        others = [b for b in self._buckets.readable() if b != current]
         args: list[Any] = [
             "EVALSHA",
             self._script.sha,
-            2,
+            2 + len(others),
             self.stream,
-            self._markers,
-            self.marker_ttl_ms,
+            keys.published_markers(self.stream, current),
+            *(keys.published_markers(self.stream, b) for b in others),
+            self._buckets.expire_at_ms(current),
         ]
         for task_id, fields in batch:
             args.append(task_id)
@@ -450,6 +454,23 @@ class StreamProducer:
         if self._connection is not None:
             self._client.connection_pool.release(self._connection)
             self._connection = None
+
+    # -- replication -------------------------------------------------------------------------
+
+    def replication_state(self) -> replication.ReplicationState:
+        """The master's replication history and connected replicas (``etl_core.replication``),
+        asked again while Redis does not answer, as a round is."""
+        return self._while_unavailable(lambda: replication.read_state(self._client))
+
+    def wait_replicated(self, *, replicas: int, timeout_ms: int) -> replication.ReplicaAck:
+        """WAIT, behind a fence write of this stream's, for ``replicas`` to hold what the master
+        has applied so far (every confirmed round included)."""
+        return replication.wait_for_replicas(
+            self._client,
+            fence_key=keys.replication_fence(self.stream),
+            replicas=replicas,
+            timeout_ms=timeout_ms,
+        )
 
     # -- convenience -------------------------------------------------------------------------
 

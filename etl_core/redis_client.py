@@ -20,6 +20,12 @@ outcome counted twice (fewer calls, never more than the limits), and a settle wh
 reply was lost reports its items skipped. Entries that a lost XREADGROUP or XAUTOCLAIM reply
 delivered stay pending for the consumer, which takes them back (``worker.maintenance``).
 
+A URL of the Sentinel form (``redis+sentinel://``, ``etl_core.redis_url``) gives a client of the
+master the sentinels name (``etl_core.redis_sentinel``), with the same retry, whose connections
+follow a failover. Such a client also retries ``READONLY`` (a write that reached a demoted
+master): ``REDIS_OUTAGE_ERRORS`` lists what callers treat as Redis not being there, failovers
+included, rather than as a fault of the command.
+
 Redis refusing us is not an outage: a wrong password (``AuthenticationError``, which redis-py
 derives from ``ConnectionError``) is never tried again, and ``refusal`` turns it, and a command
 our ACL user lacks (``NoPermissionError``), into ``RedisRefused`` where the callers translate
@@ -41,6 +47,8 @@ from redis.retry import Retry
 
 from etl_core.errors import RedisAuthError, RedisPermissionError, RedisRefused
 from etl_core.redact import redact_text
+from etl_core.redis_sentinel import async_master, sync_master
+from etl_core.redis_url import is_sentinel_url, parse_sentinel_url
 
 T = TypeVar("T")
 
@@ -51,6 +59,17 @@ DEFAULT_HEALTH_CHECK_INTERVAL_S = 10
 # redis-py's own defaults, named here because the workers rely on them (XREADGROUP blocks 1 s).
 DEFAULT_SOCKET_TIMEOUT_S = 5.0
 DEFAULT_SOCKET_CONNECT_TIMEOUT_S = 5.0
+
+# Redis not there for now: down, restarting, loading, or mid-failover (a demoted master answers
+# READONLY; MasterNotFoundError, no master named yet, is a ConnectionError).
+REDIS_OUTAGE_ERRORS: tuple[type[redis.exceptions.RedisError], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+)
+_PLAIN_RETRIED = [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError]
+# A plain URL that names a replica gets READONLY for good: retrying would only delay the error.
+_SENTINEL_RETRIED = [*_PLAIN_RETRIED, redis.exceptions.ReadOnlyError]
 
 _AUTH_ERRORS = (
     redis.exceptions.AuthenticationError,
@@ -160,13 +179,14 @@ class RedisRetryOptions:
             cap=self.max_backoff_ms / 1000, base=self.base_ms / 1000
         )
 
-    def connection_kwargs(self, *, asyncio: bool) -> dict[str, Any]:
+    def connection_kwargs(self, *, asyncio: bool, sentinel: bool = False) -> dict[str, Any]:
         """What redis-py's clients and pools take to retry as described (a new ``Retry`` each
-        time: redis-py copies it into every connection, and it keeps state)."""
+        time: redis-py copies it into every connection, and it keeps state); ``sentinel``: for
+        a client of a Sentinel-managed master, which retries ``READONLY`` too."""
         retry_class = _AsyncOutageRetry if asyncio else _OutageRetry
         return {
             "retry": retry_class(self._backoff(), self.attempts),
-            "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+            "retry_on_error": list(_SENTINEL_RETRIED if sentinel else _PLAIN_RETRIED),
             "health_check_interval": self.health_check_interval_s,
         }
 
@@ -177,8 +197,23 @@ def sync_client(
     *,
     socket_timeout_s: float = DEFAULT_SOCKET_TIMEOUT_S,
     socket_connect_timeout_s: float = DEFAULT_SOCKET_CONNECT_TIMEOUT_S,
+    sentinel_username: str | None = None,
+    sentinel_password: str | None = None,
 ) -> redis.Redis:
-    """A synchronous client of ``url`` (``redis://``, ``rediss://``, ``unix://``)."""
+    """A synchronous client of ``url`` (``redis://``, ``rediss://``, ``unix://``, or the
+    Sentinel form, whose sentinels take ``sentinel_username``/``sentinel_password`` if set)."""
+    if is_sentinel_url(url):
+        return sync_master(
+            parse_sentinel_url(url),
+            {
+                "socket_timeout": socket_timeout_s,
+                "socket_connect_timeout": socket_connect_timeout_s,
+                **retry.connection_kwargs(asyncio=False, sentinel=True),
+            },
+            sentinel_timeout_s=socket_connect_timeout_s,
+            sentinel_username=sentinel_username,
+            sentinel_password=sentinel_password,
+        )
     return redis.Redis.from_url(
         url,
         socket_timeout=socket_timeout_s,
@@ -195,12 +230,28 @@ def async_client(
     pool_wait_s: float = 0.0,
     socket_timeout_s: float = DEFAULT_SOCKET_TIMEOUT_S,
     socket_connect_timeout_s: float = DEFAULT_SOCKET_CONNECT_TIMEOUT_S,
+    sentinel_username: str | None = None,
+    sentinel_password: str | None = None,
 ) -> aioredis.Redis:
-    """An asyncio client of ``url``; ``aclose()`` closes its pool too.
+    """An asyncio client of ``url`` (as ``sync_client``); ``aclose()`` closes its pool too.
 
     With ``max_connections`` the pool holds at most that many, and a command waits up to
     ``pool_wait_s`` for a free one instead of failing with "Too many connections".
     """
+    if is_sentinel_url(url):
+        return async_master(
+            parse_sentinel_url(url),
+            {
+                "socket_timeout": socket_timeout_s,
+                "socket_connect_timeout": socket_connect_timeout_s,
+                **retry.connection_kwargs(asyncio=True, sentinel=True),
+            },
+            sentinel_timeout_s=socket_connect_timeout_s,
+            sentinel_username=sentinel_username,
+            sentinel_password=sentinel_password,
+            max_connections=max_connections,
+            pool_wait_s=pool_wait_s,
+        )
     kwargs: dict[str, Any] = {
         "socket_timeout": socket_timeout_s,
         "socket_connect_timeout": socket_connect_timeout_s,

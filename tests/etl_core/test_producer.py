@@ -101,7 +101,7 @@ def test_the_previous_buckets_markers_still_count(sredis: Any) -> None:
     producer.publish(entries(2))
     (bucket,) = marker_hashes(sredis)
     number = int(bucket.decode().rsplit(":", 1)[1])
-    sredis.rename(bucket, f"{keys.published_markers(STREAM)}:{number - 1}")  # an hour went by
+    sredis.rename(bucket, keys.published_markers(STREAM, number - 1))  # an hour went by
     again = producer.publish(entries(3))
     assert (again.published, again.already_published) == (1, 2)
 
@@ -424,13 +424,14 @@ def test_a_consumer_thread_releases_a_waiting_producer(backend: RedisBackend) ->
 
 def test_the_script_refuses_a_batch_whose_ids_and_fields_do_not_match(sredis: Any) -> None:
     source = scripts.source("publish_once")
-    markers = keys.published_markers(STREAM)
+    markers = keys.published_markers(STREAM, 1)
+    expire_at_ms = int(time.time() * 1000) + 60_000
     with pytest.raises(redis.ResponseError, match="a task id and fields per task"):
-        sredis.eval(source, 2, STREAM, markers, 1000, "t-1")
+        sredis.eval(source, 2, STREAM, markers, expire_at_ms, "t-1")
     assert sredis.exists(STREAM) == 0 and not marker_hashes(sredis)
-    ids = sredis.eval(source, 2, STREAM, markers, 1000, "t-1", '["a","1"]')
+    ids = sredis.eval(source, 2, STREAM, markers, expire_at_ms, "t-1", '["a","1"]')
     assert len(ids) == 1 and ids[0] is not None
-    assert sredis.eval(source, 2, STREAM, markers, 1000, "t-1", '["a","1"]') == [None]
+    assert sredis.eval(source, 2, STREAM, markers, expire_at_ms, "t-1", '["a","1"]') == [None]
 
 
 def test_the_wire_form_of_tasks_equals_the_codecs_fields() -> None:

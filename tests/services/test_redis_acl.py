@@ -176,6 +176,9 @@ def test_the_viewer_reads_status_and_dead_letters_with_read_commands_only(
     assert "breaker owm: closed" in _ok(url, "status")
     assert "Boom" in _ok(url, "dlq", "list", keys.INGESTION_STREAM)
     assert "t:1" in _ok(url, "dlq", "show", keys.INGESTION_STREAM, entry_id)
+    assert "c1" in _ok(url, "tasks", "active")
+    _ok(url, "tasks", "delayed")
+    assert "dead in fetch-weather" in _ok(url, "task", "show", "t:1")
     acl_redis.assert_nothing_denied()
 
 
