@@ -181,6 +181,57 @@ def running_pipeline(
         server.close()
 
 
+def set_faults(pipeline: Pipeline, **faults: Any) -> None:
+    """Make the mock misbehave (its ``/__faults`` admin endpoint)."""
+    response = httpx.post(
+        pipeline.owm_url + "/__faults",
+        json=faults,
+        headers=pipeline.owm_admin_headers,
+        timeout=10.0,
+    )
+    assert response.status_code == 200, response.text
+
+
+def seed_location_files(pipeline: Pipeline, count: int, per_file: int) -> list[Path]:
+    """Create ``count`` demo locations in the weather service and split them into files of
+    ``per_file`` (for ``LOCATIONS_FILE``), so each scheduled run has locations no other run used."""
+    bodies = demo_locations(count)
+    response = httpx.post(
+        pipeline.weather_url + "/v1/locations",
+        json={"locations": bodies},
+        headers={"X-API-Key": DEMO_API_KEY},
+        timeout=120.0,
+    )
+    response.raise_for_status()
+    files = []
+    for n, start in enumerate(range(0, count, per_file)):
+        file = pipeline.work_dir / f"locations-{n}.jsonl"
+        file.write_text("".join(json.dumps(b) + "\n" for b in bodies[start : start + per_file]))
+        files.append(file)
+    return files
+
+
+def run_locations_file(
+    pipeline: Pipeline,
+    env: dict[str, str],
+    file: Path,
+    expected_conditions: int,
+    timeout_s: float,
+    alive: Callable[[], None],
+) -> float:
+    """Schedule the locations of ``file``; seconds until the weather service holds
+    ``expected_conditions`` conditions in all."""
+    started = time.monotonic()
+    pipeline.schedule({**env, "LOCATIONS_FILE": str(file)})
+    wait_until(
+        lambda: pipeline.conditions_count() >= expected_conditions,
+        timeout_s,
+        f"{expected_conditions} conditions",
+        alive=alive,
+    )
+    return time.monotonic() - started
+
+
 def redis_client(pipeline: Pipeline) -> redis.Redis:
     return redis.Redis.from_url(pipeline.redis.url, decode_responses=True)
 

@@ -18,6 +18,7 @@ import pytest
 from etl_core import keys
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
+from services.fetch_weather import keys as fetch_keys
 from tests.conftest import RedisBackend
 from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.services.conftest import WeatherService, trail
@@ -66,7 +67,8 @@ async def _stats(http: httpx.AsyncClient, base_url: str) -> dict[str, Any]:
 
 
 async def _cached_answers(aredis: Any, endpoint: str) -> int:
-    found = [key async for key in aredis.scan_iter(match=keys.owm_answer_cache(endpoint, "*"))]
+    pattern = fetch_keys.owm_answer_cache(endpoint, "*")
+    found = [key async for key in aredis.scan_iter(match=pattern)]
     return len(found)
 
 
