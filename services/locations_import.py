@@ -1,12 +1,13 @@
 """``trail-etl locations import FILE``: register locations and their traits in the weather service.
 
 The file formats are those of schedule-jobs' LOCATIONS_FILE (CSV with a header, JSON array, JSON
-lines). Each row is validated here first, so an error names the file line and the field before
-anything is sent; rows go to ``POST /v1/locations`` (an idempotent upsert) in chunks.
+lines). The whole file is validated first, so an error names the file line and the field before
+anything is sent; rows then go to ``POST /v1/locations`` (an idempotent upsert) in chunks.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,25 +50,34 @@ class LocationRecord(BaseModel):
         return body
 
 
-def _record(path: Path, where: str, fields: Any) -> LocationRecord:
+def _record(label: str, where: str, fields: Any) -> LocationRecord:
     try:
         return LocationRecord.model_validate(fields)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "entry"
-        raise LocationsFileError(f"{path}: {where}: field {field!r}: {err['msg']}") from None
+        raise LocationsFileError(f"{label}: {where}: field {field!r}: {err['msg']}") from None
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    sent: int
+    unknown_columns: tuple[str, ...]  # ignored, and named so a misspelt trait is not lost silently
 
 
 async def import_locations(
     path: Path, client: WeatherServiceClient, *, chunk: int = DEFAULT_IMPORT_CHUNK
-) -> int:
-    """Upsert every location of ``path``; returns how many were sent. Stops at the first bad row
-    (rows of earlier chunks are stored: the import is idempotent, so fix the file and run again).
-    """
+) -> ImportReport:
+    """Upsert every location of ``path``, once the whole file has parsed: a bad row or an id given
+    twice anywhere stops the import before anything is sent (two streaming passes)."""
+    label = str(path)
+    for raw in location_rows(path, label=label):
+        _record(label, raw.where, raw.fields)
+    unknown: set[str] = set()
     batch: list[dict[str, Any]] = []
     sent = 0
-    for raw in location_rows(path):
-        batch.append(_record(path, raw.where, raw.fields).as_body())
+    for raw in location_rows(path, label=label, unknown_columns=unknown):
+        batch.append(_record(label, raw.where, raw.fields).as_body())
         if len(batch) >= chunk:
             await client.upsert_locations(batch)
             sent += len(batch)
@@ -75,4 +85,4 @@ async def import_locations(
     if batch:
         await client.upsert_locations(batch)
         sent += len(batch)
-    return sent
+    return ImportReport(sent, tuple(sorted(unknown)))

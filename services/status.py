@@ -14,6 +14,8 @@ The returned object, keys stable (times in ms unless the name says ``_s``)::
           "exists": bool,            # false: no such stream (shown as empty, not an error)
           "length": int,             # XLEN
           "delayed": int,            # retries waiting in etl:delayed:<stream> (ZCARD)
+          "backlog": int | null,     # work not done: every group's lag + pending, + delayed;
+                                     # null when a group's lag is unknown
           "dead_letters": {"stream": "<stream>:dlq", "count": int,
                            "by_error_type": {error_type: int}},
           "groups": [
@@ -21,6 +23,7 @@ The returned object, keys stable (times in ms unless the name says ``_s``)::
               "name": str,
               "pending": int,         # delivered, not yet acknowledged
               "lag": int | null,      # undelivered entries; null when Redis cannot tell
+              "entries_read": int | null,  # entries ever handed to the group (Redis's count)
               "last_delivered_id": str,
               "consumers": [
                 {"name": str, "pending": int, "idle_ms": int,
@@ -66,7 +69,7 @@ from etl_core.pause import StagePause
 from etl_core.ratelimit import RateLimiter
 from etl_core.ratelimit_adaptive import AdaptiveAdmission
 
-PIPELINE_STREAMS: tuple[str, ...] = (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
+PIPELINE_STREAMS: tuple[str, ...] = keys.PIPELINE_STREAMS
 PIPELINE_STAGES: tuple[str, ...] = (keys.FETCH_GROUP, keys.CATEGORIZE_GROUP)
 
 
@@ -125,8 +128,8 @@ async def stream_counts(client: Any, stream: str) -> dict[str, Any]:
     """The cheap part of a stream's status, for worker metrics too: no consumers, and the
     dead-letter stream's length only (``XLEN``, not its error types)::
 
-        {"name", "exists", "length", "delayed", "dead_letters": int,
-         "groups": [{"name", "pending", "lag", "last_delivered_id"}]}
+        {"name", "exists", "length", "delayed", "backlog", "dead_letters": int,
+         "groups": [{"name", "pending", "lag", "entries_read", "last_delivered_id"}]}
     """
     exists = _text(await client.type(stream)) == "stream"
     groups: list[dict[str, Any]] = []
@@ -139,15 +142,20 @@ async def stream_counts(client: Any, stream: str) -> dict[str, Any]:
                     "name": _text(_field(info, "name")),
                     "pending": int(_field(info, "pending") or 0),
                     "lag": _optional_int(_field(info, "lag")),
+                    "entries_read": _optional_int(_field(info, "entries-read")),
                     "last_delivered_id": _text(_field(info, "last-delivered-id")),
                 }
             )
         groups.sort(key=lambda g: g["name"])
+    delayed = int(await client.zcard(keys.delayed_set(stream)))
+    lags = [g["lag"] for g in groups]
+    backlog = None if None in lags else delayed + sum(g["pending"] + g["lag"] for g in groups)
     return {
         "name": stream,
         "exists": exists,
         "length": length,
-        "delayed": int(await client.zcard(keys.delayed_set(stream))),
+        "delayed": delayed,
+        "backlog": backlog,
         "dead_letters": int(await client.xlen(keys.dead_letter_stream(stream))),
         "groups": groups,
     }

@@ -7,7 +7,7 @@ import typer
 
 from etl_core.errors import RedisPermissionError, RedisRefused
 from etl_core.redact import redact_text, redact_url
-from etl_core.redis_client import refusal
+from etl_core.redis_client import REDIS_OUTAGE_ERRORS, refusal
 
 EXIT_FAILED = 1
 EXIT_BAD_SETTINGS = 2
@@ -34,8 +34,14 @@ def redis_problem(exc: BaseException, redis_url: str) -> tuple[str, int]:
     if refused is not None:
         hint = f"; see {ACL_DOC}" if isinstance(refused, RedisPermissionError) else ""
         return f"{refused} ({where}{hint})", EXIT_BAD_SETTINGS
-    if isinstance(exc, redis.ConnectionError | redis.TimeoutError | OSError):
+    if isinstance(exc, (*REDIS_OUTAGE_ERRORS, OSError)):
         return f"cannot reach Redis at {where}: {exc}", EXIT_BAD_SETTINGS
+    if isinstance(exc, redis.ResponseError) and "DB index is out of range" in str(exc):
+        return (
+            f"Redis at {where} has no such database: the number after the last / of REDIS_URL "
+            "must be below the server's `databases` setting (16 unless changed)",
+            EXIT_BAD_SETTINGS,
+        )
     return f"Redis at {where} answered with an error: {type(exc).__name__}: {exc}", EXIT_FAILED
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 import typer
 from pydantic import Field, SecretStr
 
 from etl_core.errors import ConfigurationError, EtlError
 from etl_core.settings import ServiceSettings
 from services.cli.exits import EXIT_FAILED, exit_with
-from services.locations_import import import_locations
 from services.settings_types import DEFAULT_WEATHER_SERVICE_URL
-from services.weather_client import WeatherClientOptions, WeatherServiceClient
+
+if TYPE_CHECKING:
+    from services.locations_import import ImportReport
 
 app = typer.Typer(help="Manage the locations the pipeline schedules.", no_args_is_help=True)
 
@@ -25,7 +26,12 @@ class LocationsSettings(ServiceSettings):
     weather_service_timeout_s: float = Field(default=30.0, gt=0)
 
 
-async def _import(path: Path, settings: LocationsSettings) -> int:
+async def _import(path: Path, settings: LocationsSettings) -> ImportReport:
+    import httpx
+
+    from services.locations_import import import_locations
+    from services.weather_client import WeatherClientOptions, WeatherServiceClient
+
     async with httpx.AsyncClient() as http:
         client = WeatherServiceClient(
             http,
@@ -46,9 +52,17 @@ def import_(
     soil_drainage, aspect, canopy). Safe to run again."""
     try:
         settings: LocationsSettings = LocationsSettings.load()
-        count = asyncio.run(_import(file, settings))
+        report = asyncio.run(_import(file, settings))
     except ConfigurationError as exc:
         raise exit_with(str(exc)) from None
     except EtlError as exc:
         raise exit_with(f"import failed: {type(exc).__name__}: {exc}", code=EXIT_FAILED) from None
-    typer.echo(f"imported {count} locations from {file}")
+    if report.unknown_columns:
+        from services.schedule_jobs.locations import KNOWN_COLUMNS
+
+        typer.echo(
+            f"warning: {file}: ignored unknown column(s) {', '.join(report.unknown_columns)} "
+            f"(known: {', '.join(sorted(KNOWN_COLUMNS))})",
+            err=True,
+        )
+    typer.echo(f"imported {report.sent} locations from {file}")

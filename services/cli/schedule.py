@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import redis
 import typer
@@ -18,9 +18,9 @@ from etl_core.errors import ConfigurationError, EtlError, RedisRefused
 from etl_core.logging import configure_logging, get_logger
 from etl_core.redis_client import refusal
 from services.cli.exits import EXIT_FAILED, exit_with, redis_exit
-from services.schedule_jobs.run import ScheduleReport
-from services.schedule_jobs.settings import ScheduleSettings
-from services.schedule_jobs.wiring import run_from_settings
+
+if TYPE_CHECKING:
+    from services.schedule_jobs.run import ScheduleReport
 
 app = typer.Typer(
     help="Queue one ingestion task per location for the current window (run it from cron).",
@@ -110,6 +110,9 @@ def schedule(every: Every = None) -> None:
     refuses the credentials or an ACL permission; 1 otherwise. With --every it exits 0 on
     SIGTERM/SIGINT (2 on a bad setting at start, or once Redis refuses as above).
     """
+    from services.schedule_jobs.settings import ScheduleSettings
+    from services.schedule_jobs.wiring import run_from_settings
+
     try:
         every_s = parse_duration(every) if every is not None else None
         settings: ScheduleSettings = ScheduleSettings.load()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,7 +93,9 @@ def _breaker_line(b: dict[str, Any]) -> str:
 
 
 def _render(status: dict[str, Any]) -> None:
-    streams = _table("streams", "stream", "length", "groups", "delayed", "dlq", "dlq by error")
+    streams = _table(
+        "streams", "stream", "backlog", "length", "groups", "delayed", "dlq", "dlq by error"
+    )
     groups = _table("consumer groups", "stream", "group", "pending", "lag", "last delivered")
     consumers = _table("consumers", "stream", "group", "consumer", "pending", "idle", "heartbeat")
     for s in status["streams"]:
@@ -100,6 +103,7 @@ def _render(status: dict[str, Any]) -> None:
         by_error = ", ".join(f"{k or '?'}={v}" for k, v in dead["by_error_type"].items())
         streams.add_row(
             escape(s["name"]) + ("" if s["exists"] else " [dim](missing)[/]"),
+            "?" if s["backlog"] is None else str(s["backlog"]),
             str(s["length"]),
             str(len(s["groups"])),
             str(s["delayed"]),
@@ -153,6 +157,13 @@ def status(
         None, "--stream", help="Another stream to report on (repeatable)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see above)."),
+    watch_s: float | None = typer.Option(
+        None,
+        "--watch",
+        min=0.5,
+        help="Redraw every this many seconds, with each group's settle rate, until Ctrl-C "
+        "(with --json: one object per line).",
+    ),
 ) -> None:
     """Show the pipeline streams, the shared breakers and the OpenWeatherMap rate limit.
 
@@ -169,9 +180,11 @@ def status(
 
     --json prints one object with these keys (times in ms unless named _s):
     streams: a list, one object per stream, with
-      name, exists, length, delayed,
+      name, exists, length, delayed, backlog (lag + pending + delayed; null if
+      a lag is unknown),
       dead_letters: stream, count, by_error_type (error type to count),
-      groups: a list of name, pending, lag (null if unknown), last_delivered_id,
+      groups: a list of name, pending, lag (null if unknown), entries_read
+      (null if unknown), last_delivered_id,
         consumers: a list of name, pending, idle_ms, alive (live heartbeat);
     stages: a list (fetch-weather, categorize-trail-conditions) of name,
       paused, source (auto: a stage-wide failure, manual: an operator; null
@@ -190,11 +203,64 @@ def status(
     except ConfigurationError as exc:
         raise fail(str(exc)) from None
     names = [*PIPELINE_STREAMS, *(streams or [])]
-    try:
-        result = asyncio.run(_gather(settings, names))
-    except (redis.RedisError, RedisRefused, OSError) as exc:
-        raise redis_fail(exc, settings.redis_url) from None
+    if watch_s is not None:
+        _watch(settings, names, watch_s, as_json)
+        return
+    result = _gather_or_exit(settings, names)
     if as_json:
         typer.echo(json.dumps(result))
         return
     _render(result)
+
+
+def _gather_or_exit(settings: StatusSettings, names: list[str]) -> dict[str, Any]:
+    try:
+        return asyncio.run(_gather(settings, names))
+    except (redis.RedisError, RedisRefused, OSError) as exc:
+        raise redis_fail(exc, settings.redis_url) from None
+
+
+def _settled(status: dict[str, Any]) -> dict[tuple[str, str], int]:
+    """Entries each group has settled so far: read minus still pending (null counts skipped)."""
+    return {
+        (s["name"], g["name"]): g["entries_read"] - g["pending"]
+        for s in status["streams"]
+        for g in s["groups"]
+        if g["entries_read"] is not None
+    }
+
+
+def settle_rates(
+    before: dict[str, Any], after: dict[str, Any], elapsed_s: float
+) -> dict[str, float]:
+    """Entries settled per second by each group between two readings (``stream/group``)."""
+    then, now = _settled(before), _settled(after)
+    return {
+        f"{stream}/{group}": round(max(0, count - then[(stream, group)]) / elapsed_s, 1)
+        for (stream, group), count in now.items()
+        if (stream, group) in then and elapsed_s > 0
+    }
+
+
+def _watch(settings: StatusSettings, names: list[str], every_s: float, as_json: bool) -> None:
+    previous: dict[str, Any] | None = None
+    previous_at = 0.0
+    try:
+        while True:
+            result = _gather_or_exit(settings, names)
+            now = time.monotonic()
+            rates = settle_rates(previous, result, now - previous_at) if previous else {}
+            previous, previous_at = result, now
+            if as_json:
+                typer.echo(json.dumps({**result, "settled_per_s": rates}))
+            else:
+                console.clear()
+                _render(result)
+                shown = ", ".join(f"{k} {v}/s" for k, v in rates.items()) or "(next redraw)"
+                console.print(
+                    f"settled: {escape(shown)}  [dim]every {every_s:g} s, "
+                    f"{datetime.now(UTC):%H:%M:%S} UTC; Ctrl-C to stop[/]"
+                )
+            time.sleep(every_s)
+    except KeyboardInterrupt:
+        return

@@ -5,23 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import redis
 import typer
 
 from etl_core import keys
 from etl_core.errors import ConfigurationError, RedisRefused
-from etl_core.gc_tuning import tune_gc
 from etl_core.logging import configure_logging
 from etl_core.settings import ServiceSettings
-from etl_core.worker import Worker
-from etl_core.worker.metrics import WorkerMetrics
-from services.categorize.settings import CategorizeSettings
-from services.categorize.wiring import categorize_worker
 from services.cli.exits import exit_with, redis_exit
-from services.fetch_weather.settings import FetchWeatherSettings
-from services.fetch_weather.wiring import fetch_worker
+
+if TYPE_CHECKING:
+    from etl_core.worker import Worker
 
 app = typer.Typer(
     help="Run a pipeline worker until SIGTERM (exit 2 on a bad setting, or when Redis refuses "
@@ -45,7 +41,7 @@ CallConcurrency = Annotated[
         "FETCH_MAX_IN_FLIGHT, default twice this.",
     ),
 ]
-WorkerFactory = Callable[..., AbstractAsyncContextManager[Worker]]
+WorkerFactory = Callable[..., AbstractAsyncContextManager["Worker"]]
 
 
 def _settings(cls: type[ServiceSettings]) -> Any:
@@ -58,6 +54,9 @@ def _settings(cls: type[ServiceSettings]) -> Any:
 async def _serve(
     factory: WorkerFactory, settings: Any, concurrency: int | None, stage: str
 ) -> None:
+    from etl_core.gc_tuning import tune_gc
+    from etl_core.worker.metrics import WorkerMetrics
+
     worker_context: AbstractAsyncContextManager[Worker] = factory(
         settings, concurrency=concurrency, metrics=WorkerMetrics(stage)
     )
@@ -90,10 +89,17 @@ def _run(factory: WorkerFactory, settings: Any, concurrency: int | None, stage: 
 @app.command("fetch-weather")
 def fetch_weather(concurrency: CallConcurrency = None) -> None:
     """Fetch OpenWeatherMap data for owm-ingestion-stream tasks."""
+    # Each worker imports its own stage (aiohttp, the OWM client) only when it is the one started.
+    from services.fetch_weather.settings import FetchWeatherSettings
+    from services.fetch_weather.wiring import fetch_worker
+
     _run(fetch_worker, _settings(FetchWeatherSettings), concurrency, keys.FETCH_GROUP)
 
 
 @app.command("categorize-trail-conditions")
 def categorize_trail_conditions(concurrency: Concurrency = None) -> None:
     """Label trail conditions for owm-categorization-stream tasks."""
+    from services.categorize.settings import CategorizeSettings
+    from services.categorize.wiring import categorize_worker
+
     _run(categorize_worker, _settings(CategorizeSettings), concurrency, keys.CATEGORIZE_GROUP)

@@ -1,8 +1,10 @@
 """The demo's surroundings: a Redis, the mock OWM and the weather service, each on a free port.
 
-Redis: ``REDIS_URL`` when set; else a private ``redis-server`` when one is on PATH; else an
-in-process fakeredis server over TCP (so the worker processes can share it). Every process the
-demo starts is a ``trail-etl`` command of this project, stopped when the demo ends.
+Redis: a private ``redis-server`` when one is on PATH, else an in-process fakeredis server over
+TCP (so the worker processes can share it). ``REDIS_URL`` is not read: a shell set up for a live
+pipeline must not send the demo's tasks into it. A Redis named on purpose (``--redis-url``) is used
+only when it holds no key of a pipeline (``owm-*``, ``etl:*``). Every process the demo starts is a
+``trail-etl`` command of this project, stopped when the demo ends.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,36 @@ from mock_owm.auth import admin_headers, generate_admin_token
 DEMO_API_KEY = "demo-weather-service-key"
 DEMO_OWM_KEY = "mock-owm-key"
 START_TIMEOUT_S = 60.0
+
+
+# Settings of a pipeline a shell may hold (the README's "from its parts" exports some): none of
+# them reaches the demo's processes, which get the demo's own values instead.
+_PIPELINE_SETTING_PREFIXES = (
+    "REDIS_",
+    "OWM_",
+    "WEATHER_SERVICE_",
+    "WORKER_",
+    "FETCH_",
+    "CATEGORIZE_",
+    "SCHEDULE_",
+    "LOCATIONS_",
+    "OUTBOX_",
+    "STREAM_",
+    "BACKPRESSURE_",
+    "MOCK_OWM_",
+    "METRICS_",
+    "CLASSIFIER",
+    "DATABASE_URL",
+    "LOG_LEVEL",
+    "PIPELINE_",
+)
+
+
+def hermetic_environ() -> dict[str, str]:
+    """This process's environment without any pipeline setting."""
+    return {
+        k: v for k, v in os.environ.items() if not k.upper().startswith(_PIPELINE_SETTING_PREFIXES)
+    }
 
 
 def free_port() -> int:
@@ -50,7 +82,7 @@ class Children:
 
     def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=log, stderr=log)
+        proc = subprocess.Popen(args, env={**hermetic_environ(), **env}, stdout=log, stderr=log)
         self.procs.append((name, proc))
         return proc
 
@@ -104,7 +136,7 @@ class Environment:
 
     def full_env(self) -> dict[str, str]:
         """This process's environment with the pipeline's settings on top."""
-        return {**os.environ, **self.pipeline_env()}
+        return {**hermetic_environ(), **self.pipeline_env()}
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], name: str) -> None:
@@ -121,10 +153,38 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], name: str) -> None:
     raise ConfigurationError(f"{name} did not answer {url} within {START_TIMEOUT_S:.0f} s")
 
 
+PIPELINE_KEY_PATTERNS = ("owm-*", "etl:*")
+
+
+def require_no_pipeline(redis_url: str) -> None:
+    """Refuse a Redis that holds any key of a pipeline: the demo would read and write them."""
+    import redis
+
+    from etl_core.redact import redact_url
+
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10)
+    try:
+        for pattern in PIPELINE_KEY_PATTERNS:
+            for key in client.scan_iter(match=pattern, count=1000):
+                name = key.decode(errors="replace") if isinstance(key, bytes) else str(key)
+                raise ConfigurationError(
+                    f"the Redis at --redis-url {redact_url(redis_url)} holds pipeline keys (e.g. "
+                    f"{name[:80]!r}): the demo runs only where no pipeline is; give it an empty "
+                    "database (another number after the last /) or leave --redis-url out"
+                )
+    except redis.RedisError as exc:
+        raise ConfigurationError(
+            f"cannot use the Redis at --redis-url {redact_url(redis_url)}: {exc}"
+        ) from None
+    finally:
+        client.close()
+
+
 @contextmanager
-def _redis(stack: ExitStack, work_dir: Path) -> Iterator[tuple[str, str]]:
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"], "REDIS_URL"
+def _redis(stack: ExitStack, work_dir: Path, redis_url: str | None) -> Iterator[tuple[str, str]]:
+    if redis_url:
+        require_no_pipeline(redis_url)
+        yield redis_url, "--redis-url"
         return
     binary = shutil.which("redis-server")
     if binary is not None:
@@ -221,14 +281,23 @@ def start_services(
 
 @contextmanager
 def demo_environment(
-    work_dir: Path, *, fault_rate: float, mock_env: dict[str, str] | None = None
+    work_dir: Path,
+    *,
+    fault_rate: float,
+    mock_env: dict[str, str] | None = None,
+    redis_url: str | None = None,
+    say: Callable[[str], None] = lambda _message: None,
 ) -> Iterator[Environment]:
-    """``mock_env``: more MOCK_OWM_* settings for the mock (benchmarks: latency)."""
+    """``mock_env``: more MOCK_OWM_* settings for the mock (benchmarks: latency). ``redis_url``: a
+    Redis of the caller's instead of a private one (refused if it holds a pipeline's keys).
+    ``say`` is told each step as it starts."""
     with ExitStack() as stack:
         children = Children(work_dir)
         stack.callback(children.stop)
-        redis_url, kind = stack.enter_context(_redis(stack, work_dir))
+        say("starting Redis" if redis_url is None else "checking the Redis at --redis-url")
+        redis_url, kind = stack.enter_context(_redis(stack, work_dir, redis_url))
         token = generate_admin_token()  # a fresh one per run
+        say("starting the mock OWM and the weather service")
         owm_url, weather_url = start_services(
             children,
             work_dir,

@@ -36,6 +36,7 @@ class DemoOptions:
     categorize_workers: int = 1
     fault_rate: float = 0.0
     timeout_s: float = 900.0
+    limit: int = 100  # conditions shown in the table
 
 
 @dataclass
@@ -45,13 +46,14 @@ class DemoResult:
     elapsed_s: float
     summary: dict[str, Any] = field(default_factory=dict)
     labels: Counter[str] = field(default_factory=Counter)
-    sample: list[dict[str, Any]] = field(default_factory=list)
+    sample: list[dict[str, Any]] = field(default_factory=list)  # the first ``limit`` conditions
 
 
 def demo_locations(n: int) -> list[dict[str, Any]]:
     """The shipped trails first, then synthetic ones spread over North America and Europe."""
     bodies = [
-        LocationRecord.model_validate(raw.fields).as_body() for raw in location_rows(TRAILS_FILE)
+        LocationRecord.model_validate(raw.fields).as_body()
+        for raw in location_rows(TRAILS_FILE, label=str(TRAILS_FILE))
     ][:n]
     for i in range(n - len(bodies)):
         lat = 25.0 + (i * 7.31) % 40.0
@@ -111,7 +113,9 @@ def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoRe
             f"mock OWM at {env.owm_url} (fault rate {options.fault_rate:.0%}), "
             f"weather service at {env.weather_url}"
         )
+        console.print(f"seeding {n} locations into the weather service")
         seed_locations(http, n)
+        console.print("scheduling: one fetch task per location (trail-etl schedule)")
         scheduled = subprocess.run(
             cli_command("schedule"),
             env=env.full_env(),
@@ -126,10 +130,14 @@ def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoRe
                 time.monotonic() - started,
             )
         console.print(scheduled.stdout.strip())
+        console.print(
+            f"starting {options.fetch_workers} fetch-weather and {options.categorize_workers} "
+            "categorize-trail-conditions worker processes"
+        )
         start_workers(env, options.fetch_workers, options.categorize_workers)
         done = _follow(http, env, options, console)
         env.children.stop({n for n, _p in env.children.procs if "-worker-" in n})
-        labels, sample = _conditions(http)
+        labels, sample = _conditions(http, options.limit)
         stats = httpx.get(
             env.owm_url + "/__stats", headers=env.owm_admin_headers, timeout=10
         ).json()
@@ -157,8 +165,8 @@ def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoRe
     message = (
         f"every location has a trail condition ({done}/{n})"
         if ok
-        else f"only {done} of {n} locations have a condition; dead letters: {dead}; "
-        f"worker logs in {env.work_dir}"
+        else f"only {done} of {n} locations have a condition; dead letters: "
+        + ", ".join(f"{stream} {count}" for stream, count in dead.items())
     )
     return DemoResult(ok, message, elapsed, summary, labels, sample)
 
@@ -179,25 +187,78 @@ def start_workers(env: Environment, fetch_workers: int, categorize_workers: int)
     return names
 
 
+def _waiting(client: Any) -> str:
+    """Why tasks are not moving, if they are not: a paused stage and its reason, delayed retries."""
+    parts = []
+    for stage in (keys.FETCH_GROUP, keys.CATEGORIZE_GROUP):
+        reason = client.hget(keys.stage_pause(stage), "reason")
+        if reason:
+            parts.append(f"{stage} paused: {reason.decode(errors='replace')[:120]}")
+    delayed = sum(
+        int(client.zcard(keys.delayed_set(s)))
+        for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
+    )
+    if delayed:
+        parts.append(f"{delayed} tasks waiting to retry")
+    return "; ".join(parts)
+
+
+class _Forwarded:
+    """Distinct locations fetch-weather has handed to categorize, read incrementally from the
+    categorization stream (before the workers trim it)."""
+
+    def __init__(self) -> None:
+        self.task_ids: set[Any] = set()
+        self.after = "-"
+
+    def poll(self, client: Any) -> int:
+        while True:
+            page = client.xrange(keys.CATEGORIZATION_STREAM, min=self.after, max="+", count=1000)
+            for entry_id, fields in page:
+                self.task_ids.add(fields.get(b"task_id", b""))
+                self.after = "(" + entry_id.decode()
+            if len(page) < 1000:
+                return len(self.task_ids)
+
+
 def _follow(http: httpx.Client, env: Environment, options: DemoOptions, console: Console) -> int:
     deadline = time.monotonic() + options.timeout_s
     done = 0
+    n = options.locations
     dead_letter_streams = [
         keys.dead_letter_stream(s) for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
     ]
     client = redis.Redis.from_url(env.redis_url)
-    columns = (TextColumn("labelled"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    forwarded = _Forwarded()
+    columns = (
+        TextColumn("labelled"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("fetched {task.fields[fetched]}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[waiting]}"),
+    )
+    last_waiting = ""
     with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task("conditions", total=options.locations)
-        while done < options.locations and time.monotonic() < deadline:
+        bar = progress.add_task("conditions", total=n, fetched=0, waiting="")
+        while done < n and time.monotonic() < deadline:
             done = int(http.get("/v1/stats").json()["conditions"])
-            progress.update(bar, completed=min(done, options.locations))
+            waiting = _waiting(client)
+            if waiting != last_waiting and waiting:
+                progress.console.print(f"[yellow]waiting[/]: {waiting}")
+            last_waiting = waiting
+            progress.update(
+                bar,
+                completed=min(done, n),
+                fetched=min(forwarded.poll(client), n),
+                waiting=f"[yellow]{waiting}[/]" if waiting else "",
+            )
             workers = [p for name, p in env.children.procs if "-worker-" in name]
             if workers and all(p.poll() is not None for p in workers):
                 console.print("[red]every worker process exited[/]")
                 break
             dead = sum(int(client.xlen(name)) for name in dead_letter_streams)
-            if dead and done + dead >= options.locations:
+            if dead and done + dead >= n:
                 console.print(f"[red]{dead} tasks ended in dead-letter streams[/]")
                 break
             time.sleep(POLL_S)
@@ -205,7 +266,7 @@ def _follow(http: httpx.Client, env: Environment, options: DemoOptions, console:
     return done
 
 
-def _conditions(http: httpx.Client) -> tuple[Counter[str], list[dict[str, Any]]]:
+def _conditions(http: httpx.Client, limit: int) -> tuple[Counter[str], list[dict[str, Any]]]:
     labels: Counter[str] = Counter()
     sample: list[dict[str, Any]] = []
     cursor: str | None = None
@@ -216,7 +277,7 @@ def _conditions(http: httpx.Client) -> tuple[Counter[str], list[dict[str, Any]]]
         page = http.get("/v1/conditions/latest", params=params).json()
         for item in page["items"]:
             labels[item["label"]] += 1
-            if len(sample) < 20:
+            if len(sample) < limit:
                 sample.append(item)
         cursor = page.get("next_cursor")
         if not cursor:

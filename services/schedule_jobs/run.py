@@ -17,8 +17,9 @@ from typing import Any
 
 from etl_core import keys
 from etl_core.logging import get_logger
-from etl_core.outbox import SqliteOutbox
+from etl_core.outbox import DEFAULT_REPLICATION_WAIT, SqliteOutbox
 from etl_core.producer import StreamProducer
+from etl_core.replication import ReplicationWait
 from etl_core.windows import window_label
 from services.schedule_jobs.locations import (
     ScheduledLocation,
@@ -39,6 +40,8 @@ class ScheduleOptions:
     locations_file: Path | None = None
     chunk_size: int = 1000
     stream: str = keys.INGESTION_STREAM
+    # Rows are deleted only once the master's replicas hold their tasks (etl_core.replication).
+    replication: ReplicationWait = DEFAULT_REPLICATION_WAIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,7 @@ async def run_schedule(
     with SqliteOutbox(options.outbox_path) as outbox:
         leftovers = 0
         if outbox.pending_count(options.stream):
-            leftovers = outbox.flush(producer).published
+            leftovers = outbox.flush(producer, replication=options.replication).published
             bound.info("schedule_leftovers_flushed", published=leftovers)
         await weather.create_run(run_id=run_id, stage=STAGE, started_at=now)
         try:
@@ -125,7 +128,7 @@ async def _queue_and_flush(
         ]
         locations += len(tasks)
         queued += outbox.put_tasks(options.stream, tasks, PIPELINE_CODEC)
-        flushed = outbox.flush(producer)
+        flushed = outbox.flush(producer, replication=options.replication)
         published += flushed.published
         already += flushed.already_published
     return ScheduleReport(

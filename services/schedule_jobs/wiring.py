@@ -15,6 +15,7 @@ def schedule_options(settings: ScheduleSettings) -> ScheduleOptions:
         window=settings.schedule_window,
         locations_file=settings.locations_file,
         chunk_size=settings.locations_chunk_size,
+        replication=settings.replication_wait(),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -77,8 +78,9 @@ def test_the_list_clips_a_huge_value_and_show_prints_it_whole(
         app, ["dlq", "list", STREAM], env={"REDIS_URL": redis_server.url, "COLUMNS": "600"}
     )
     assert listed.exit_code == 0, listed.output
-    assert len(listed.output) < 5_000
-    assert "owm.ingest:" + "a" * (LIST_VALUE_CHARS - 11) + "…[+999853 chars]" in listed.output
+    assert len(listed.output) < 20_000  # a few full-width lines, not the megabyte
+    # the task column drops the type prefix (owm.ingest:), then clips
+    assert "a" * LIST_VALUE_CHARS + "…[+999842 chars]" in listed.output
     assert "\x1b" not in listed.output  # escaped, not sent to the terminal; markup not read:
     assert "\\x1b[31mred[/] [bold]x\\n" in listed.output
     shown = invoke(redis_server, "dlq", "show", STREAM, entry_id)
@@ -124,3 +126,149 @@ def test_bad_redis_url_is_a_clear_error(redis_server: RedisServer) -> None:
         env={"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_RETRY_ATTEMPTS": "0"},
     )
     assert down.exit_code == 2 and "cannot reach Redis" in down.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list", "owm-ingest"],
+        ["show", "owm-ingest", "1-0"],
+        ["redrive", "owm-ingest", "--all"],
+        ["purge", "owm-ingest", "--all", "--yes"],
+    ],
+)
+def test_an_unknown_stream_is_an_error_naming_the_known_ones(
+    dlq_client: Any, redis_server: RedisServer, args: list[str]
+) -> None:
+    result = runner.invoke(app, ["dlq", *args], env={"REDIS_URL": redis_server.url})
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert "unknown stream 'owm-ingest'" in line
+    assert "owm-ingestion-stream, owm-categorization-stream" in line
+
+
+def test_a_pipeline_stream_without_dead_letters_lists_none(
+    dlq_client: Any, redis_server: RedisServer
+) -> None:
+    for name in ("owm-ingestion-stream", keys.INGESTION_STREAM, "owm-categorization-stream:dlq"):
+        result = runner.invoke(app, ["dlq", "list", name], env={"REDIS_URL": redis_server.url})
+        assert result.exit_code == 0, result.output
+        assert ": 0 entries" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", STREAM, "notanid"],
+        ["redrive", STREAM, "--id", "x-1"],
+        ["purge", STREAM, "--id", "1-x", "--yes"],
+    ],
+)
+def test_a_malformed_entry_id_is_one_line(
+    dlq_client: Any, redis_server: RedisServer, args: list[str]
+) -> None:
+    before = dlq_client.xlen(keys.dead_letter_stream(STREAM))
+    result = runner.invoke(app, ["dlq", *args], env={"REDIS_URL": redis_server.url})
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert "is not a stream entry id (they look like 1732262400000-0" in line
+    assert dlq_client.xlen(keys.dead_letter_stream(STREAM)) == before
+
+
+def _pipeline_dead_letter(client: Any, location: str, window: str, error_type: str) -> str:
+    task_id = f"owm.ingest:{location}@{window}"
+    payload = json.dumps({"location_id": location, "window": window, "lat": 1.0, "lon": 2.0})
+    return str(
+        client.xadd(
+            keys.dead_letter_stream(keys.INGESTION_STREAM),
+            {
+                "type": "owm.ingest",
+                "v": "1",
+                "task_id": task_id,
+                "payload": payload,
+                "attempts": "4",
+                "dlq_error_type": error_type,
+                "dlq_error": "HTTP 404 from the weather service for /v1/locations/"
+                f"{location}: location not found; register it with trail-etl locations import",
+                "dlq_stage": keys.FETCH_GROUP,
+                "dlq_deliveries": "5",
+            },
+        )
+    )
+
+
+def test_the_table_fits_100_columns_one_line_per_entry(
+    dlq_client: Any, redis_server: RedisServer
+) -> None:
+    for n in range(3):
+        _pipeline_dead_letter(
+            dlq_client,
+            f"a-rather-long-trail-name-{n}",
+            "2026-12-04T06:00Z",
+            "WeatherServiceNotFound",
+        )
+    result = runner.invoke(
+        app,
+        ["dlq", "list", "owm-ingestion-stream"],
+        env={"REDIS_URL": redis_server.url, "COLUMNS": "100"},
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.rstrip("\n").splitlines()
+    assert max(len(line) for line in lines) <= 100
+    rows = [line for line in lines if re.match(r"^\s*\d+-\d+ ", line)]
+    assert len(rows) == 3, result.output  # one line each: nothing wrapped
+    assert all("WeatherServ" in row and " a-rather" in row for row in rows)
+
+
+def test_redrive_and_purge_by_location_or_window(
+    dlq_client: Any, redis_server: RedisServer
+) -> None:
+    ids = {
+        (loc, win): _pipeline_dead_letter(dlq_client, loc, win, "WeatherServiceNotFound")
+        for loc in ("loc-a", "loc-b")
+        for win in ("2026-12-04T05:00Z", "2026-12-04T06:00Z")
+    }
+    env = {"REDIS_URL": redis_server.url, "COLUMNS": "200"}
+    dead = keys.dead_letter_stream(keys.INGESTION_STREAM)
+
+    dry = runner.invoke(
+        app, ["dlq", "redrive", "owm-ingestion-stream", "--location", "loc-a", "--dry-run"], env=env
+    )
+    assert dry.exit_code == 0, dry.output
+    assert "would redrive 2 entries" in dry.output
+    assert ids[("loc-a", "2026-12-04T05:00Z")] in dry.output
+    assert dlq_client.xlen(dead) == 4
+
+    moved = runner.invoke(
+        app,
+        [
+            "dlq",
+            "redrive",
+            "owm-ingestion-stream",
+            "--location",
+            "loc-a",
+            "--window",
+            "2026-12-04T06:00Z",
+        ],
+        env=env,
+    )
+    assert moved.exit_code == 0 and "redrove 1 entries" in moved.output
+    assert [f["task_id"] for _i, f in dlq_client.xrange(keys.INGESTION_STREAM)] == [
+        "owm.ingest:loc-a@2026-12-04T06:00Z"
+    ]
+
+    look = runner.invoke(
+        app,
+        ["dlq", "purge", "owm-ingestion-stream", "--window", "2026-12-04T05:00Z", "--dry-run"],
+        env=env,
+    )
+    assert look.exit_code == 0 and "would purge 2 entries" in look.output
+    assert dlq_client.xlen(dead) == 3, "a dry run deletes nothing"
+    purged = runner.invoke(
+        app,
+        ["dlq", "purge", "owm-ingestion-stream", "--window", "2026-12-04T05:00Z", "--yes"],
+        env=env,
+    )
+    assert purged.exit_code == 0 and "purged 2 entries" in purged.output
+    left = [f["task_id"] for _i, f in dlq_client.xrange(dead)]
+    assert left == ["owm.ingest:loc-b@2026-12-04T06:00Z"]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from typer.testing import CliRunner
 
+from etl_core import keys
 from services.cli import app
-from tests.support.redis_server import redis_server_binary, require_or_skip
+from tests.support.redis_server import RedisServer, redis_server_binary, require_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,3 +58,72 @@ def test_demo_falls_back_to_fakeredis_when_no_redis_server(monkeypatch: pytest.M
     # Read from the mock's /__stats, which needs the admin token the demo gave the mock.
     calls = re.search(r"owm calls\W+(\d+)", result.output)
     assert calls is not None and int(calls[1]) >= 5, result.output[-3000:]
+
+
+def _snapshot(client: redis.Redis) -> dict[bytes, bytes | None]:
+    return {key: client.dump(key) for key in client.keys("*")}
+
+
+def _live_pipeline(client: redis.Redis) -> None:
+    """What a live pipeline holds: a stream with its group and a held task, a dead letter."""
+    client.xadd(keys.INGESTION_STREAM, {"type": "owm.ingest", "task_id": "live:1"})
+    client.xgroup_create(keys.INGESTION_STREAM, keys.FETCH_GROUP, id="0")
+    client.xreadgroup(keys.FETCH_GROUP, "live-worker", {keys.INGESTION_STREAM: ">"}, count=1)
+    client.xadd(keys.dead_letter_stream(keys.INGESTION_STREAM), {"task_id": "live:0"})
+
+
+@pytest.fixture
+def live_redis(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    _live_pipeline(client)
+    yield client
+    client.flushall()
+    client.close()
+
+
+def test_the_demo_never_joins_the_pipeline_of_REDIS_URL(
+    live_redis: redis.Redis, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setenv("LOCATIONS_FILE", "/nonexistent/live-locations.csv")
+    monkeypatch.setattr("services.demo.environment.shutil.which", lambda _name: None)
+    before = _snapshot(live_redis)
+    result = CliRunner().invoke(app, ["demo", "--locations", "3", "--timeout-s", "120"])
+    assert result.exit_code == 0, result.output[-3000:]
+    assert "Redis: fakeredis" in result.output
+    assert _snapshot(live_redis) == before, "the demo touched the live pipeline's Redis"
+
+
+def test_a_redis_url_holding_a_pipeline_is_refused(
+    live_redis: redis.Redis, redis_server: RedisServer
+) -> None:
+    before = _snapshot(live_redis)
+    result = CliRunner().invoke(app, ["demo", "--redis-url", redis_server.url])
+    assert result.exit_code == 2, result.output
+    assert "holds pipeline keys" in result.output and "Traceback" not in result.output
+    assert _snapshot(live_redis) == before
+
+
+def test_the_demo_runs_on_an_empty_redis_url_and_keeps_its_work_dir_when_it_fails(
+    redis_server: RedisServer,
+) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    try:
+        # 2,000 new locations (four paid calls each) cannot all be labelled in 1 s: the run fails, and says where its logs are.
+        result = CliRunner().invoke(
+            app,
+            ["demo", "--redis-url", redis_server.url, "--locations", "2000", "--timeout-s", "1"],
+        )
+        assert result.exit_code == 1, result.output[-3000:]
+        assert "Redis: --redis-url" in result.output
+        kept = re.search(r"kept the work directory (\S+)", result.output)
+        assert kept is not None, result.output[-3000:]
+        work_dir = Path(kept[1])
+        assert sorted(p.name for p in work_dir.glob("*worker*.log")), "no worker logs kept"
+        assert result.output.count("only ") == 1, "the failure is said once"
+        shutil.rmtree(work_dir)
+    finally:
+        client.flushall()
+        client.close()

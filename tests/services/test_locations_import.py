@@ -14,9 +14,10 @@ TRAILS = Path(__file__).resolve().parents[2] / "services" / "data" / "trails.csv
 
 
 async def test_the_shipped_trails_import_with_their_traits(weather: WeatherService) -> None:
-    assert await import_locations(TRAILS, weather.client, chunk=7) == 20
+    first = await import_locations(TRAILS, weather.client, chunk=7)
+    assert (first.sent, first.unknown_columns) == (20, ())
     again = await import_locations(TRAILS, weather.client)  # idempotent
-    assert again == 20
+    assert again.sent == 20
     mesa = await weather.client.get_location("boulder-mesa")
     assert (mesa["name"], mesa["soil_drainage"], mesa["aspect"], mesa["canopy"]) == (
         "Mesa Trail (Boulder)",
@@ -32,7 +33,7 @@ async def test_blank_cells_are_unknown_and_names_default_to_ids(
 ) -> None:
     path = tmp_path / "few.csv"
     path.write_text("id,name,lat,lon,elevation_m,soil_drainage,aspect,canopy\nt-1,,45.1,7.2,,,,\n")
-    assert await import_locations(path, weather.client) == 1
+    assert (await import_locations(path, weather.client)).sent == 1
     stored = await weather.client.get_location("t-1")
     assert stored["name"] == "t-1" and stored["soil_drainage"] is None
 

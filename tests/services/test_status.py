@@ -103,6 +103,7 @@ def check(status: dict[str, Any], second_id: str) -> None:
 
     assert stream["name"] == STREAM and stream["exists"] is True
     assert stream["length"] == 3 and stream["delayed"] == 1
+    assert stream["backlog"] == 4, "2 pending + 1 undelivered + 1 delayed"
     assert stream["dead_letters"] == {
         "stream": f"{STREAM}:dlq",
         "count": 3,
@@ -110,7 +111,13 @@ def check(status: dict[str, Any], second_id: str) -> None:
     }
     (group,) = stream["groups"]
     consumers = group.pop("consumers")
-    assert group == {"name": GROUP, "pending": 2, "lag": 1, "last_delivered_id": second_id}
+    assert group == {
+        "name": GROUP,
+        "pending": 2,
+        "lag": 1,
+        "entries_read": 2,
+        "last_delivered_id": second_id,
+    }
     assert [(c["name"], c["pending"], c["alive"]) for c in consumers] == [
         ("c1", 2, True),
         ("c2", 0, False),
@@ -175,6 +182,7 @@ async def test_gather_status_of_an_empty_redis(aredis: Any) -> None:
                 "exists": False,
                 "length": 0,
                 "delayed": 0,
+                "backlog": 0,
                 "dead_letters": {"stream": f"{STREAM}:dlq", "count": 0, "by_error_type": {}},
                 "groups": [],
             }
@@ -355,3 +363,49 @@ async def test_a_paused_stage_is_shown_with_its_source_reason_and_next_trial(are
     assert "OwmAuthError: HTTP 401; next trial in" in text
     assert "stage categorize-trail-conditions: paused (manual) for" in text
     assert "provider incident" in text
+
+
+def _reading(entries_read: int | None, pending: int) -> dict[str, Any]:
+    group = {"name": "g", "pending": pending, "lag": 0, "entries_read": entries_read}
+    return {"streams": [{"name": "s", "groups": [group]}]}
+
+
+def test_settle_rates_count_what_was_read_and_is_no_longer_pending() -> None:
+    from services.cli.status import settle_rates
+
+    # 100 read, 10 pending -> 400 read, 20 pending: 290 settled in 2 s
+    assert settle_rates(_reading(100, 10), _reading(400, 20), 2.0) == {"s/g": 145.0}
+    assert settle_rates(_reading(None, 0), _reading(5, 0), 1.0) == {}  # unknown before
+    assert settle_rates(_reading(5, 0), _reading(5, 0), 1.0) == {"s/g": 0.0}
+
+
+def test_cli_watch_prints_a_reading_per_interval_until_interrupted(clean_redis: str) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from services.cli import main; main()",
+            "status",
+            "--json",
+            "--watch",
+            "0.5",
+        ],
+        env={**os.environ, "REDIS_URL": clean_redis},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first, second = json.loads(process.stdout.readline()), json.loads(process.stdout.readline())
+        assert first["settled_per_s"] == {} and "streams" in second
+        assert "settled_per_s" in second
+    finally:
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
