@@ -156,13 +156,27 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], name: str) -> None:
 PIPELINE_KEY_PATTERNS = ("owm-*", "etl:*")
 
 
+def demo_redis(redis_url: str) -> Any:
+    """A synchronous client of ``redis_url`` in any form the pipeline takes (``redis://``,
+    ``rediss://``, ``unix://`` or ``redis+sentinel://``), with the pipeline's own retries."""
+    from etl_core.redis_client import RedisRetryOptions, sync_client
+
+    return sync_client(
+        redis_url, RedisRetryOptions(), socket_timeout_s=10, socket_connect_timeout_s=5
+    )
+
+
 def require_no_pipeline(redis_url: str) -> None:
     """Refuse a Redis that holds any key of a pipeline: the demo would read and write them."""
     import redis
 
     from etl_core.redact import redact_url
+    from etl_core.redis_url import RedisUrlError
 
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10)
+    try:
+        client = demo_redis(redis_url)
+    except RedisUrlError as exc:
+        raise ConfigurationError(f"--redis-url {redact_url(redis_url)}: {exc}") from None
     try:
         for pattern in PIPELINE_KEY_PATTERNS:
             for key in client.scan_iter(match=pattern, count=1000):

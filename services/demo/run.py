@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from etl_core import keys
 from etl_core.deadletter import DeadLetters
-from services.demo.environment import DEMO_API_KEY, Environment, cli_command
+from services.demo.environment import DEMO_API_KEY, Environment, cli_command, demo_redis
 from services.locations_import import LocationRecord
 from services.schedule_jobs.locations import location_rows
 
@@ -141,7 +140,7 @@ def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoRe
         stats = httpx.get(
             env.owm_url + "/__stats", headers=env.owm_admin_headers, timeout=10
         ).json()
-    client = redis.Redis.from_url(env.redis_url)
+    client = demo_redis(env.redis_url)
     dead = {
         s: DeadLetters(client, s).count()
         for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
@@ -228,7 +227,7 @@ def _follow(http: httpx.Client, env: Environment, options: DemoOptions, console:
     dead_letter_streams = [
         keys.dead_letter_stream(s) for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
     ]
-    client = redis.Redis.from_url(env.redis_url)
+    client = demo_redis(env.redis_url)
     forwarded = _Forwarded()
     columns = (
         TextColumn("labelled"),

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from etl_core import keys
 from services.cli import app
 from tests.support.redis_server import RedisServer, redis_server_binary, require_or_skip
+from tests.support.sentinel import sentinel_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,7 +112,8 @@ def test_the_demo_runs_on_an_empty_redis_url_and_keeps_its_work_dir_when_it_fail
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     try:
-        # 2,000 new locations (four paid calls each) cannot all be labelled in 1 s: the run fails, and says where its logs are.
+        # 2,000 new locations (four paid calls each) cannot all be labelled in 1 s: the run
+        # fails, and says where its logs are.
         result = CliRunner().invoke(
             app,
             ["demo", "--redis-url", redis_server.url, "--locations", "2000", "--timeout-s", "1"],
@@ -127,3 +129,43 @@ def test_the_demo_runs_on_an_empty_redis_url_and_keeps_its_work_dir_when_it_fail
     finally:
         client.flushall()
         client.close()
+
+
+def test_the_demo_runs_on_a_sentinel_deployment() -> None:
+    require_or_skip("redis-server", redis_server_binary() is not None)
+    with sentinel_topology(replicas=1) as topology:
+        result = CliRunner().invoke(
+            app,
+            [
+                "demo",
+                "--redis-url",
+                topology.sentinel_url(),
+                "--locations",
+                "4",
+                "--timeout-s",
+                "120",
+            ],
+        )
+        assert result.exit_code == 0, result.output[-3000:]
+        assert "every location has a trail condition (4/4)" in result.output
+        # The work went to the master the sentinels name.
+        host, port = topology.master_address()
+        master = redis.Redis(host=host, port=port)
+        try:
+            assert list(master.scan_iter(match="owm-*")), "no pipeline keys on the master"
+        finally:
+            master.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("redis+sentinel://127.0.0.1:1/", "master"),
+        ("redis+sentinel://127.0.0.1:notaport/mymaster/0", "port"),
+    ],
+)
+def test_a_malformed_sentinel_redis_url_is_one_line(url: str, named: str) -> None:
+    result = CliRunner().invoke(app, ["demo", "--redis-url", url])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert named in result.output.lower(), result.output

@@ -141,7 +141,8 @@ class SentinelTopology:
             client = sentinel.client()
             try:
                 host, port = client.sentinel_get_master_addr_by_name(MASTER_NAME)
-                return str(host), int(port)
+                name = host.decode() if isinstance(host, bytes) else str(host)
+                return name, int(port)
             except (redis.RedisError, TypeError):
                 continue
             finally:
