@@ -175,6 +175,18 @@ class SentinelTopology:
     def _sentinel_args(self, node: _Node, master: _Node) -> list[str]:
         conf = node.dir / "sentinel.conf"
         quorum = len(self.sentinel_nodes) // 2 + 1
+        # Each sentinel is told its peers and the replicas up front (as Sentinel itself writes
+        # them into its config), so the topology is whole at start instead of after the hello
+        # messages and INFO polls (10 s apart) that would find them.
+        known = "".join(
+            f"sentinel known-replica {MASTER_NAME} 127.0.0.1 {replica.port}\n"
+            for replica in self.data
+            if replica is not master
+        ) + "".join(
+            f"sentinel known-sentinel {MASTER_NAME} 127.0.0.1 {peer.port} {self._myid(peer)}\n"
+            for peer in self.sentinel_nodes
+            if peer is not node
+        )
         conf.write_text(
             f"port {node.port}\n"
             "bind 127.0.0.1\n"
@@ -185,8 +197,13 @@ class SentinelTopology:
             f"sentinel down-after-milliseconds {MASTER_NAME} {self.down_after_ms}\n"
             f"sentinel failover-timeout {MASTER_NAME} {self.failover_timeout_ms}\n"
             f"sentinel parallel-syncs {MASTER_NAME} 1\n"
+            f"sentinel myid {self._myid(node)}\n" + known
         )
         return [str(conf), "--sentinel"]
+
+    def _myid(self, node: _Node) -> str:
+        """A fixed 40-hex-digit run id per sentinel, so its peers can be told it in advance."""
+        return f"{self.sentinel_nodes.index(node) + 1:040x}"
 
     def start(self, *, timeout_s: float = 30.0) -> None:
         master, *replicas = self.data
@@ -203,11 +220,16 @@ class SentinelTopology:
         for sentinel in self.sentinel_nodes:
             sentinel.start_process(self._sentinel_args(sentinel, master))
         for sentinel in self.sentinel_nodes:
-            _wait_for(
-                f"{sentinel.name} seeing every replica and sentinel",
-                lambda sentinel=sentinel: self._sees_all(sentinel),
-                timeout_s,
-            )
+            try:
+                _wait_for(
+                    f"{sentinel.name} seeing every replica and sentinel",
+                    lambda sentinel=sentinel: self._sees_all(sentinel),
+                    timeout_s,
+                )
+            except RuntimeError as exc:
+                log = sentinel.dir / "sentinel.log"
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+                raise RuntimeError(f"{exc}; {sentinel.name}'s log ends:\n{tail}") from None
 
     def _sees_all(self, sentinel: _Node) -> bool:
         client = sentinel.client()
