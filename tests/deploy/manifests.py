@@ -57,7 +57,7 @@ def render(directory: Path = K8S) -> list[Doc]:
         path = (directory / entry).resolve()
         docs.extend(render(path) if path.is_dir() else copy.deepcopy(load_all(path)))
     for patch in kustomization.get("patches", []):
-        body = yaml.safe_load(patch["patch"] if "patch" in patch else "")
+        body = yaml.safe_load(patch.get("patch", ""))
         if "path" in patch:
             assert "patch" not in patch, f"{directory}: a patch is inline or a path, not both"
             body = yaml.safe_load((directory / patch["path"]).read_text(encoding="utf-8"))
