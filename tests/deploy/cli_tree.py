@@ -33,7 +33,6 @@ SETTINGS_OF: dict[tuple[str, ...], type[Any]] = {
 }
 
 
-
 def resolve(argv: list[str]) -> tuple[str, ...]:
     """The command path of ``trail-etl <argv>`` (``("worker", "fetch-weather")``); raises
     ``UsageError`` when a command, an option or a value would be refused."""

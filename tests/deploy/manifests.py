@@ -1,13 +1,15 @@
 """Reading the deployment files the way Compose and kustomize would, offline.
 
-``render`` follows a kustomization's ``resources:`` (files and directories) and inline ``$patch:
-delete`` patches itself (there is no kubectl here); any other kustomize feature fails loudly, so a
-new one cannot be silently ignored by the tests.
+``render`` follows a kustomization's ``resources:`` (files and directories), inline ``$patch:
+delete`` patches and JSON 6902 patches (``add``, ``replace``, ``remove``; inline or a ``path:``,
+aimed by a ``target:`` of kind and name) itself (there is no kubectl here); any other kustomize
+feature fails loudly, so a new one cannot be silently ignored by the tests.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,11 +57,51 @@ def render(directory: Path = K8S) -> list[Doc]:
         path = (directory / entry).resolve()
         docs.extend(render(path) if path.is_dir() else copy.deepcopy(load_all(path)))
     for patch in kustomization.get("patches", []):
-        docs = _apply_delete_patch(directory, patch, docs)
+        body = yaml.safe_load(patch.get("patch", ""))
+        if "path" in patch:
+            assert "patch" not in patch, f"{directory}: a patch is inline or a path, not both"
+            body = yaml.safe_load((directory / patch["path"]).read_text(encoding="utf-8"))
+        if isinstance(body, list):
+            docs = _apply_json_patch(directory, patch, body, docs)
+        else:
+            docs = _apply_delete_patch(directory, patch, docs)
     namespace = kustomization.get("namespace")
     for doc in docs:
         if namespace and doc["kind"] not in CLUSTER_SCOPED:
             doc.setdefault("metadata", {})["namespace"] = namespace
+    return docs
+
+
+def _apply_json_patch(
+    directory: Path, patch: Doc, operations: list[Doc], docs: list[Doc]
+) -> list[Doc]:
+    """A JSON 6902 patch on the one object its ``target`` (kind and name, nothing else) names."""
+    target = patch.get("target", {})
+    assert set(target) == {"kind", "name"}, f"{directory}: target by kind and name only: {patch}"
+    doc = find(docs, target["kind"], target["name"])
+    for operation in operations:
+        op, path = operation["op"], operation["path"]
+        assert op in {"add", "replace", "remove"}, f"{directory}: render() does not handle {op}"
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+        parent: Any = doc
+        for part in parts[:-1]:
+            parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+        last = parts[-1]
+        if isinstance(parent, list):
+            if op == "add":
+                parent.insert(len(parent) if last == "-" else int(last), operation["value"])
+            elif op == "replace":
+                parent[int(last)] = operation["value"]
+            else:
+                del parent[int(last)]
+        elif op == "add":
+            parent[last] = operation["value"]
+        else:
+            assert last in parent, f"{directory}: {op} {path}: no such member"
+            if op == "replace":
+                parent[last] = operation["value"]
+            else:
+                del parent[last]
     return docs
 
 
@@ -125,6 +167,26 @@ def container_env(docs: list[Doc], container: Doc) -> dict[str, str | None]:
     for item in container.get("env", []):
         env[item["name"]] = item.get("value")
     return env
+
+
+# Kubernetes' dependent variables: $(NAME) in an env value is NAME's value when NAME comes earlier.
+DEPENDENT_VARIABLE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def composing_variables(container: Doc) -> set[str]:
+    """The ``env`` entries a later entry of the same container takes in as ``$(NAME)`` (a password
+    put into a URL): there for Kubernetes to expand, not for the settings class to read."""
+    seen: set[str] = set()
+    used: set[str] = set()
+    for item in container.get("env", []):
+        for referenced in DEPENDENT_VARIABLE.findall(str(item.get("value", ""))):
+            assert referenced in seen, (
+                f"{container['name']}: {item['name']} uses $({referenced}) before it is defined:"
+                " Kubernetes would leave it as it is"
+            )
+            used.add(referenced)
+        seen.add(item["name"])
+    return used
 
 
 def secret_refs(container: Doc) -> list[tuple[str, str, str]]:

@@ -18,6 +18,8 @@ PIPELINE = {
     "categorize-trail-conditions",
 }
 OPS = {"redisinsight", "adminer"}
+SENTINEL = {"redis-replica", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3"}
+PROFILE_OF = {**{s: ["ops"] for s in OPS}, **{s: ["sentinel"] for s in SENTINEL}}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
 INTERPOLATION = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::?-([^}]*))?\}")
@@ -29,10 +31,9 @@ def _services() -> dict[str, dict]:
 
 def test_the_services_and_the_ops_profile() -> None:
     services = _services()
-    assert set(services) == PIPELINE | OPS
+    assert set(services) == PIPELINE | OPS | SENTINEL
     for service_name, service in services.items():
-        expected = ["ops"] if service_name in OPS else None
-        assert service.get("profiles") == expected, service_name
+        assert service.get("profiles") == PROFILE_OF.get(service_name), service_name
 
 
 def test_worker_replicas() -> None:
