@@ -5,7 +5,8 @@ for one; a link or a page elsewhere can make one request anything). So every ans
 
 * ``X-Content-Type-Options: nosniff``: the declared type is the type; JSON is never run as script.
 * ``Cache-Control: no-store``: answers can be keyed (reads under ``WEATHER_SERVICE_READ_AUTH``,
-  every write) and the data changes by the hour; no browser or proxy keeps a copy.
+  every write) and the data changes by the hour; no browser or proxy keeps a copy. (The docs'
+  vendored scripts and styles set a ``private`` max-age of their own: they are not data.)
 * ``Content-Security-Policy`` (``default-src 'none'; frame-ancestors 'none'``) and
   ``X-Frame-Options: DENY``: a JSON answer opened in a browser loads and runs nothing, and no page
   is framed by another site (clickjacking). The docs pages set a policy of their own (see
