@@ -445,7 +445,10 @@ class Worker:
                 for entry_id, env, _d, _f in runnable:
                     if env.task_id in done:
                         self._submit(
-                            Decision(Settlement("ack", entry_id, env.task_id), "already_done")
+                            Decision(
+                                Settlement("ack", entry_id, env.task_id, tally=False),
+                                "already_done",
+                            )
                         )
                 runnable = [r for r in runnable if r[1].task_id not in done]
         for item in runnable:
