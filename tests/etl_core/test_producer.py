@@ -434,9 +434,7 @@ def test_the_script_refuses_a_batch_whose_ids_and_fields_do_not_match(sredis: An
     assert sredis.exists(STREAM) == 0 and not marker_hashes(sredis)
     ids = sredis.eval(source, 2, STREAM, markers, expire_at_ms, 0, "t-1", 0, '["a","1"]')
     assert len(ids) == 1 and ids[0] is not None
-    assert sredis.eval(source, 2, STREAM, markers, expire_at_ms, 0, "t-1", 0, '["a","1"]') == [
-        None
-    ]
+    assert sredis.eval(source, 2, STREAM, markers, expire_at_ms, 0, "t-1", 0, '["a","1"]') == [None]
 
 
 def test_published_tasks_are_counted_once_in_their_windows_tally(sredis: Any) -> None:
