@@ -101,6 +101,35 @@ def done_marks_prefix(stream: str, stage: str) -> str:
     return f"{PREFIX}:done:{stream}:{stage}:"
 
 
+def window_tally(stream: str, window: str) -> str:
+    """Hash of counts for schedule window ``window`` (a label, ``etl_core.windows``) of the tasks
+    of ``stream``: ``published`` (task ids ``publish_once.lua`` added), ``done:<group>`` (task ids
+    ``settle.lua`` marked done for the first time). The producer and the settler name it from the
+    window at the end of a task id (``etl_core.windows.window_of_task_id``) and pass it in KEYS;
+    read by ``trail-etl status`` with one HGETALL per window. It expires with the marks written
+    alongside it. The name embeds the stream's, so it shares the stream's slot."""
+    return f"{PREFIX}:tally:{stream}:{window}"
+
+
+TALLY_PUBLISHED = "published"
+
+
+def tally_done_field(group: str) -> str:
+    """The field of a ``window_tally`` hash counting the tasks ``group`` finished."""
+    return f"done:{group}"
+
+
+def settled_log(stream: str, group: str) -> str:
+    """Stream of ``settle.lua`` calls of ``group`` on ``stream`` that finished tasks: one entry
+    per call (its id: the server time), field ``n`` = tasks marked done; trimmed by the script to
+    the last ``SETTLED_LOG_KEEP_MS`` (MINID). ``trail-etl status`` counts it over the last 1 and 5
+    minutes (throughput). Shares the stream's slot."""
+    return f"{PREFIX}:settled:{stream}:{group}"
+
+
+SETTLED_LOG_KEEP_MS = 5 * 60_000
+
+
 def _rate_limit(name: str) -> str:
     return f"{PREFIX}:{{ratelimit:{name}}}"
 

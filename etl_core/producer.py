@@ -44,6 +44,7 @@ from etl_core.task import (
     BaseTask,
     TaskCodec,
 )
+from etl_core.windows import window_of_task_id
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_BATCHES_PER_ROUND_TRIP = 8
@@ -297,19 +298,31 @@ class StreamProducer:
     def _command(self, batch: Sequence[WireEntry]) -> tuple[Any, ...]:
         current = self._buckets.current()
         others = [b for b in self._buckets.readable() if b != current]
-        args: list[Any] = [
+        tally_keys: list[str] = []
+        tally_index: dict[str, int] = {}
+        triples: list[Any] = []
+        first_tally = 3 + len(others)
+        for task_id, fields in batch:
+            index = 0
+            window = window_of_task_id(task_id)
+            if window is not None:
+                if window not in tally_index:
+                    tally_index[window] = first_tally + len(tally_keys)
+                    tally_keys.append(keys.window_tally(self.stream, window))
+                index = tally_index[window]
+            triples += [task_id, index, fields]
+        return (
             "EVALSHA",
             self._script.sha,
-            2 + len(others),
+            2 + len(others) + len(tally_keys),
             self.stream,
             keys.published_markers(self.stream, current),
             *(keys.published_markers(self.stream, b) for b in others),
+            *tally_keys,
             self._buckets.expire_at_ms(current),
-        ]
-        for task_id, fields in batch:
-            args.append(task_id)
-            args.append(fields)
-        return tuple(args)
+            len(others),
+            *triples,
+        )
 
     def send(
         self, entries: Sequence[WireEntry], *, batch_size: int = DEFAULT_BATCH_SIZE

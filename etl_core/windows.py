@@ -61,6 +61,15 @@ def label_start(label: str) -> datetime:
         raise ValueError(f"{label} is not a real UTC date and time") from None
 
 
+def window_of_task_id(task_id: str) -> str | None:
+    """The window label a scheduled task's id ends with (``<type>:<location>@<label>``,
+    ``ScheduledTask.identity``), or None for an id that does not end with one."""
+    _head, at, label = task_id.rpartition("@")
+    if not at or len(label) != len(LABEL_EXAMPLE) or _LABEL_RE.fullmatch(label) is None:
+        return None
+    return label
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 

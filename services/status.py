@@ -59,7 +59,9 @@ The returned object, keys stable (times in ms unless the name says ``_s``)::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from etl_core import keys
@@ -68,9 +70,20 @@ from etl_core.deadletter import ERROR_TYPE, PAGE_SIZE
 from etl_core.pause import StagePause
 from etl_core.ratelimit import RateLimiter
 from etl_core.ratelimit_adaptive import AdaptiveAdmission
+from etl_core.task import FIELD_TASK_ID
+from etl_core.windows import parse_window, window_label, window_of_task_id
 
 PIPELINE_STREAMS: tuple[str, ...] = keys.PIPELINE_STREAMS
 PIPELINE_STAGES: tuple[str, ...] = (keys.FETCH_GROUP, keys.CATEGORIZE_GROUP)
+# Each pipeline stage (consumer group) and the stream it consumes.
+STAGE_STREAMS: tuple[tuple[str, str], ...] = (
+    (keys.FETCH_GROUP, keys.INGESTION_STREAM),
+    (keys.CATEGORIZE_GROUP, keys.CATEGORIZATION_STREAM),
+)
+WINDOWS_SHOWN = 3  # the current schedule window and the two before it
+DELAYED_SCAN_CAP = 10_000  # delayed members read per stage to sort retries by window
+THROUGHPUT_SCAN_CAP = 10_000  # settled-log entries read per stage and period
+THROUGHPUT_PERIODS_S = (60, 300)
 
 
 def _text(value: Any) -> str:
@@ -97,16 +110,25 @@ async def _dead_letters(client: Any, stream: str) -> dict[str, Any]:
     dlq = keys.dead_letter_stream(stream)
     count = int(await client.xlen(dlq))
     by_error_type: dict[str, int] = {}
+    by_window: dict[str, int] = {}
     start = "-"
     while count:
         page = await client.xrange(dlq, min=start, max="+", count=PAGE_SIZE)
         for _raw_id, raw_fields in page:
             error_type = _text(_field(raw_fields, ERROR_TYPE) or "")
             by_error_type[error_type] = by_error_type.get(error_type, 0) + 1
+            window = window_of_task_id(_text(_field(raw_fields, FIELD_TASK_ID) or ""))
+            if window is not None:
+                by_window[window] = by_window.get(window, 0) + 1
         if len(page) < PAGE_SIZE:
             break
         start = "(" + _text(page[-1][0])
-    return {"stream": dlq, "count": count, "by_error_type": dict(sorted(by_error_type.items()))}
+    return {
+        "stream": dlq,
+        "count": count,
+        "by_error_type": dict(sorted(by_error_type.items())),
+        "by_window": dict(sorted(by_window.items())),
+    }
 
 
 async def _consumers(client: Any, stream: str, group: str) -> list[dict[str, Any]]:
@@ -169,6 +191,93 @@ async def _stream(client: Any, stream: str) -> dict[str, Any]:
     return status
 
 
+async def _server_time_ms(client: Any) -> int:
+    seconds, micros = await client.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+async def _delayed_by_window(client: Any, stream: str) -> tuple[dict[str, int], bool]:
+    """Retries of ``stream`` waiting in its delayed set, by the window of their task id, and
+    whether the whole set was read (at most ``DELAYED_SCAN_CAP`` members, soonest due first)."""
+    total = int(await client.zcard(keys.delayed_set(stream)))
+    members = await client.zrange(keys.delayed_set(stream), 0, DELAYED_SCAN_CAP - 1)
+    by_window: dict[str, int] = {}
+    for member in members:
+        try:
+            task_id = json.loads(_text(member)).get(FIELD_TASK_ID, "")
+        except (ValueError, AttributeError):
+            continue
+        window = window_of_task_id(str(task_id))
+        if window is not None:
+            by_window[window] = by_window.get(window, 0) + 1
+    return by_window, len(members) >= total
+
+
+def _labels(now_ms: int, schedule_window: str, count: int) -> list[str]:
+    """The labels of the window ``now_ms`` is in and of the ``count - 1`` before it, newest
+    first."""
+    now = datetime.fromtimestamp(now_ms / 1000, UTC)
+    size = parse_window(schedule_window)
+    return [window_label(now - i * size, schedule_window) for i in range(count)]
+
+
+async def _windows(
+    client: Any,
+    now_ms: int,
+    schedule_window: str,
+    dead: Mapping[str, Mapping[str, int]],
+) -> list[dict[str, Any]]:
+    """Per-window totals of the pipeline (see the module's docstring)."""
+    ingestion = keys.INGESTION_STREAM
+    categorization = keys.CATEGORIZATION_STREAM
+    delayed = {stage: await _delayed_by_window(client, stream) for stage, stream in STAGE_STREAMS}
+    complete = all(whole for _counts, whole in delayed.values())
+    out = []
+    for label in _labels(now_ms, schedule_window, WINDOWS_SHOWN):
+        fetch = {
+            _text(k): int(v)
+            for k, v in (await client.hgetall(keys.window_tally(ingestion, label))).items()
+        }
+        label_tally = {
+            _text(k): int(v)
+            for k, v in (await client.hgetall(keys.window_tally(categorization, label))).items()
+        }
+        out.append(
+            {
+                "window": label,
+                "scheduled": fetch.get(keys.TALLY_PUBLISHED, 0),
+                "fetched": fetch.get(keys.tally_done_field(keys.FETCH_GROUP), 0),
+                "labelled": label_tally.get(keys.tally_done_field(keys.CATEGORIZE_GROUP), 0),
+                "retrying": {stage: delayed[stage][0].get(label, 0) for stage, _ in STAGE_STREAMS},
+                "retrying_complete": complete,
+                "dead": {stage: dead.get(stage, {}).get(label, 0) for stage, _ in STAGE_STREAMS},
+            }
+        )
+    return out
+
+
+async def _throughput(client: Any, now_ms: int) -> list[dict[str, Any]]:
+    """Tasks each stage finished (new done marks) in the last 1 and 5 minutes, from its settled
+    log; ``capped`` when a period held more than ``THROUGHPUT_SCAN_CAP`` settle calls (the count
+    is then a lower bound)."""
+    out = []
+    for stage, stream in STAGE_STREAMS:
+        row: dict[str, Any] = {"stage": stage, "stream": stream, "capped": False}
+        for period_s in THROUGHPUT_PERIODS_S:
+            entries = await client.xrange(
+                keys.settled_log(stream, stage),
+                min=f"{now_ms - period_s * 1000 + 1}-0",
+                max="+",
+                count=THROUGHPUT_SCAN_CAP,
+            )
+            row[f"done_last_{period_s // 60}m"] = sum(
+                int(_field(fields, "n") or 0) for _id, fields in entries
+            )
+            row["capped"] = row["capped"] or len(entries) >= THROUGHPUT_SCAN_CAP
+        out.append(row)
+    return out
+
+
 def _breaker(status: BreakerStatus, options: BreakerOptions) -> dict[str, Any]:
     return {
         "name": status.name,
@@ -215,6 +324,7 @@ async def gather_status(
     per_day: int,
     breakers: Mapping[str, BreakerOptions] | None = None,
     stages: Sequence[str] = PIPELINE_STAGES,
+    schedule_window: str = "1h",
 ) -> dict[str, Any]:
     """The status of ``streams`` (each once, in order), of the shared breakers and of the
     OpenWeatherMap limiter.
@@ -244,8 +354,23 @@ async def gather_status(
     ).read_usage()
     since_us = usage.throttled_since_us
     throttled_since_ms = None if since_us is None else since_us // 1000
+    now_ms = await _server_time_ms(client)
+    stream_states = [await _stream(client, name) for name in names]
+    by_name = {state["name"]: state for state in stream_states}
+    dead: dict[str, dict[str, int]] = {}
+    for stage, stream in STAGE_STREAMS:
+        state = by_name.get(stream)
+        dead[stage] = (
+            state["dead_letters"]["by_window"]
+            if state is not None
+            else (await _dead_letters(client, stream))["by_window"]
+        )
     return {
-        "streams": [await _stream(client, name) for name in names],
+        "server_time_ms": now_ms,
+        "schedule_window": schedule_window,
+        "windows": await _windows(client, now_ms, schedule_window, dead),
+        "throughput": await _throughput(client, now_ms),
+        "streams": stream_states,
         "stages": [await _stage(client, stage) for stage in stages],
         "breakers": breaker_states,
         "rate_limit": {

@@ -37,6 +37,9 @@ class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindo
     worker_reclaim_idle_ms: int = Field(default=120_000, ge=1)
     worker_max_deliveries: int = Field(default=5, ge=1, le=MAX_ATTEMPTS)
     worker_shutdown_grace_s: float = Field(default=20.0, ge=0)
+    # A consumer of the group idle this long with no pending entry (a stopped replica) is
+    # removed at housekeeping; never one with pending entries, never the worker's own.
+    worker_consumer_prune_idle_s: float = Field(default=3600.0, gt=0)
     # Each worker trims its stream to what is not yet done this often (0: never).
     worker_trim_interval_s: float = Field(default=60.0, ge=0)
     # A stage paused by a failure with no known end (our key refused) tries one task this often.
@@ -61,6 +64,12 @@ class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindo
                 f"WORKER_HANDLER_TIMEOUT_S ({self.worker_handler_timeout_s} s) in ms, or running "
                 "tasks would be reclaimed and run twice"
             )
+        if self.worker_consumer_prune_idle_s * 1000 < 3 * self.worker_reclaim_idle_ms:
+            raise ValueError(
+                f"WORKER_CONSUMER_PRUNE_IDLE_S ({self.worker_consumer_prune_idle_s} s) must be at "
+                f"least 3 x WORKER_RECLAIM_IDLE_MS ({self.worker_reclaim_idle_ms} ms), so a "
+                "consumer is removed only long after anything it held could be reclaimed"
+            )
         return self
 
     def worker_options(
@@ -76,6 +85,7 @@ class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindo
             "reclaim_idle_ms": self.worker_reclaim_idle_ms,
             "max_deliveries": self.worker_max_deliveries,
             "shutdown_grace_s": self.worker_shutdown_grace_s,
+            "consumer_prune_idle_ms": round(self.worker_consumer_prune_idle_s * 1000),
             "trim_interval_ms": round(self.worker_trim_interval_s * 1000),
             "pause_trial_interval_s": self.worker_pause_trial_interval_s,
         }

@@ -5,11 +5,18 @@
 -- KEYS[3]   its delayed-retry sorted set (score: due time in ms, server clock)
 -- KEYS[4]   the done-mark hash of the current time bucket (keys.done_marks(stream, group, b),
 --           etl_core.dedup): done marks of this call are its fields (task ids)
--- KEYS[5..] streams that tasks may be forwarded to
+-- KEYS[5]   the settled log of this group (keys.settled_log): one entry per call that marked
+--           tasks done, field n = how many, trimmed to the last ARGV[4] ms (throughput)
+-- KEYS[6..] streams that tasks may be forwarded to, and window tallies (keys.window_tally)
 -- ARGV[1]   consumer group
 -- ARGV[2]   consumer name (this worker)
--- ARGV[3]   when KEYS[4] expires, unix ms (two bucket lengths after its bucket began)
--- ARGV[4..] items, each:  kind, entry id, task id to mark done ('' for none), then by kind:
+-- ARGV[3]   when KEYS[4] expires, unix ms (two bucket lengths after its bucket began); the
+--           window tallies written get the same expiry
+-- ARGV[4]   how long the settled log keeps its entries, ms
+-- ARGV[5..] items, each:  kind, entry id, task id to mark done ('' for none), the index into
+--           KEYS of the tally of the task's window (HINCRBY done:<group> when the done mark is
+--           new; '0' for none; '-1': count it neither there nor in the settled log, for a task
+--           found already done), then by kind:
 --   'ack'    nothing more: done (or found already done); acks and writes the done mark
 --   'fwd'    n, then n times: target (index into KEYS, 5-based), nfields, field, value, ...
 --            adds every forwarded entry, acks, writes the done mark
@@ -29,24 +36,36 @@
 local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
 local marks, marks_expire_at_ms = KEYS[4], ARGV[3]
 local marked = false
+local newly_done = 0
+local tallies = {}
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 
 local results = {}
-local i = 4
+local function mark_done(done_id, tally)
+  if done_id == '' then return end
+  local new = redis.call('HSET', marks, done_id, '1')
+  marked = true
+  if new == 1 and tally >= 0 then
+    newly_done = newly_done + 1
+    if tally > 0 then
+      redis.call('HINCRBY', KEYS[tally], 'done:' .. group, 1)
+      tallies[tally] = true
+    end
+  end
+end
+
+local i = 5
 while i <= #ARGV do
-  local kind, id, done_id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  i = i + 3
+  local kind, id, done_id, tally = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  i = i + 4
   local pending = redis.call('XPENDING', stream, group, id, id, 1)
   local owned = #pending == 1 and pending[1][2] == consumer
 
   if kind == 'ack' then
     if owned then
       redis.call('XACK', stream, group, id)
-      if done_id ~= '' then
-        redis.call('HSET', marks, done_id, '1')
-        marked = true
-      end
+      mark_done(done_id, tally)
     end
   elseif kind == 'fwd' then
     local n = tonumber(ARGV[i]); i = i + 1
@@ -60,10 +79,7 @@ while i <= #ARGV do
     end
     if owned then
       redis.call('XACK', stream, group, id)
-      if done_id ~= '' then
-        redis.call('HSET', marks, done_id, '1')
-        marked = true
-      end
+      mark_done(done_id, tally)
     end
   elseif kind == 'retry' then
     local delay_ms, member = tonumber(ARGV[i]), ARGV[i + 1]
@@ -86,4 +102,10 @@ while i <= #ARGV do
   results[#results + 1] = owned and 1 or 0
 end
 if marked then redis.call('PEXPIREAT', marks, marks_expire_at_ms) end
+for tally in pairs(tallies) do redis.call('PEXPIREAT', KEYS[tally], marks_expire_at_ms) end
+if newly_done > 0 then
+  local keep_ms = tonumber(ARGV[4])
+  redis.call('XADD', KEYS[5], 'MINID', tostring(now_ms - keep_ms), '*', 'n', newly_done)
+  redis.call('PEXPIRE', KEYS[5], keep_ms)
+end
 return results

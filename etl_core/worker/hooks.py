@@ -18,5 +18,8 @@ class WorkerHooks:
     def on_redis_error(self, where: str) -> None:
         """A Redis call failed and will be retried."""
 
+    def on_consumers_pruned(self, count: int) -> None:
+        """Housekeeping removed ``count`` idle consumers of the group that held nothing."""
+
     def on_pause(self, source: str | None) -> None:
         """This worker saw its stage paused (``source`` 'auto' or 'manual') or running (None)."""

@@ -72,6 +72,10 @@ class WorkerMetrics(WorkerHooks):
             "deleted_while_pending", "Reclaimed entries found deleted from the stream (acked)."
         )
         self.deleted_while_pending.labels(stage)
+        self.consumers_pruned = counter(
+            "consumers_pruned", "Idle consumers of the group with no pending entry, removed."
+        )
+        self.consumers_pruned.labels(stage)
         self.redis_errors = counter(
             "redis_errors", "Redis calls that failed and were retried, by where.", "where"
         )
@@ -151,6 +155,9 @@ class WorkerMetrics(WorkerHooks):
     def on_reclaimed(self, claimed: int, deleted: int) -> None:
         self.reclaimed.labels(self.stage).inc(claimed)
         self.deleted_while_pending.labels(self.stage).inc(deleted)
+
+    def on_consumers_pruned(self, count: int) -> None:
+        self.consumers_pruned.labels(self.stage).inc(count)
 
     def on_loop(self) -> None:
         self.last_loop = self._clock()

@@ -445,7 +445,10 @@ class Worker:
                 for entry_id, env, _d, _f in runnable:
                     if env.task_id in done:
                         self._submit(
-                            Decision(Settlement("ack", entry_id, env.task_id), "already_done")
+                            Decision(
+                                Settlement("ack", entry_id, env.task_id, tally=False),
+                                "already_done",
+                            )
                         )
                 runnable = [r for r in runnable if r[1].task_id not in done]
         for item in runnable:
@@ -661,8 +664,12 @@ class Worker:
             in_flight=len(self._in_flight),
         )
         removed = await self._pruner.prune()
+        for name in removed:
+            self.log.info(
+                "consumer_pruned", pruned=name, min_idle_ms=o.consumer_prune_idle_ms, pending=0
+            )
         if removed:
-            self.log.info("pruned_idle_consumers", consumers=removed)
+            self._safe_hook(self.hooks.on_consumers_pruned, len(removed))
         if o.trim_interval_ms and time.monotonic() >= self._next_trim:
             self._next_trim = time.monotonic() + o.trim_interval_ms / 1000
             try:

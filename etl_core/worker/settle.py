@@ -26,6 +26,7 @@ from etl_core import keys, scripts
 from etl_core.dedup import DedupMarks
 from etl_core.logging import get_logger
 from etl_core.redis_client import REDIS_OUTAGE_ERRORS
+from etl_core.windows import window_of_task_id
 
 MAX_ITEMS_PER_CALL = 500
 REDIS_RETRY_MAX_WAIT_S = 5.0
@@ -36,6 +37,9 @@ class Settlement:
     kind: str  # ack | fwd | retry | dead
     entry_id: str
     done_mark: str = ""  # the task id to mark done with the ack ('' for none)
+    # Count a new done mark in its window's tally and the settled log (not for a task found
+    # already done, whose mark is only renewed).
+    tally: bool = True
     forwards: Sequence[tuple[str, dict[str, str]]] = ()
     delay_ms: int = 0
     member: str = ""
@@ -44,20 +48,31 @@ class Settlement:
     on_done: Callable[[bool], None] | None = None
 
 
-def _encode(items: Sequence[Settlement], base_keys: list[str]) -> tuple[list[str], list[str]]:
-    """KEYS and the item part of ARGV for one settle.lua call."""
+def _encode(
+    items: Sequence[Settlement], base_keys: list[str], stream: str = ""
+) -> tuple[list[str], list[str]]:
+    """KEYS and the item part of ARGV for one settle.lua call (``stream``: the source stream,
+    whose window tallies count the done marks)."""
     all_keys = list(base_keys)
     index: dict[str, int] = {}
     argv: list[str] = []
+
+    def key_index(key: str) -> int:
+        if key not in index:
+            all_keys.append(key)
+            index[key] = len(all_keys)
+        return index[key]
+
     for item in items:
-        argv += [item.kind, item.entry_id, item.done_mark]
+        tally = 0 if item.tally else -1
+        window = window_of_task_id(item.done_mark) if item.done_mark and item.tally else None
+        if window is not None and stream:
+            tally = key_index(keys.window_tally(stream, window))
+        argv += [item.kind, item.entry_id, item.done_mark, str(tally)]
         if item.kind == "fwd":
             argv.append(str(len(item.forwards)))
-            for stream, fields in item.forwards:
-                if stream not in index:
-                    all_keys.append(stream)
-                    index[stream] = len(all_keys)
-                argv += [str(index[stream]), str(len(fields))]
+            for target, fields in item.forwards:
+                argv += [str(key_index(target)), str(len(fields))]
                 for k, v in fields.items():
                     argv += [k, v]
         elif item.kind == "retry":
@@ -76,7 +91,9 @@ class Settler:
         """``marks``: where done marks go (the hash of the current bucket, named per call)."""
         self._client = client
         self._script = scripts.register(client, "settle")
+        self._stream = stream
         self._stream_keys = [stream, keys.dead_letter_stream(stream), keys.delayed_set(stream)]
+        self._settled_log = keys.settled_log(stream, group)
         self._marks = marks
         self._group_consumer = [group, consumer]
         self._queue: list[Settlement] = []
@@ -88,8 +105,10 @@ class Settler:
         """One settle.lua call. The done-mark hash is named at each call (a retried call after
         a bucket ended writes into the new bucket, so a mark still lives a whole length)."""
         marks, expire_at_ms = self._marks.write_target()
-        all_keys, argv = _encode(items, [*self._stream_keys, marks])
-        head = [*self._group_consumer, str(expire_at_ms)]
+        all_keys, argv = _encode(
+            items, [*self._stream_keys, marks, self._settled_log], self._stream
+        )
+        head = [*self._group_consumer, str(expire_at_ms), str(keys.SETTLED_LOG_KEEP_MS)]
         return [int(x) for x in await self._script(keys=all_keys, args=head + argv)]
 
     @property

@@ -20,11 +20,14 @@ from services.breaker_settings import OwmBreakerSettings, WeatherServiceBreakerS
 from services.cli.common import console, fail, redis_fail
 from services.cli.settings import CliSettings
 from services.status import PIPELINE_STREAMS, gather_status
+from services.window_settings import ScheduleWindowSettings
 
 
-class StatusSettings(CliSettings, OwmBreakerSettings, WeatherServiceBreakerSettings):
+class StatusSettings(
+    CliSettings, OwmBreakerSettings, WeatherServiceBreakerSettings, ScheduleWindowSettings
+):
     """The CLI settings plus the workers' limits and breaker settings, shown next to what is
-    used."""
+    used, and the schedule window (which windows the per-window totals show)."""
 
     owm_rate_limit_per_minute: int = Field(default=60, ge=1)
     owm_rate_limit_per_day: int = Field(default=1000, ge=1)
@@ -43,6 +46,7 @@ async def _gather(settings: StatusSettings, streams: list[str]) -> dict[str, Any
                 keys.OWM_BREAKER: settings.owm_breaker_options(),
                 keys.WEATHER_SERVICE_BREAKER: settings.weather_service_breaker_options(),
             },
+            schedule_window=settings.schedule_window,
         )
     finally:
         await client.aclose()
@@ -92,7 +96,44 @@ def _breaker_line(b: dict[str, Any]) -> str:
     )
 
 
+def _windows_table(status: dict[str, Any]) -> Table:
+    """One row per schedule window; retrying and dead as ``fetch/categorize`` counts."""
+    stages = [t["stage"] for t in status["throughput"]]
+    table = _table(
+        f"schedule windows ({status['schedule_window']}); retrying and dead: " + "/".join(stages),
+        "window",
+        "scheduled",
+        "fetched",
+        "labelled",
+        "retrying",
+        "dead",
+    )
+    for w in status["windows"]:
+        retrying = "/".join(str(w["retrying"][s]) for s in stages)
+        table.add_row(
+            w["window"],
+            str(w["scheduled"]),
+            str(w["fetched"]),
+            str(w["labelled"]),
+            retrying if w["retrying_complete"] else f">= {retrying}",
+            "/".join(str(w["dead"][s]) for s in stages),
+        )
+    return table
+
+
+def _throughput_line(t: dict[str, Any]) -> str:
+    """``throughput fetch-weather: 120 done in the last minute, 600 in 5 minutes``."""
+    more = ">= " if t["capped"] else ""
+    return (
+        f"throughput {escape(t['stage'])}: {more}{t['done_last_1m']} done in the last minute, "
+        f"{more}{t['done_last_5m']} in 5 minutes"
+    )
+
+
 def _render(status: dict[str, Any]) -> None:
+    console.print(_windows_table(status))
+    for t in status["throughput"]:
+        console.print(_throughput_line(t))
     streams = _table(
         "streams", "stream", "backlog", "length", "groups", "delayed", "dlq", "dlq by error"
     )
@@ -179,6 +220,16 @@ def status(
     1 on another Redis error.
 
     --json prints one object with these keys (times in ms unless named _s):
+    server_time_ms: Redis's clock; schedule_window: SCHEDULE_WINDOW;
+    windows: a list, the current schedule window first, then the two before
+      it, of window (its label), scheduled (tasks the scheduler added),
+      fetched (finished by fetch-weather, each handed to categorize),
+      labelled (finished by categorize), retrying and dead (stage to count:
+      waiting in the delayed set, in the dead-letter stream),
+      retrying_complete (false: more delayed retries than were read);
+    throughput: a list, one per stage, of stage, stream, done_last_1m,
+      done_last_5m (tasks finished in the last 1 and 5 minutes), capped (the
+      counts are lower bounds);
     streams: a list, one object per stream, with
       name, exists, length, delayed, backlog (lag + pending + delayed; null if
       a lag is unknown),

@@ -25,6 +25,7 @@ from tests.etl_core.outbox_crash_child import CODEC, OutboxJob, jobs
 from tests.support.redis_server import RedisServer
 
 STREAM = "test-producer-stream"
+LABEL, OTHER_LABEL = "2026-11-22T10:00Z", "2026-11-22T09:00Z"
 GROUP = "g"
 
 
@@ -426,12 +427,29 @@ def test_the_script_refuses_a_batch_whose_ids_and_fields_do_not_match(sredis: An
     source = scripts.source("publish_once")
     markers = keys.published_markers(STREAM, 1)
     expire_at_ms = int(time.time() * 1000) + 60_000
-    with pytest.raises(redis.ResponseError, match="a task id and fields per task"):
-        sredis.eval(source, 2, STREAM, markers, expire_at_ms, "t-1")
+    with pytest.raises(redis.ResponseError, match="task id, tally and fields per task"):
+        sredis.eval(source, 2, STREAM, markers, expire_at_ms, 0, "t-1", 0)
+    with pytest.raises(redis.ResponseError, match="task id, tally and fields per task"):
+        sredis.eval(source, 2, STREAM, markers, expire_at_ms, "t-1", 0, '["a","1"]')
     assert sredis.exists(STREAM) == 0 and not marker_hashes(sredis)
-    ids = sredis.eval(source, 2, STREAM, markers, expire_at_ms, "t-1", '["a","1"]')
+    ids = sredis.eval(source, 2, STREAM, markers, expire_at_ms, 0, "t-1", 0, '["a","1"]')
     assert len(ids) == 1 and ids[0] is not None
-    assert sredis.eval(source, 2, STREAM, markers, expire_at_ms, "t-1", '["a","1"]') == [None]
+    assert sredis.eval(source, 2, STREAM, markers, expire_at_ms, 0, "t-1", 0, '["a","1"]') == [None]
+
+
+def test_published_tasks_are_counted_once_in_their_windows_tally(sredis: Any) -> None:
+    producer = StreamProducer(sredis, STREAM)
+    tasks = [OutboxJob(location_id=f"loc-{i}", window=LABEL) for i in range(3)]
+    tasks.append(OutboxJob(location_id="loc-0", window=OTHER_LABEL))
+    producer.publish_tasks(tasks, CODEC)
+    producer.publish_tasks(tasks, CODEC)  # again: adds and counts nothing
+    assert sredis.hgetall(keys.window_tally(STREAM, LABEL)) == {b"published": b"3"}
+    assert sredis.hgetall(keys.window_tally(STREAM, OTHER_LABEL)) == {b"published": b"1"}
+    assert sredis.pttl(keys.window_tally(STREAM, LABEL)) > 0
+    untallied = StreamProducer(sredis, STREAM + "-2")  # ids without a window label: no tally
+    untallied.publish_tasks(jobs(2, window="w1"), CODEC)
+    assert int(sredis.xlen(STREAM + "-2")) == 2
+    assert not sredis.exists(keys.window_tally(STREAM + "-2", "w1"))
 
 
 def test_the_wire_form_of_tasks_equals_the_codecs_fields() -> None:

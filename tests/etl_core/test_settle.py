@@ -62,3 +62,29 @@ async def test_settle_batches_mixed_outcomes_in_one_call(aredis: Any) -> None:
     assert dead[0][1][b"x"] == b"y" and int(dead[0][1][b"dlq_failed_at_ms"]) > 0
     assert (await aredis.xpending(STREAM, GROUP))["pending"] == 0
     assert await MARKS.done_among(aredis, ["a", "b"]) == {"a"}
+
+
+async def test_new_done_marks_are_counted_in_their_windows_tally_and_the_settled_log(
+    aredis: Any,
+) -> None:
+    label = "2026-11-22T10:00Z"
+    ids = [i.decode() for i in await publish(aredis, jobs(3, window=label))]
+    await aredis.xgroup_create(STREAM, GROUP, id="0")
+    await aredis.xreadgroup(GROUP, "c", {STREAM: ">"})
+    marks = DedupMarks(STREAM, GROUP, horizon_s=60)
+    settler = Settler(aredis, stream=STREAM, group=GROUP, consumer="c", marks=marks)
+    task_ids = [f"test.job:loc-{i}@{label}" for i in range(3)]
+    done = [
+        settler.submit(Settlement("ack", ids[0], task_ids[0])),
+        # found already done by the dedup check: its mark is renewed, not counted again
+        settler.submit(Settlement("ack", ids[1], task_ids[1], tally=False)),
+        settler.submit(Settlement("retry", ids[2], delay_ms=60_000, member="{}")),
+    ]
+    await settler.flush(give_up_after_s=5)
+    assert [await f for f in done] == [True, True, True]
+    tally = keys.window_tally(STREAM, label)
+    assert await aredis.hgetall(tally) == {f"done:{GROUP}".encode(): b"1"}
+    assert 0 < await aredis.pttl(tally) <= 120_000
+    log = await aredis.xrange(keys.settled_log(STREAM, GROUP))
+    assert [fields for _id, fields in log] == [{b"n": b"1"}]
+    assert 0 < await aredis.pttl(keys.settled_log(STREAM, GROUP)) <= keys.SETTLED_LOG_KEEP_MS

@@ -15,6 +15,7 @@ from etl_core.dedup import DedupMarks
 from etl_core.errors import BreakerOpen, PermanentError, RateLimited, TransientError
 from etl_core.outcomes import Done, Fail, Forward, Retry
 from etl_core.worker import Worker
+from etl_core.worker.hooks import WorkerHooks
 from tests.etl_core.workerkit import (
     CODEC,
     GROUP,
@@ -380,6 +381,39 @@ async def test_idle_consumers_are_pruned_only_without_pending_entries(aredis: An
     assert "holder" in await names()
     worker.stop()
     await asyncio.wait_for(running, timeout=10)
+
+
+async def test_pruning_keeps_the_workers_own_consumer_logs_and_counts_each_removal(
+    aredis: Any,
+) -> None:
+    await aredis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    await publish(aredis, jobs(1))
+    await aredis.xreadgroup(GROUP, "holder", {STREAM: ">"})  # holds a pending entry
+    for name in ("stopped-1", "stopped-2"):
+        await aredis.xgroup_createconsumer(STREAM, GROUP, name)
+    pruned: list[int] = []
+
+    class Hooks(WorkerHooks):
+        def on_consumers_pruned(self, count: int) -> None:
+            pruned.append(count)
+
+    options = fast_options(consumer_prune_idle_ms=1, reclaim_idle_ms=60_000)
+    worker = Worker(aredis, CODEC, Recorder(), options, hooks=Hooks())
+
+    async def names() -> set[str]:
+        return {c["name"].decode() for c in await aredis.xinfo_consumers(STREAM, GROUP)}
+
+    with capture_logs() as logs:
+        running = asyncio.create_task(worker.run())
+        await await_until(lambda: _lacks(names, "stopped-2"), message="stopped consumers pruned")
+        await asyncio.sleep(0.05)
+        assert {"holder", options.consumer} <= await names()  # pending kept; its own kept
+        worker.stop()
+        await asyncio.wait_for(running, timeout=10)
+    assert "stopped-1" not in await names()
+    events = [e for e in logs if e["event"] == "consumer_pruned"]
+    assert sorted(e["pruned"] for e in events) == ["stopped-1", "stopped-2"]
+    assert sum(pruned) == 2
 
 
 async def _lacks(names: Any, name: str) -> bool:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from etl_core.worker.maintenance import write_heartbeat
 from services.cli import app
 from services.cli.common import console
 from services.cli.status import _render
-from services.status import gather_status
+from services.status import STAGE_STREAMS, gather_status
 from tests.support.redis_server import RedisServer, free_port
 
 STREAM = "status-test-stream"
@@ -62,6 +63,28 @@ async def seed(client: Any) -> dict[str, Any]:
     for _ in range(4):
         assert (await limiter.try_acquire()).admitted
     return {"second_id": ids[1].decode() if isinstance(ids[1], bytes) else ids[1]}
+
+
+def hour_labels(now_ms: int, count: int = 3) -> list[str]:
+    """The labels of the hourly window of ``now_ms`` and of the ones before it, newest first."""
+    hour_ms = 3_600_000
+    start = now_ms - now_ms % hour_ms
+    return [
+        datetime.fromtimestamp((start - i * hour_ms) / 1000, UTC).strftime("%Y-%m-%dT%H:%MZ")
+        for i in range(count)
+    ]
+
+
+def empty_window(label: str) -> dict[str, Any]:
+    return {
+        "window": label,
+        "scheduled": 0,
+        "fetched": 0,
+        "labelled": 0,
+        "retrying": {keys.FETCH_GROUP: 0, keys.CATEGORIZE_GROUP: 0},
+        "retrying_complete": True,
+        "dead": {keys.FETCH_GROUP: 0, keys.CATEGORIZE_GROUP: 0},
+    }
 
 
 def running_stage(name: str) -> dict[str, Any]:
@@ -108,6 +131,7 @@ def check(status: dict[str, Any], second_id: str) -> None:
         "stream": f"{STREAM}:dlq",
         "count": 3,
         "by_error_type": {"AuthError": 2, "BadData": 1},
+        "by_window": {},  # their task ids name no window
     }
     (group,) = stream["groups"]
     consumers = group.pop("consumers")
@@ -165,7 +189,16 @@ async def test_gather_status_counts_everything(aredis: Any, sredis: Any) -> None
             ),
         },
     )
-    assert set(status) == {"streams", "stages", "breakers", "rate_limit"}
+    assert set(status) == {
+        "server_time_ms",
+        "schedule_window",
+        "windows",
+        "throughput",
+        "streams",
+        "stages",
+        "breakers",
+        "rate_limit",
+    }
     # the dead-letter numbers are the ones the operator's DeadLetters API reports
     dead = DeadLetters(sredis, STREAM)
     assert status["streams"][2]["dead_letters"]["count"] == dead.count()
@@ -175,7 +208,22 @@ async def test_gather_status_counts_everything(aredis: Any, sredis: Any) -> None
 
 async def test_gather_status_of_an_empty_redis(aredis: Any) -> None:
     status = await gather_status(aredis, streams=[STREAM], per_minute=60, per_day=1000)
+    now_ms = status["server_time_ms"]
+    assert isinstance(now_ms, int) and now_ms > 0
     assert status == {
+        "server_time_ms": now_ms,
+        "schedule_window": "1h",
+        "windows": [empty_window(label) for label in hour_labels(now_ms)],
+        "throughput": [
+            {
+                "stage": stage,
+                "stream": stream,
+                "capped": False,
+                "done_last_1m": 0,
+                "done_last_5m": 0,
+            }
+            for stage, stream in STAGE_STREAMS
+        ],
         "streams": [
             {
                 "name": STREAM,
@@ -183,7 +231,12 @@ async def test_gather_status_of_an_empty_redis(aredis: Any) -> None:
                 "length": 0,
                 "delayed": 0,
                 "backlog": 0,
-                "dead_letters": {"stream": f"{STREAM}:dlq", "count": 0, "by_error_type": {}},
+                "dead_letters": {
+                    "stream": f"{STREAM}:dlq",
+                    "count": 0,
+                    "by_error_type": {},
+                    "by_window": {},
+                },
                 "groups": [],
             }
         ],
@@ -409,3 +462,121 @@ def test_cli_watch_prints_a_reading_per_interval_until_interrupted(clean_redis: 
         _out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "Traceback" not in err
+
+
+async def seed_windows(client: Any, now_ms: int) -> list[str]:
+    """Tallies, delayed retries and dead letters of the current hour and the one before, one
+    dead letter of an older hour (not shown), and settled-log entries 10 s, 2 min and 10 min old.
+    """
+    labels = hour_labels(now_ms, 4)
+    current, previous, _, old = labels
+    ingestion, categorization = keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM
+    await client.hset(
+        keys.window_tally(ingestion, current),
+        mapping={keys.TALLY_PUBLISHED: 10, keys.tally_done_field(keys.FETCH_GROUP): 7},
+    )
+    await client.hset(
+        keys.window_tally(categorization, current),
+        mapping={keys.tally_done_field(keys.CATEGORIZE_GROUP): 5},
+    )
+    await client.hset(keys.window_tally(ingestion, previous), keys.TALLY_PUBLISHED, 3)
+    for i, label in enumerate([current, current, previous]):
+        member = json.dumps({"task_id": f"owm.ingest:loc-{i}@{label}", "attempts": "1"})
+        await client.zadd(keys.delayed_set(ingestion), {member: now_ms + 1000 + i})
+    await client.zadd(keys.delayed_set(categorization), {"not json": now_ms})
+    for i, label in enumerate([current, old]):
+        await client.xadd(
+            keys.dead_letter_stream(categorization),
+            {"task_id": f"owm.categorize:loc-{i}@{label}", "dlq_error_type": "BadData"},
+        )
+    log = keys.settled_log(ingestion, keys.FETCH_GROUP)
+    for age_ms, n in ((600_000, 100), (120_000, 20), (10_000, 3)):
+        await client.xadd(log, {"n": n}, id=f"{now_ms - age_ms}-0")
+    await client.xadd(
+        keys.settled_log(categorization, keys.CATEGORIZE_GROUP), {"n": 2}, id=f"{now_ms - 61_000}-0"
+    )
+    return labels
+
+
+async def test_per_window_totals_and_throughput(aredis: Any) -> None:
+    seconds, micros = await aredis.time()
+    labels = await seed_windows(aredis, int(seconds) * 1000 + int(micros) // 1000)
+    before = set(await aredis.keys("*"))
+    status = await gather_status(aredis, streams=[], per_minute=60, per_day=1000)
+    assert set(await aredis.keys("*")) == before  # read only
+    if hour_labels(status["server_time_ms"], 4) != labels:
+        pytest.skip("an hour began while the test ran")
+    current, previous, earlier = status["windows"]
+    assert current == {
+        "window": labels[0],
+        "scheduled": 10,
+        "fetched": 7,
+        "labelled": 5,
+        "retrying": {keys.FETCH_GROUP: 2, keys.CATEGORIZE_GROUP: 0},
+        "retrying_complete": True,
+        "dead": {keys.FETCH_GROUP: 0, keys.CATEGORIZE_GROUP: 1},
+    }
+    assert previous == {
+        **empty_window(labels[1]),
+        "scheduled": 3,
+        "retrying": {keys.FETCH_GROUP: 1, keys.CATEGORIZE_GROUP: 0},
+    }
+    assert earlier == empty_window(labels[2])  # the old hour's dead letter is a 4th window
+    fetch, categorize = status["throughput"]
+    assert (fetch["stage"], fetch["done_last_1m"], fetch["done_last_5m"]) == (
+        keys.FETCH_GROUP,
+        3,
+        23,
+    )
+    assert (categorize["done_last_1m"], categorize["done_last_5m"]) == (0, 2)
+    assert fetch["capped"] is False
+    with console.capture() as captured:
+        _render(status)
+    text = captured.get()
+    assert "throughput fetch-weather: 3 done in the last minute, 23 in 5 minutes" in text
+    row = next(line for line in text.splitlines() if labels[0] in line)
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells == [labels[0], "10", "7", "5", "2/0", "0/1"], row
+
+
+async def test_throughput_at_the_cap_is_shown_as_a_lower_bound(
+    aredis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("services.status.THROUGHPUT_SCAN_CAP", 2)
+    monkeypatch.setattr("services.status.DELAYED_SCAN_CAP", 1)
+    seconds, _micros = await aredis.time()
+    await seed_windows(aredis, int(seconds) * 1000)
+    status = await gather_status(aredis, streams=[], per_minute=60, per_day=1000)
+    fetch = status["throughput"][0]
+    assert fetch["capped"] is True and fetch["done_last_5m"] == 23  # the first 2 of 3 entries
+    assert status["windows"][0]["retrying_complete"] is False
+    with console.capture() as captured:
+        _render(status)
+    assert ">= 3 done in the last minute" in captured.get()
+
+
+def test_cli_json_numbers_are_numbers(clean_redis: str) -> None:
+    client = redis.Redis.from_url(clean_redis)
+    seconds, micros = client.time()
+    asyncio.run(_seed_url(clean_redis, int(seconds) * 1000 + int(micros) // 1000))
+    result = runner.invoke(app, ["status", "--json"], env={"REDIS_URL": clean_redis})
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert isinstance(status["server_time_ms"], int)
+    for window in status["windows"]:
+        for name in ("scheduled", "fetched", "labelled"):
+            assert type(window[name]) is int
+        assert all(type(v) is int for v in [*window["retrying"].values(), *window["dead"].values()])
+        assert type(window["retrying_complete"]) is bool
+    assert status["windows"][0]["scheduled"] in (10, 0)  # 0 only if an hour began meanwhile
+    for row in status["throughput"]:
+        assert type(row["done_last_1m"]) is int and type(row["done_last_5m"]) is int
+    assert status["throughput"][0]["done_last_5m"] == 23
+
+
+async def _seed_url(url: str, now_ms: int) -> None:
+    client = aioredis.Redis.from_url(url)
+    try:
+        await seed_windows(client, now_ms)
+    finally:
+        await client.aclose()
