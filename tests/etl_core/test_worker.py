@@ -21,6 +21,7 @@ from tests.etl_core.workerkit import (
     GROUP,
     NEXT,
     STREAM,
+    Job,
     NextJob,
     Recorder,
     fast_options,
@@ -389,8 +390,6 @@ async def test_pruning_keeps_the_workers_own_consumer_logs_and_counts_each_remov
     await aredis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
     await publish(aredis, jobs(1))
     await aredis.xreadgroup(GROUP, "holder", {STREAM: ">"})  # holds a pending entry
-    for name in ("stopped-1", "stopped-2"):
-        await aredis.xgroup_createconsumer(STREAM, GROUP, name)
     pruned: list[int] = []
 
     class Hooks(WorkerHooks):
@@ -398,15 +397,23 @@ async def test_pruning_keeps_the_workers_own_consumer_logs_and_counts_each_remov
             pruned.append(count)
 
     options = fast_options(consumer_prune_idle_ms=1, reclaim_idle_ms=60_000)
-    worker = Worker(aredis, CODEC, Recorder(), options, hooks=Hooks())
+    recorder = Recorder()
+    worker = Worker(aredis, CODEC, recorder, options, hooks=Hooks())
 
     async def names() -> set[str]:
         return {c["name"].decode() for c in await aredis.xinfo_consumers(STREAM, GROUP)}
 
     with capture_logs() as logs:
         running = asyncio.create_task(worker.run())
+        # Redis creates a consumer when it first reads an entry: give the worker one, so that its
+        # own consumer exists, holds nothing and is idle while the stopped ones are pruned.
+        await publish(aredis, [Job(location_id="own", window="w1")])
+        await await_until(
+            lambda: _done(recorder, "test.job:own@w1"), message="the worker's task done"
+        )
+        for name in ("stopped-1", "stopped-2"):
+            await aredis.xgroup_createconsumer(STREAM, GROUP, name)
         await await_until(lambda: _lacks(names, "stopped-2"), message="stopped consumers pruned")
-        await asyncio.sleep(0.05)
         assert {"holder", options.consumer} <= await names()  # pending kept; its own kept
         worker.stop()
         await asyncio.wait_for(running, timeout=10)
@@ -414,6 +421,10 @@ async def test_pruning_keeps_the_workers_own_consumer_logs_and_counts_each_remov
     events = [e for e in logs if e["event"] == "consumer_pruned"]
     assert sorted(e["pruned"] for e in events) == ["stopped-1", "stopped-2"]
     assert sum(pruned) == 2
+
+
+async def _done(recorder: Recorder, task_id: str) -> bool:
+    return recorder.calls[task_id] == 1
 
 
 async def _lacks(names: Any, name: str) -> bool:

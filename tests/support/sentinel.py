@@ -217,6 +217,14 @@ class SentinelTopology:
                 lambda node=node: node.client().info("replication")["master_link_status"] == "up",
                 timeout_s,
             )
+        # After a diskless sync the master counts a replica online only at its first REPLCONF ACK
+        # (up to a second later); until then it buffers the stream for it without sending, which
+        # a test that stops the replica would take for a lag of its own making.
+        _wait_for(
+            "the master counting every replica online",
+            lambda: self._online_replicas(master) == len(replicas),
+            timeout_s,
+        )
         for sentinel in self.sentinel_nodes:
             sentinel.start_process(self._sentinel_args(sentinel, master))
         for sentinel in self.sentinel_nodes:
@@ -230,6 +238,15 @@ class SentinelTopology:
                 log = sentinel.dir / "sentinel.log"
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
                 raise RuntimeError(f"{exc}; {sentinel.name}'s log ends:\n{tail}") from None
+
+    @staticmethod
+    def _online_replicas(master: _Node) -> int:
+        info = master.client().info("replication")
+        return sum(
+            1
+            for key, value in info.items()
+            if key.startswith("slave") and isinstance(value, dict) and value.get("state") == "online"
+        )
 
     def _sees_all(self, sentinel: _Node) -> bool:
         client = sentinel.client()
