@@ -18,11 +18,13 @@ import yaml
 
 ROOT = Path(__file__).parents[2]
 K8S = ROOT / "deploy" / "k8s"
+# The production set; deploy/k8s/kustomization.yaml only names it, and the overlays build on it.
+BASE = K8S / "base"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-SECRET_EXAMPLE = K8S / "secret.example.yaml"
+SECRET_EXAMPLE = BASE / "secret.example.yaml"
 # The Kubernetes version the manifests are checked against (kubernetes-validate ships its schemas).
 K8S_VERSION = "1.30.0"
-# The kustomize image name of the trail-etl image (``images:`` in deploy/k8s/kustomization.yaml).
+# The kustomize name of the trail-etl image (``images:`` in deploy/k8s/base/kustomization.yaml).
 IMAGE = "trail-etl"
 KUSTOMIZE_KEYS = {"apiVersion", "kind", "namespace", "labels", "resources", "images", "patches"}
 CLUSTER_SCOPED = {"Namespace"}
