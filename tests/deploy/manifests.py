@@ -2,8 +2,10 @@
 
 ``render`` follows a kustomization's ``resources:`` (files and directories), inline ``$patch:
 delete`` patches and JSON 6902 patches (``add``, ``replace``, ``remove``; inline or a ``path:``,
-aimed by a ``target:`` of kind and name) itself (there is no kubectl here); any other kustomize
-feature fails loudly, so a new one cannot be silently ignored by the tests.
+aimed by a ``target:`` of kind and name) itself, without kubectl; any other kustomize feature
+fails loudly, so a new one cannot be silently ignored by the tests. Like kustomize it refuses a
+cycle: a directory resource that is, or contains, the kustomization naming it or any kustomization
+that led there (test_kustomize.py checks both agree, with kubectl where there is one).
 """
 
 from __future__ import annotations
@@ -49,15 +51,36 @@ def kustomizations() -> list[Path]:
     return sorted(path.parent for path in K8S.rglob("kustomization.yaml"))
 
 
+class KustomizeCycleError(ValueError):
+    """A directory resource kustomize refuses: it is or contains a root already being built."""
+
+
 def render(directory: Path = K8S) -> list[Doc]:
     """The objects ``kubectl apply -k directory`` sends (without kustomize's labels/images)."""
+    return _render(directory.resolve(), ())
+
+
+def _render(directory: Path, referrers: tuple[Path, ...]) -> list[Doc]:
+    """``referrers``: the kustomization roots (resolved) that led to ``directory``, outermost
+    first. kustomize refuses a directory resource that is, or is an ancestor of, ``directory`` or
+    any of them ("cycle detected"): building it would build the kustomization naming it again."""
     kustomization = load_one(directory / "kustomization.yaml")
     unsupported = set(kustomization) - KUSTOMIZE_KEYS
     assert not unsupported, f"{directory}: render() does not handle {sorted(unsupported)}"
+    visited = (*referrers, directory)
     docs: list[Doc] = []
     for entry in kustomization["resources"]:
         path = (directory / entry).resolve()
-        docs.extend(render(path) if path.is_dir() else copy.deepcopy(load_all(path)))
+        if not path.is_dir():
+            docs.extend(copy.deepcopy(load_all(path)))
+            continue
+        for root in reversed(visited):
+            if path == root or path in root.parents:
+                raise KustomizeCycleError(
+                    f"{directory}: resource {entry!r}: cycle detected: candidate root '{path}'"
+                    f" contains visited root '{root}'"
+                )
+        docs.extend(_render(path, visited))
     for patch in kustomization.get("patches", []):
         body = yaml.safe_load(patch.get("patch", ""))
         if "path" in patch:
