@@ -2,8 +2,10 @@
 
 ``render`` follows a kustomization's ``resources:`` (files and directories), inline ``$patch:
 delete`` patches and JSON 6902 patches (``add``, ``replace``, ``remove``; inline or a ``path:``,
-aimed by a ``target:`` of kind and name) itself (there is no kubectl here); any other kustomize
-feature fails loudly, so a new one cannot be silently ignored by the tests.
+aimed by a ``target:`` of kind and name) itself, without kubectl; any other kustomize feature
+fails loudly, so a new one cannot be silently ignored by the tests. Like kustomize it refuses a
+cycle: a directory resource that is, or contains, the kustomization naming it or any kustomization
+that led there (test_kustomize.py checks both agree, with kubectl where there is one).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import yaml
 
 ROOT = Path(__file__).parents[2]
 K8S = ROOT / "deploy" / "k8s"
+# The production set; deploy/k8s/kustomization.yaml only names it, and the overlays build on it.
+BASE = K8S / "base"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-SECRET_EXAMPLE = K8S / "secret.example.yaml"
+SECRET_EXAMPLE = BASE / "secret.example.yaml"
 # The Kubernetes version the manifests are checked against (kubernetes-validate ships its schemas).
 K8S_VERSION = "1.30.0"
-# The kustomize image name of the trail-etl image (``images:`` in deploy/k8s/kustomization.yaml).
+# The kustomize name of the trail-etl image (``images:`` in deploy/k8s/base/kustomization.yaml).
 IMAGE = "trail-etl"
 KUSTOMIZE_KEYS = {"apiVersion", "kind", "namespace", "labels", "resources", "images", "patches"}
 CLUSTER_SCOPED = {"Namespace"}
@@ -47,15 +51,36 @@ def kustomizations() -> list[Path]:
     return sorted(path.parent for path in K8S.rglob("kustomization.yaml"))
 
 
+class KustomizeCycleError(ValueError):
+    """A directory resource kustomize refuses: it is or contains a root already being built."""
+
+
 def render(directory: Path = K8S) -> list[Doc]:
     """The objects ``kubectl apply -k directory`` sends (without kustomize's labels/images)."""
+    return _render(directory.resolve(), ())
+
+
+def _render(directory: Path, referrers: tuple[Path, ...]) -> list[Doc]:
+    """``referrers``: the kustomization roots (resolved) that led to ``directory``, outermost
+    first. kustomize refuses a directory resource that is, or is an ancestor of, ``directory`` or
+    any of them ("cycle detected"): building it would build the kustomization naming it again."""
     kustomization = load_one(directory / "kustomization.yaml")
     unsupported = set(kustomization) - KUSTOMIZE_KEYS
     assert not unsupported, f"{directory}: render() does not handle {sorted(unsupported)}"
+    visited = (*referrers, directory)
     docs: list[Doc] = []
     for entry in kustomization["resources"]:
         path = (directory / entry).resolve()
-        docs.extend(render(path) if path.is_dir() else copy.deepcopy(load_all(path)))
+        if not path.is_dir():
+            docs.extend(copy.deepcopy(load_all(path)))
+            continue
+        for root in reversed(visited):
+            if path == root or path in root.parents:
+                raise KustomizeCycleError(
+                    f"{directory}: resource {entry!r}: cycle detected: candidate root '{path}'"
+                    f" contains visited root '{root}'"
+                )
+        docs.extend(_render(path, visited))
     for patch in kustomization.get("patches", []):
         body = yaml.safe_load(patch.get("patch", ""))
         if "path" in patch:
