@@ -217,12 +217,13 @@ class SentinelTopology:
                 lambda node=node: node.client().info("replication")["master_link_status"] == "up",
                 timeout_s,
             )
-        # After a diskless sync the master counts a replica online only at its first REPLCONF ACK
-        # (up to a second later); until then it buffers the stream for it without sending, which
-        # a test that stops the replica would take for a lag of its own making.
+        # After a diskless sync the master starts a replica's command stream only at its first
+        # REPLCONF ACK (up to a second later, more on a loaded machine); until then it buffers the
+        # stream without sending it, which a test that stops the replica would take for a lag of
+        # its own making. A write every replica acknowledges shows the streams flowing.
         _wait_for(
-            "the master counting every replica online",
-            lambda: self._online_replicas(master) == len(replicas),
+            "every replica acknowledging the master's writes",
+            lambda: self._acknowledging(master) == len(replicas),
             timeout_s,
         )
         for sentinel in self.sentinel_nodes:
@@ -239,14 +240,17 @@ class SentinelTopology:
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
                 raise RuntimeError(f"{exc}; {sentinel.name}'s log ends:\n{tail}") from None
 
-    @staticmethod
-    def _online_replicas(master: _Node) -> int:
-        info = master.client().info("replication")
-        return sum(
-            1
-            for key, value in info.items()
-            if key.startswith("slave") and isinstance(value, dict) and value.get("state") == "online"
-        )
+    def _acknowledging(self, master: _Node) -> int:
+        """Replicas that acknowledge a write (a key set and deleted at once, so none is left)."""
+        client = master.client(timeout_s=5)
+        try:
+            pipe = client.pipeline(transaction=False)
+            pipe.set("test-topology-fence", 1)
+            pipe.delete("test-topology-fence")
+            pipe.execute_command("WAIT", len(self.data) - 1, 1_000)
+            return int(pipe.execute()[-1])
+        finally:
+            client.close()
 
     def _sees_all(self, sentinel: _Node) -> bool:
         client = sentinel.client()
