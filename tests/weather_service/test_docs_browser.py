@@ -49,6 +49,7 @@ def service(tmp_path: Path) -> Iterator[str]:
 def browser(tmp_path: Path) -> Iterator[Any]:
     binary, driver_path = _browser_paths()
     require_or_skip("chromium and chromedriver", binary is not None and driver_path is not None)
+    assert binary is not None and driver_path is not None
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
