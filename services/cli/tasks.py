@@ -15,7 +15,10 @@ from rich.text import Text
 from services.cli.common import console, fail, redis_client, with_redis_errors
 from services.status import PIPELINE_STAGES
 
-tasks_app = typer.Typer(help="Tasks in flight: active (held by a worker), delayed (waiting for a retry).", no_args_is_help=True)
+tasks_app = typer.Typer(
+    help="Tasks in flight: active (held by a worker), delayed (waiting for a retry).",
+    no_args_is_help=True,
+)
 task_app = typer.Typer(help="One task: where it is.", no_args_is_help=True)
 
 STAGE_OPTION = typer.Option(
