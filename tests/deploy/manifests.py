@@ -23,6 +23,17 @@ K8S = ROOT / "deploy" / "k8s"
 # The production set; deploy/k8s/kustomization.yaml only names it, and the overlays build on it.
 BASE = K8S / "base"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+# (kind, name) of what `kubectl apply -k deploy/k8s` runs in production.
+PRODUCTION = {
+    ("Namespace", "trail-etl"),
+    ("PersistentVolumeClaim", "schedule-outbox"),
+    ("CronJob", "schedule-jobs"),
+    ("Deployment", "fetch-weather"),
+    ("Deployment", "categorize-trail-conditions"),
+    ("Deployment", "weather-service"),
+    ("Service", "weather-service"),
+    ("HorizontalPodAutoscaler", "fetch-weather"),
+}
 SECRET_EXAMPLE = BASE / "secret.example.yaml"
 # The Kubernetes version the manifests are checked against (kubernetes-validate ships its schemas).
 K8S_VERSION = "1.30.0"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.manifests import K8S, Doc, kustomizations, load_one, name, render
+from tests.deploy.manifests import K8S, PRODUCTION, Doc, kustomizations, load_one, name, render
 from tests.deploy.test_render import ACCEPTED, CYCLES, write_tree
 
 KUBECTL = shutil.which("kubectl")
@@ -27,17 +27,6 @@ needs_kubectl = pytest.mark.skipif(
     " (test_render.py still checks the in-repo renderer offline)",
 )
 
-# What `kubectl apply -k deploy/k8s` runs in production.
-PRODUCTION = {
-    ("Namespace", "trail-etl"),
-    ("PersistentVolumeClaim", "schedule-outbox"),
-    ("CronJob", "schedule-jobs"),
-    ("Deployment", "fetch-weather"),
-    ("Deployment", "categorize-trail-conditions"),
-    ("Deployment", "weather-service"),
-    ("Service", "weather-service"),
-    ("HorizontalPodAutoscaler", "fetch-weather"),
-}
 HPA = ("HorizontalPodAutoscaler", "fetch-weather")
 # Per kustomization (relative to deploy/k8s): (objects it must have, objects it must not have).
 EXPECTED: dict[str, tuple[set[tuple[str, str]], set[tuple[str, str]]]] = {
