@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 import time
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -294,11 +297,30 @@ def settle_rates(
 
 
 def _watch(settings: StatusSettings, names: list[str], every_s: float, as_json: bool) -> None:
+    try:
+        asyncio.run(_watch_until_interrupted(settings, names, every_s, as_json))
+    except (redis.RedisError, RedisRefused, OSError) as exc:
+        raise redis_fail(exc, settings.redis_url) from None
+    except KeyboardInterrupt:  # Ctrl-C before the loop's own handler was set
+        return
+
+
+async def _watch_until_interrupted(
+    settings: StatusSettings, names: list[str], every_s: float, as_json: bool
+) -> None:
+    """Ctrl-C sets an event instead of cancelling the loop (``asyncio.run``'s way): on Python
+    3.11 ``asyncio.wait_for``, which redis-py sends commands through, drops a cancellation that
+    arrives as the command completes, and the watch would go on."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
     previous: dict[str, Any] | None = None
     previous_at = 0.0
     try:
-        while True:
-            result = _gather_or_exit(settings, names)
+        while not stop.is_set():
+            result = await _unless_stopped(_gather(settings, names), stop)
+            if result is None:
+                return
             now = time.monotonic()
             rates = settle_rates(previous, result, now - previous_at) if previous else {}
             previous, previous_at = result, now
@@ -312,6 +334,22 @@ def _watch(settings: StatusSettings, names: list[str], every_s: float, as_json: 
                     f"settled: {escape(shown)}  [dim]every {every_s:g} s, "
                     f"{datetime.now(UTC):%H:%M:%S} UTC; Ctrl-C to stop[/]"
                 )
-            time.sleep(every_s)
-    except KeyboardInterrupt:
-        return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(every_s):
+                    await stop.wait()
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+async def _unless_stopped(
+    reading: Coroutine[Any, Any, dict[str, Any]], stop: asyncio.Event
+) -> dict[str, Any] | None:
+    """The reading, or None once ``stop`` is set first (a reading can wait out Redis's retries)."""
+    task = asyncio.ensure_future(reading)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    return None
