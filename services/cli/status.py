@@ -9,7 +9,7 @@ import signal
 import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 import typer
@@ -24,6 +24,8 @@ from services.cli.common import console, fail, redis_fail
 from services.cli.settings import CliSettings
 from services.status import PIPELINE_STREAMS, gather_status
 from services.window_settings import ScheduleWindowSettings
+
+T = TypeVar("T")
 
 
 class StatusSettings(
@@ -267,11 +269,16 @@ def status(
     _render(result)
 
 
-def _gather_or_exit(settings: StatusSettings, names: list[str]) -> dict[str, Any]:
+def _run_or_exit(settings: StatusSettings, main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, a Redis failure reported as one line and its exit code."""
     try:
-        return asyncio.run(_gather(settings, names))
+        return asyncio.run(main)
     except (redis.RedisError, RedisRefused, OSError) as exc:
         raise redis_fail(exc, settings.redis_url) from None
+
+
+def _gather_or_exit(settings: StatusSettings, names: list[str]) -> dict[str, Any]:
+    return _run_or_exit(settings, _gather(settings, names))
 
 
 def _settled(status: dict[str, Any]) -> dict[tuple[str, str], int]:
@@ -298,9 +305,7 @@ def settle_rates(
 
 def _watch(settings: StatusSettings, names: list[str], every_s: float, as_json: bool) -> None:
     try:
-        asyncio.run(_watch_until_interrupted(settings, names, every_s, as_json))
-    except (redis.RedisError, RedisRefused, OSError) as exc:
-        raise redis_fail(exc, settings.redis_url) from None
+        _run_or_exit(settings, _watch_until_interrupted(settings, names, every_s, as_json))
     except KeyboardInterrupt:  # Ctrl-C before the loop's own handler was set
         return
 

@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from etl_core.redis_client import RedisRetryOptions, async_client, sync_client
+from etl_core.replication import wait_for_replicas
 from tests.support.redis_server import redis_server_binary, require_or_skip
 from tests.support.sentinel import MASTER_NAME, SentinelTopology, sentinel_topology
 
@@ -52,12 +53,12 @@ def _readonly_refusals(node: Any) -> int:
 
 # WAIT counts the replicas that acknowledged this connection's last write: a pooled connection that
 # wrote nothing answers at once. A write of its own, in the same pipeline, puts the connection past
-# every write the server held, those of the other pooled connections included.
+# every write the server held, those of the other pooled connections included (as the outbox's
+# ``wait_for_replicas`` does; it has no asyncio form, hence the copy below).
 def _replicated(client: redis.Redis) -> int:
-    pipe = client.pipeline(transaction=False)
-    pipe.set("test-wait-fence", 1, px=1_000)
-    pipe.execute_command("WAIT", 1, 10_000)
-    return int(pipe.execute()[1])
+    return wait_for_replicas(
+        client, fence_key="test-wait-fence", replicas=1, timeout_ms=10_000
+    ).acknowledged
 
 
 async def _replicated_async(client: Any) -> int:

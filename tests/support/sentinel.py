@@ -15,6 +15,8 @@ from pathlib import Path
 
 import redis
 
+from etl_core.errors import ReplicationUnconfirmed
+from etl_core.replication import wait_for_replicas
 from tests.support.redis_server import free_port, redis_server_binary
 
 MASTER_NAME = "trail-etl"
@@ -241,14 +243,17 @@ class SentinelTopology:
                 raise RuntimeError(f"{exc}; {sentinel.name}'s log ends:\n{tail}") from None
 
     def _acknowledging(self, master: _Node) -> int:
-        """Replicas that acknowledge a write (a key set and deleted at once, so none is left)."""
+        """Replicas that acknowledge a write (the fence key, deleted after, so none is left)."""
         client = master.client(timeout_s=5)
         try:
-            pipe = client.pipeline(transaction=False)
-            pipe.set("test-topology-fence", 1)
-            pipe.delete("test-topology-fence")
-            pipe.execute_command("WAIT", len(self.data) - 1, 1_000)
-            return int(pipe.execute()[-1])
+            fence = "test-topology-fence"
+            ack = wait_for_replicas(
+                client, fence_key=fence, replicas=len(self.data) - 1, timeout_ms=1_000
+            )
+            client.delete(fence)
+            return ack.acknowledged
+        except ReplicationUnconfirmed:  # no answer yet: ask again
+            return 0
         finally:
             client.close()
 
