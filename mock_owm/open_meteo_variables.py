@@ -6,8 +6,9 @@ Two kinds of values, as Open-Meteo documents them:
   mock's hour that starts at the label (its values are those of its start, as OWM's ``hourly[]``);
 * **preceding hour** (precipitation, rain, showers, snowfall, gusts, probability): the sum or
   maximum of the hour that ends at the label, i.e. the mock's hour starting one hour earlier.
-  ``weather_code`` is read there too: Open-Meteo derives it from the same step's precipitation,
-  so a label's code and its precipitation describe the same hour.
+  ``weather_code`` is read there too, although Open-Meteo's table lists it as instant: the code
+  of a label then describes the same hour as its precipitation (a rain code never stands beside
+  a dry hour), which is what a client reading both needs.
 
 Amounts: ``rain`` is the mock's liquid precipitation outside thunderstorms, ``showers`` the
 convective rain of thunderstorm hours, ``snowfall`` the snow's water equivalent at Open-Meteo's
