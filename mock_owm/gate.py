@@ -32,7 +32,7 @@ log = get_logger(__name__, component="mock_owm")
 Build = Callable[[Mapping[str, str], RuntimeConfig], bytes]
 
 
-async def _hang(timeout_s: float, receive: Receive) -> None:
+async def hang(timeout_s: float, receive: Receive) -> None:
     """Wait ``timeout_s``, or less if the client hangs up first (nobody is left to answer)."""
 
     async def client_left() -> None:
@@ -82,7 +82,7 @@ async def guarded(mock: MockOwm, endpoint: str, query: Mapping[str, str], build:
     if cfg.latency_ms > 0:
         await asyncio.sleep(cfg.latency_ms / 1000.0)
     if fault is Fault.TIMEOUT:
-        await _hang(cfg.timeout_s, receive)
+        await hang(cfg.timeout_s, receive)
         return _reply(mock, 504, error_body(504, SERVER_ERROR_MESSAGES[504]))
     if fault is Fault.TOO_MANY_REQUESTS:
         return _too_many(mock, cfg)

@@ -178,6 +178,15 @@ def faults_body_schema() -> Json:
             {"type": "array", "items": key, "minItems": 1, "maxItems": MAX_API_KEYS},
         ],
     }
+    properties["open_meteo_api_keys"] = {
+        "description": "Valid apikey values of /v1/forecast: a list, or one comma-separated "
+        'string; null or "" to accept any key',
+        "anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": key, "minItems": 1, "maxItems": MAX_API_KEYS},
+            {"type": "null"},
+        ],
+    }
     properties["now"] = {
         "description": 'A fixed clock (ISO 8601, naive means UTC, 1979 to 2099); null, "" or '
         '"real" for the real clock',

@@ -23,6 +23,7 @@ MAX_TIMEOUT_S = 600.0
 # Only a header value, so far beyond a day: tests give clients absurd ones that they must cap.
 MAX_RETRY_AFTER_S = 1_000_000_000
 MAX_RATE_LIMIT_PER_MINUTE = 10_000_000
+MAX_RATE_LIMIT_PER_HOUR = 100_000_000
 MAX_RATE_LIMIT_PER_DAY = 1_000_000_000
 MAX_RATE_LIMIT_WINDOW_S = 3_600.0
 MAX_SEED = 2**63 - 1
@@ -38,9 +39,14 @@ LatencyMs = Annotated[float, Field(ge=0.0, le=MAX_LATENCY_MS, allow_inf_nan=Fals
 TimeoutS = Annotated[float, Field(gt=0.0, le=MAX_TIMEOUT_S, allow_inf_nan=False)]
 RetryAfterS = Annotated[int, Field(ge=0, le=MAX_RETRY_AFTER_S)]
 PerMinute = Annotated[int, Field(ge=1, le=MAX_RATE_LIMIT_PER_MINUTE)]
+PerHour = Annotated[int, Field(ge=1, le=MAX_RATE_LIMIT_PER_HOUR)]
 PerDay = Annotated[int, Field(ge=1, le=MAX_RATE_LIMIT_PER_DAY)]
 WindowS = Annotated[float, Field(gt=0.0, le=MAX_RATE_LIMIT_WINDOW_S, allow_inf_nan=False)]
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+# Open-Meteo's free API: calls (weighted, open_meteo_quota.py) per client and period.
+OPEN_METEO_PER_MINUTE = 600
+OPEN_METEO_PER_HOUR = 5_000
+OPEN_METEO_PER_DAY = 10_000
 
 
 def parse_api_keys(value: Any) -> tuple[str, ...]:
@@ -63,6 +69,13 @@ def parse_api_keys(value: Any) -> tuple[str, ...]:
                 f"an API key has at most {MAX_API_KEY_CHARS} printable characters, no spaces"
             )
     return keys
+
+
+def parse_optional_api_keys(value: Any) -> tuple[str, ...] | None:
+    """None or blank: any key is accepted; otherwise as ``parse_api_keys``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return parse_api_keys(value)
 
 
 def parse_now(value: Any) -> Any:
@@ -109,6 +122,13 @@ class RuntimeConfig(BaseModel):
     # only for tests that compress time.
     rate_limit_window_s: WindowS = WINDOW_S
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
+    # /v1/forecast: calls per client in each minute (of rate_limit_window_s), hour (60 such
+    # windows) and day (1,440); None: unlimited. The keys a request's ``apikey`` must be one of;
+    # None: any (a request without one is always the free API, counted per client address).
+    open_meteo_rate_limit_per_minute: PerMinute | None = OPEN_METEO_PER_MINUTE
+    open_meteo_rate_limit_per_hour: PerHour | None = OPEN_METEO_PER_HOUR
+    open_meteo_rate_limit_per_day: PerDay | None = OPEN_METEO_PER_DAY
+    open_meteo_api_keys: tuple[str, ...] | None = None
     seed: Seed | None = None
     now: datetime | None = None
 
@@ -116,6 +136,11 @@ class RuntimeConfig(BaseModel):
     @classmethod
     def _keys(cls, value: Any) -> tuple[str, ...]:
         return parse_api_keys(value)
+
+    @field_validator("open_meteo_api_keys", mode="before")
+    @classmethod
+    def _open_meteo_keys(cls, value: Any) -> tuple[str, ...] | None:
+        return parse_optional_api_keys(value)
 
     @field_validator("now", mode="before")
     @classmethod

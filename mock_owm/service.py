@@ -10,6 +10,8 @@ from etl_core.logging import get_logger
 from mock_owm.auth import generate_admin_token
 from mock_owm.faults import FaultInjector
 from mock_owm.forecast import Forecaster
+from mock_owm.open_meteo_quota import OpenMeteoQuota
+from mock_owm.open_meteo_render import OpenMeteoResponder
 from mock_owm.ratelimit import QuotaLimiter
 from mock_owm.responder import Responder
 from mock_owm.runtime import RuntimeConfig
@@ -32,6 +34,9 @@ class MockOwm:
         self.faults = FaultInjector(self.config.seed)
         self.forecaster = Forecaster(day_cache=settings.day_cache)
         self.responder = Responder(self.forecaster, fragment_cache=settings.fragment_cache)
+        # Open-Meteo's /v1/forecast reads the same hours as the OWM endpoints.
+        self.open_meteo = OpenMeteoResponder(self.forecaster)
+        self.open_meteo_quota = OpenMeteoQuota()
         # Quotas and statistics run on real elapsed time, even when the weather clock is fixed;
         # tests may replace these clocks.
         self.monotonic: Callable[[], float] = time.monotonic

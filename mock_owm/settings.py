@@ -17,8 +17,12 @@ from mock_owm.responder import DEFAULT_FRAGMENT_CACHE
 from mock_owm.runtime import (
     DEFAULT_API_KEY,
     DEFAULT_TIMEOUT_S,
+    OPEN_METEO_PER_DAY,
+    OPEN_METEO_PER_HOUR,
+    OPEN_METEO_PER_MINUTE,
     LatencyMs,
     PerDay,
+    PerHour,
     PerMinute,
     Rate,
     RetryAfterS,
@@ -29,6 +33,7 @@ from mock_owm.runtime import (
     check_rate_sum,
     parse_api_keys,
     parse_now,
+    parse_optional_api_keys,
 )
 
 ENV_PREFIX = "MOCK_OWM_"
@@ -60,6 +65,12 @@ class MockOwmSettings(ServiceSettings):
     rate_limit_per_minute: PerMinute | None = None
     rate_limit_per_day: PerDay | None = None
     rate_limit_window_s: WindowS = WINDOW_S  # see RuntimeConfig
+    # GET /v1/forecast (Open-Meteo): the free API's quotas per client; blank: unlimited
+    open_meteo_rate_limit_per_minute: PerMinute | None = OPEN_METEO_PER_MINUTE
+    open_meteo_rate_limit_per_hour: PerHour | None = OPEN_METEO_PER_HOUR
+    open_meteo_rate_limit_per_day: PerDay | None = OPEN_METEO_PER_DAY
+    # valid ``apikey`` values (comma-separated); unset or blank: any key is accepted
+    open_meteo_api_keys: Annotated[tuple[str, ...] | None, NoDecode] = None
     # local days kept in memory (~13 kB each)
     day_cache: int = Field(DEFAULT_DAY_CACHE, ge=16, le=MAX_DAY_CACHE)
     # encoded parts (~20 kB each)
@@ -72,13 +83,20 @@ class MockOwmSettings(ServiceSettings):
     def _keys(cls, value: Any) -> tuple[str, ...]:
         return parse_api_keys(value)
 
+    @field_validator("open_meteo_api_keys", mode="before")
+    @classmethod
+    def _open_meteo_keys(cls, value: Any) -> tuple[str, ...] | None:
+        return parse_optional_api_keys(value)
+
     @field_validator("now", mode="before")
     @classmethod
     def _now(cls, value: Any) -> Any:
         return parse_now(value)
 
     @field_validator("rate_limit_per_minute", "rate_limit_per_day", "retry_after_s", "seed",
-                     "admin_token", mode="before")
+                     "admin_token", "open_meteo_rate_limit_per_minute",
+                     "open_meteo_rate_limit_per_hour", "open_meteo_rate_limit_per_day",
+                     mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and value.strip() == "" else value
@@ -123,4 +141,8 @@ class MockOwmSettings(ServiceSettings):
             rate_limit_per_minute=self.rate_limit_per_minute,
             rate_limit_per_day=self.rate_limit_per_day,
             rate_limit_window_s=self.rate_limit_window_s,
+            open_meteo_rate_limit_per_minute=self.open_meteo_rate_limit_per_minute,
+            open_meteo_rate_limit_per_hour=self.open_meteo_rate_limit_per_hour,
+            open_meteo_rate_limit_per_day=self.open_meteo_rate_limit_per_day,
+            open_meteo_api_keys=self.open_meteo_api_keys,
         )

@@ -1,6 +1,9 @@
 """What the mock saw: requests per endpoint and key, status codes, injected faults, and per key the
 most requests in any rolling 60 s window (exact, from request times; memory stays bounded because
-only the last 60 s of times are kept, next to the running maximum)."""
+only the last 60 s of times are kept, next to the running maximum).
+
+Open-Meteo's clients (an address or an ``apikey``) get the same, plus the weighted calls their
+answers were charged (``open_meteo_quota``), in total and at most in any rolling 60 s."""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ from collections import Counter, deque
 from datetime import UTC, datetime
 from typing import Any
 
+from mock_owm.open_meteo_quota import MAX_CLIENTS, as_calls
 from mock_owm.ratelimit import WINDOW_S
 
 MISSING_KEY = "<missing>"
 INVALID_KEY = "<invalid>"
+OTHER_CLIENTS = "<other>"  # Open-Meteo clients past MAX_CLIENTS, counted together
 
 
 class WindowPeak:
@@ -44,6 +49,35 @@ class WindowPeak:
         return len(self._times)
 
 
+class WeightedWindowPeak:
+    """Like ``WindowPeak``, for events that carry a weight (integer units): the most weight in any
+    trailing 60 s window."""
+
+    __slots__ = ("_events", "_sum", "peak")
+
+    def __init__(self) -> None:
+        self._events: deque[tuple[float, int]] = deque()
+        self._sum = 0
+        self.peak = 0
+
+    def _trim(self, now_s: float) -> None:
+        cutoff = now_s - WINDOW_S
+        events = self._events
+        while events and events[0][0] <= cutoff:
+            self._sum -= events.popleft()[1]
+
+    def add(self, t_s: float, units: int) -> None:
+        self._trim(t_s)
+        self._events.append((t_s, units))
+        self._sum += units
+        if self._sum > self.peak:
+            self.peak = self._sum
+
+    def current(self, now_s: float) -> int:
+        self._trim(now_s)
+        return self._sum
+
+
 class KeyStats:
     __slots__ = ("admitted", "admitted_window", "checked_window", "rate_limited", "requests")
 
@@ -66,6 +100,25 @@ class KeyStats:
         }
 
 
+class ClientStats(KeyStats):
+    """An Open-Meteo client: its requests as ``KeyStats`` counts a key's, and the calls charged."""
+
+    __slots__ = ("charged", "charged_window")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.charged = 0  # units of open_meteo_quota.UNITS_PER_CALL
+        self.charged_window = WeightedWindowPeak()
+
+    def snapshot(self, mono_s: float) -> dict[str, Any]:
+        return {
+            **super().snapshot(mono_s),
+            "calls_charged": as_calls(self.charged),
+            "max_calls_charged_in_any_60s": as_calls(self.charged_window.peak),
+            "calls_charged_in_last_60s": as_calls(self.charged_window.current(mono_s)),
+        }
+
+
 class Stats:
     def __init__(self) -> None:
         self.reset()
@@ -79,11 +132,16 @@ class Stats:
         self.injected: Counter[str] = Counter()
         self.rate_limited: Counter[str] = Counter()
         self.keys: dict[str, KeyStats] = {}
+        self.open_meteo_rate_limited: Counter[str] = Counter()
+        self.open_meteo_charged = 0
+        self.clients: dict[str, ClientStats] = {}
 
-    def request(self, endpoint: str, key_label: str) -> None:
+    def request(self, endpoint: str, key_label: str | None = None) -> None:
+        """One API request; ``key_label`` is its OWM key (Open-Meteo requests have none)."""
         self.total += 1
         self.by_endpoint[endpoint] += 1
-        self.by_key[key_label] += 1
+        if key_label is not None:
+            self.by_key[key_label] += 1
 
     def quota_checked(self, key: str, t_s: float, refused_by: str | None) -> None:
         stats = self.keys.get(key)
@@ -97,6 +155,33 @@ class Stats:
         else:
             stats.rate_limited += 1
             self.rate_limited[refused_by] += 1
+
+    def _client(self, client: str) -> ClientStats:
+        stats = self.clients.get(client)
+        if stats is None:
+            if len(self.clients) >= MAX_CLIENTS:
+                client = OTHER_CLIENTS
+                stats = self.clients.get(client)
+            if stats is None:
+                stats = self.clients[client] = ClientStats()
+        return stats
+
+    def open_meteo_checked(self, client: str, t_s: float, refused_by: str | None) -> None:
+        stats = self._client(client)
+        stats.requests += 1
+        stats.checked_window.add(t_s)
+        if refused_by is None:
+            stats.admitted += 1
+            stats.admitted_window.add(t_s)
+        else:
+            stats.rate_limited += 1
+            self.open_meteo_rate_limited[refused_by] += 1
+
+    def open_meteo_charged_call(self, client: str, t_s: float, units: int) -> None:
+        stats = self._client(client)
+        stats.charged += units
+        stats.charged_window.add(t_s, units)
+        self.open_meteo_charged += units
 
     def status(self, code: int) -> None:
         self.status_codes[code] += 1
@@ -115,4 +200,9 @@ class Stats:
             "errors_injected": dict(self.injected),
             "rate_limited": dict(self.rate_limited),
             "keys": {key: s.snapshot(mono_s) for key, s in self.keys.items()},
+            "open_meteo": {
+                "calls_charged": as_calls(self.open_meteo_charged),
+                "rate_limited": dict(self.open_meteo_rate_limited),
+                "clients": {name: s.snapshot(mono_s) for name, s in self.clients.items()},
+            },
         }

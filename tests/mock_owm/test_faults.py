@@ -16,7 +16,9 @@ from tests.mock_owm.conftest import KEY, ONECALL, ZURICH, mock_app_client, mock_
 
 FAULT_NAMES = {"error_rate", "latency_ms", "timeout_rate", "timeout_s", "malformed_rate",
                "429_rate", "retry_after_s", "rate_limit_per_minute", "rate_limit_per_day",
-               "rate_limit_window_s", "api_keys", "seed", "now"}
+               "rate_limit_window_s", "api_keys", "seed", "now",
+               "open_meteo_rate_limit_per_minute", "open_meteo_rate_limit_per_hour",
+               "open_meteo_rate_limit_per_day", "open_meteo_api_keys"}
 
 
 async def call(client: httpx.AsyncClient) -> httpx.Response:

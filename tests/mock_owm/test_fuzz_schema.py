@@ -1,7 +1,8 @@
 """Property-based tests of the mock against its own OpenAPI schema: schemathesis generates
 requests (valid and invalid) for every operation and sends them to the app in-process. No answer
 may carry a status code the schema does not document, every answer must match its schema (every
-error is OpenWeatherMap's ``{"cod", "message"}`` body), schema-violating input must be refused,
+error is OpenWeatherMap's ``{"cod", "message"}`` body, or under ``/v1/`` Open-Meteo's
+``{"error": true, "reason"}``), schema-violating input must be refused,
 and control endpoints must refuse a request without the admin token.
 (schemathesis's own ``ignored_auth`` check sends its probe outside the ASGI app, so the refusal is
 checked here.)
@@ -77,19 +78,23 @@ def test_every_answer_is_documented(case: Any, fuzz_app: FastAPI) -> None:
     if isinstance(case.query, dict) and "appid" in case.query:
         case.query["appid"] = KEY
     response = case.call_and_validate(app=fuzz_app, checks=CHECKS, headers=ADMIN_HEADERS)
-    _assert_owm_error(response)
+    _assert_error_body(response, case.path)
     documented_method = case.method.upper() == case.operation.method.upper()
     if documented_method and case.operation.definition.raw.get("security"):
         fuzz_app.state.mock.reset_config()
         refused = case.call(app=fuzz_app)  # the same request without the token
         assert refused.status_code == 401, (case.path, refused.status_code)
-        _assert_owm_error(refused)
+        _assert_error_body(refused, case.path)
         assert fuzz_app.state.mock.config == fuzz_app.state.mock.initial_config
 
 
-def _assert_owm_error(response: Any) -> None:
+def _assert_error_body(response: Any, path: str) -> None:
     if response.status_code >= 400:
         body = response.json()
+        if path.startswith("/v1/"):
+            assert set(body) == {"error", "reason"} and body["error"] is True, body
+            assert isinstance(body["reason"], str) and body["reason"]
+            return
         assert set(body) <= {"cod", "message", "parameters"}, body
         assert body["cod"] == response.status_code and isinstance(body["message"], str)
 
