@@ -115,7 +115,7 @@ async def run_window(
     )
     client = aioredis.Redis.from_url(url)
     async with fetch_worker(
-        fetch, redis=client, owm_http=http["owm"], weather_http=http["ws"], **FAST_WORKER
+        fetch, redis=client, source_http=http["owm"], weather_http=http["ws"], **FAST_WORKER
     ) as fetcher:
         await fetcher.run(until_idle=True)
     async with categorize_worker(

@@ -9,9 +9,8 @@ current UTC hour (``PUT /v1/conditions``, batched with other handlers' condition
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -23,17 +22,11 @@ from services.categorize.contract import (
     TrailClassifier,
     TrailCondition,
 )
+from services.clock import Clock, utc_now
 from services.tasks import CategorizeTask
 from services.weather_client import WeatherServiceClient, iso
 from services.weather_reads import WeatherReads
 from services.weather_writes import WeatherWrites
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 HOUR_CACHE = 4096  # every location of a window reads the same ~76 hours
 

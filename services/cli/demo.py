@@ -15,6 +15,8 @@ from rich.text import Text
 from etl_core.errors import ConfigurationError
 from services.cli.exits import EXIT_FAILED, exit_with
 
+DEMO_SOURCES = ("owm", "open-meteo")
+
 if TYPE_CHECKING:
     from services.demo.run import DemoResult
 
@@ -27,8 +29,13 @@ def demo(
     categorize_workers: int = typer.Option(
         1, "--categorize-workers", min=1, max=32, help="categorize-trail-conditions processes."
     ),
+    source: str = typer.Option(
+        "owm",
+        "--source",
+        help="Weather source the workers use: owm or open-meteo (the mock serves both).",
+    ),
     fault_rate: float = typer.Option(
-        0.0, "--fault-rate", min=0.0, max=0.9, help="Share of mock OWM answers that are 5xx errors."
+        0.0, "--fault-rate", min=0.0, max=0.9, help="Share of mock answers that are 5xx errors."
     ),
     timeout_s: float = typer.Option(900.0, "--timeout-s", min=1.0, help="Give up after this long."),
     limit: int = typer.Option(
@@ -50,6 +57,10 @@ def demo(
     from services.demo.environment import demo_environment, require_no_pipeline
     from services.demo.run import DemoOptions, run_demo
 
+    if source not in DEMO_SOURCES:
+        raise exit_with(
+            f"--source: {source!r} is not one the mock serves ({', '.join(DEMO_SOURCES)})"
+        )
     if redis_url:
         try:
             require_no_pipeline(redis_url)
@@ -63,7 +74,11 @@ def demo(
     result: DemoResult | None = None
     try:
         with demo_environment(
-            work_dir, fault_rate=fault_rate, redis_url=redis_url, say=console.print
+            work_dir,
+            fault_rate=fault_rate,
+            redis_url=redis_url,
+            source=source,
+            say=console.print,
         ) as env:
             result = run_demo(env, options, console)
     except ConfigurationError as exc:

@@ -109,6 +109,7 @@ class Environment:
     work_dir: Path
     children: Children
     owm_admin_token: str  # the mock's control endpoints (/__stats, /__faults) need it
+    source: str = "owm"  # WEATHER_SOURCE: the mock serves both providers' APIs
 
     @property
     def owm_admin_headers(self) -> dict[str, str]:
@@ -121,12 +122,17 @@ class Environment:
             "WEATHER_SERVICE_API_KEY": DEMO_API_KEY,
             "OWM_BASE_URL": self.owm_url,
             "OWM_API_KEY": DEMO_OWM_KEY,
-            "OWM_RATE_LIMIT_PER_MINUTE": "1000000",  # the mock is free; the real API is not
+            "WEATHER_SOURCE": self.source,
+            # The mock is free; the real APIs are not.
+            "OWM_RATE_LIMIT_PER_MINUTE": "1000000",
             "OWM_RATE_LIMIT_PER_DAY": "100000000",
+            "OPEN_METEO_BASE_URL": self.owm_url,
+            "OPEN_METEO_RATE_LIMIT_PER_MINUTE": "1000000",
+            "OPEN_METEO_RATE_LIMIT_PER_HOUR": "",
+            "OPEN_METEO_RATE_LIMIT_PER_DAY": "",
             # No rate limit to wait on: keep more calls in flight (each fetch process holds twice
-            # as many tasks). More handlers also make the weather-service batches larger (fewer
-            # requests per location). pipeline_bench 10000 with one fetch worker, steady window:
-            # 291.8-305.8 locations/s with 128 calls, 302.4 and 304.2 with 256.
+            # as many tasks), so the calls' latency overlaps; more handlers also make the
+            # weather-service batches larger (fewer requests per location).
             "FETCH_CONCURRENCY": "256",
             "CATEGORIZE_CONCURRENCY": "256",
             "OUTBOX_PATH": str(self.work_dir / "outbox.sqlite3"),
@@ -300,11 +306,13 @@ def demo_environment(
     fault_rate: float,
     mock_env: dict[str, str] | None = None,
     redis_url: str | None = None,
+    source: str = "owm",
     say: Callable[[str], None] = lambda _message: None,
 ) -> Iterator[Environment]:
     """``mock_env``: more MOCK_OWM_* settings for the mock (benchmarks: latency). ``redis_url``: a
     Redis of the caller's instead of a private one (refused if it holds a pipeline's keys).
-    ``say`` is told each step as it starts."""
+    ``source``: the weather source the workers use (``owm`` or ``open-meteo``, both served by the
+    mock). ``say`` is told each step as it starts."""
     with ExitStack() as stack:
         children = Children(work_dir)
         stack.callback(children.stop)
@@ -318,4 +326,6 @@ def demo_environment(
             owm_admin_token=token,
             mock_env={"MOCK_OWM_ERROR_RATE": str(fault_rate), **(mock_env or {})},
         )
-        yield Environment(redis_url, kind, weather_url, owm_url, work_dir, children, token)
+        yield Environment(
+            redis_url, kind, weather_url, owm_url, work_dir, children, token, source
+        )

@@ -109,7 +109,8 @@ def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoRe
     with httpx.Client(base_url=env.weather_url, timeout=30.0) as http:
         console.print(
             f"[bold]trail-etl demo[/]: {n} locations, Redis: {env.redis_kind}, "
-            f"mock OWM at {env.owm_url} (fault rate {options.fault_rate:.0%}), "
+            f"weather source {env.source}, served by the mock at {env.owm_url} "
+            f"(fault rate {options.fault_rate:.0%}), "
             f"weather service at {env.weather_url}"
         )
         console.print(f"seeding {n} locations into the weather service")
@@ -152,8 +153,9 @@ def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoRe
         "locations": n,
         "conditions": done,
         "tasks_scheduled": n,
-        "owm_calls": stats.get("requests_total", 0),
-        "owm_calls_by_endpoint": stats.get("requests_by_endpoint", {}),
+        "source": env.source,
+        "source_calls": stats.get("requests_total", 0),
+        "source_calls_by_endpoint": stats.get("requests_by_endpoint", {}),
         "retries": counts["retried"],
         "rate_limit_waits": counts["waited"],
         "dead_letters": dead,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from etl_core.keys import PREFIX
 
 
-def owm_answer_cache(endpoint: str, identity: str) -> str:
-    """The part of an OpenWeatherMap answer the transform reads, kept about one schedule window,
+def answer_cache(source: str, endpoint: str, identity: str) -> str:
+    """The part of a weather source's answer its transform reads, kept about one schedule window,
     so a redelivered task pays no second call.
 
-    ``identity`` names the request, e.g. ``trail-0042@2026-11-22T10:00Z`` for a onecall or
-    ``trail-0042:2026-11-21`` for a day summary.
+    ``identity`` names the request, e.g. ``trail-0042@2026-11-22T10:00Z`` for OWM's onecall or
+    ``trail-0042:2026-11-21`` for its day summary.
     """
-    return f"{PREFIX}:owm:{endpoint}:{identity}"
+    return f"{PREFIX}:{source}:{endpoint}:{identity}"
 
 
 def history_covered(location_id: str) -> str:

@@ -14,19 +14,22 @@ from etl_core.ratelimit import MINUTE_MS, RateLimiter, RefusalHook, WaitHook
 from etl_core.ratelimit_adaptive import AdaptiveAdmission
 from etl_core.worker import Worker, WorkerOptions
 from etl_core.worker.metrics import WorkerMetrics
+from services.fetch_weather.gate import SourceGate
 from services.fetch_weather.handler import FetchWeatherHandler
-from services.fetch_weather.owm_client import OwmClient, OwmClientOptions
-from services.fetch_weather.owm_gate import OwmGate
+from services.fetch_weather.history import HistoryCoverage
 from services.fetch_weather.settings import FetchWeatherSettings
-from services.http_transport import AiohttpTransport, HttpTransport
+from services.fetch_weather.source import SourceProfile, source_class
+from services.http_transport import AiohttpTransport, HttpTransport, as_transport
 from services.tasks import categorize_codec, ingest_codec
 from services.worker_metrics import served_metrics
+
+MINUTES_PER_HOUR = 60
 
 
 def fetch_worker_options(
     settings: FetchWeatherSettings, *, concurrency: int | None = None, **overrides: Any
 ) -> WorkerOptions:
-    """``concurrency``: OWM calls in flight (default FETCH_CONCURRENCY); the runtime's task
+    """``concurrency``: source calls in flight (default FETCH_CONCURRENCY); the runtime's task
     slots are ``settings.tasks_in_flight`` of it."""
     slots = settings.tasks_in_flight(concurrency or settings.fetch_concurrency)
     return settings.worker_options(
@@ -38,31 +41,35 @@ def fetch_worker_options(
     )
 
 
-def owm_rate_limiter(
+def source_rate_limiter(
     redis: Any,
     settings: FetchWeatherSettings,
+    profile: SourceProfile,
     *,
     on_wait: WaitHook | None = None,
     on_refusal: RefusalHook | None = None,
     minute_ms: int = MINUTE_MS,
 ) -> RateLimiter:
-    """The shared OWM limiter: the per-minute and per-day limits, and the per-minute limit again
-    over 60 s + OWM_RATE_LIMIT_MARGIN_MS (a permit's call reaches the provider a little after the
-    permit: admitted at the very end of one minute and delayed, it would count in the next). Its
-    rate adapts to the 429s of the last minute (OWM_RATE_LIMIT_MIN_FACTOR, _RECOVERY_S).
+    """The source's shared limiter: its per-minute limit, again over 60 s +
+    OWM_RATE_LIMIT_MARGIN_MS (a permit's call reaches the provider a little after the permit:
+    admitted at the very end of one minute and delayed, it would count in the next), its per-hour
+    and per-day limits. Its rate adapts to the 429s of the last minute
+    (OWM_RATE_LIMIT_MIN_FACTOR, _RECOVERY_S).
 
-    ``minute_ms`` is the length of the provider's minute (the windows are it and it + the margin,
-    and the 429s of the last one are the evidence): 60 000, except in tests that compress time
-    (with the mock's MOCK_OWM_RATE_LIMIT_WINDOW_S)."""
+    ``minute_ms`` is the length of the provider's minute (the windows are it, it + the margin and
+    60 of it, and the 429s of the last one are the evidence): 60 000, except in tests that
+    compress time (with the mock's MOCK_OWM_RATE_LIMIT_WINDOW_S)."""
+    limits = profile.limits
     margin_ms = settings.owm_rate_limit_margin_ms
-    per_minute = settings.owm_rate_limit_per_minute
-    windows = [(minute_ms, per_minute)]
+    windows = [(minute_ms, limits.per_minute)]
     if margin_ms:
-        windows.append((minute_ms + margin_ms, per_minute))
+        windows.append((minute_ms + margin_ms, limits.per_minute))
+    if limits.per_hour is not None:
+        windows.append((MINUTES_PER_HOUR * minute_ms, limits.per_hour))
     return RateLimiter(
         redis,
-        keys.OWM_RATE_LIMITER,
-        per_day=settings.owm_rate_limit_per_day,
+        profile.limiter,
+        per_day=limits.per_day,
         windows=windows,
         adaptive=AdaptiveAdmission(
             evidence_window_ms=minute_ms,
@@ -79,7 +86,7 @@ async def fetch_worker(
     settings: FetchWeatherSettings,
     *,
     redis: Any | None = None,
-    owm_http: HttpTransport | httpx.AsyncClient | None = None,
+    source_http: HttpTransport | httpx.AsyncClient | None = None,
     weather_http: httpx.AsyncClient | None = None,
     concurrency: int | None = None,
     metrics: WorkerMetrics | None = None,
@@ -88,34 +95,31 @@ async def fetch_worker(
 ) -> AsyncIterator[Worker]:
     """The worker, with its clients open; clients passed in are used as they are (tests).
     With ``metrics``, its hooks are wired in and served on METRICS_PORT.
-    ``rate_limit_minute_ms``: see ``owm_rate_limiter`` (tests that compress time)."""
+    ``source_http`` carries the weather source's calls; ``rate_limit_minute_ms``: see
+    ``source_rate_limiter`` (tests that compress time)."""
     async with AsyncExitStack() as stack:
         calls = concurrency or settings.fetch_concurrency
         options = fetch_worker_options(settings, concurrency=calls, **option_overrides)
         redis, weather = await settings.open_clients(
             stack, redis=redis, weather_http=weather_http, concurrency=options.concurrency
         )
-        if owm_http is None:
-            owm_http = AiohttpTransport(max_connections=calls)
-            stack.push_async_callback(owm_http.aclose)
-        owm = OwmClient(
-            owm_http,
-            OwmClientOptions(
-                base_url=settings.owm_base_url,
-                api_key=settings.owm_api_key.get_secret_value(),
-                timeout_s=settings.owm_timeout_s,
-            ),
-        )
-        breaker = CircuitBreaker(redis, keys.OWM_BREAKER, settings.owm_breaker_options())
-        limiter = owm_rate_limiter(
+        if source_http is None:
+            source_http = AiohttpTransport(max_connections=calls)
+            stack.push_async_callback(source_http.aclose)
+        source_cls = source_class(settings.weather_source)
+        profile = source_cls.describe(settings)
+        breaker = CircuitBreaker(redis, profile.breaker, profile.breaker_options)
+        limiter = source_rate_limiter(
             redis,
             settings,
+            profile,
             on_wait=None if metrics is None else metrics.on_rate_limit_wait,
             on_refusal=None if metrics is None else metrics.on_rate_limit_refusal,
             minute_ms=rate_limit_minute_ms,
         )
-        gate = OwmGate(
+        gate = SourceGate(
             redis,
+            profile.name,
             limiter=limiter,
             breaker=breaker,
             cache_ttl_s=settings.answer_cache_ttl_s(),
@@ -124,9 +128,14 @@ async def fetch_worker(
             max_concurrent_calls=calls,
             on_slot_wait=None if metrics is None else metrics.on_slot_wait,
         )
+        source = source_cls.open(
+            settings, http=as_transport(source_http), gate=gate, profile=profile
+        )
         writes = await settings.open_writes(stack, weather)
         handler = FetchWeatherHandler(
-            owm=owm, gate=gate, weather=weather, redis=redis, writes=writes
+            source=source,
+            coverage=HistoryCoverage(redis, weather, settings.history_options()),
+            writes=writes,
         )
         window_rule = settings.window_rule()
         worker = Worker(
@@ -143,3 +152,9 @@ async def fetch_worker(
             )
         )
         yield worker
+
+
+def rate_limiter(redis: Any, settings: FetchWeatherSettings, **options: Any) -> RateLimiter:
+    """The shared limiter of the source ``settings`` choose (``source_rate_limiter``)."""
+    profile = source_class(settings.weather_source).describe(settings)
+    return source_rate_limiter(redis, settings, profile, **options)

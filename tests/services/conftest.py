@@ -72,6 +72,62 @@ def trail(n: int) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class SourceUnderTest:
+    """A weather source as the pipeline tests run it against the mock (which serves both)."""
+
+    name: str  # WEATHER_SOURCE
+    endpoints: tuple[str, ...]  # the mock's names of the endpoints it calls
+    new_location_calls: int  # paid calls of a location with no history (mock: full days)
+
+    def settings(self) -> dict[str, Any]:
+        """Fetch settings overrides: this source, the mock, limits that never bind."""
+        return {"weather_source": self.name, **SOURCE_SETTINGS[self.name]}
+
+    def env(self, mock_url: str) -> dict[str, str]:
+        """The same for a worker process."""
+        if self.name == "owm":
+            return {"WEATHER_SOURCE": "owm"}
+        return {
+            "WEATHER_SOURCE": self.name,
+            "OPEN_METEO_BASE_URL": mock_url,
+            "OPEN_METEO_RATE_LIMIT_PER_MINUTE": "1000000",
+            "OPEN_METEO_RATE_LIMIT_PER_HOUR": "",
+            "OPEN_METEO_RATE_LIMIT_PER_DAY": "",
+        }
+
+    def calls(self, stats: dict[str, Any]) -> int:
+        """Paid calls of this source in a ``/__stats`` answer."""
+        by_endpoint = stats["requests_by_endpoint"]
+        return sum(int(by_endpoint.get(e, 0)) for e in self.endpoints)
+
+
+SOURCE_SETTINGS: dict[str, dict[str, Any]] = {
+    "owm": {},
+    "open-meteo": {
+        "open_meteo_base_url": OWM_BASE,
+        "open_meteo_rate_limit_per_minute": 1000,
+        "open_meteo_rate_limit_per_hour": None,
+        "open_meteo_rate_limit_per_day": None,
+    },
+}
+SOURCES = {
+    "owm": SourceUnderTest("owm", ("onecall", "day_summary"), new_location_calls=4),
+    "open-meteo": SourceUnderTest("open-meteo", ("forecast",), new_location_calls=1),
+}
+
+
+@pytest.fixture(params=sorted(SOURCES))
+def source(request: pytest.FixtureRequest) -> SourceUnderTest:
+    """Each weather source in turn: the pipeline's behaviour tests run for every one."""
+    return SOURCES[request.param]
+
+
+async def source_calls(http: httpx.AsyncClient, source: SourceUnderTest) -> int:
+    stats: dict[str, Any] = (await http.get("/__stats", headers=ADMIN_HEADERS)).json()
+    return source.calls(stats)
+
+
 async def owm_total_calls(http: httpx.AsyncClient) -> int:
     stats: dict[str, Any] = (await http.get("/__stats", headers=ADMIN_HEADERS)).json()
     return int(stats["requests_total"])

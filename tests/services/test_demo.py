@@ -22,7 +22,8 @@ from tests.support.sentinel import sentinel_topology
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_labels_every_location_with_a_private_redis_server() -> None:
+@pytest.mark.parametrize("source", ["owm", "open-meteo"])
+def test_demo_labels_every_location_with_a_private_redis_server(source: str) -> None:
     require_or_skip("redis-server", redis_server_binary() is not None)
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     done = subprocess.run(
@@ -35,6 +36,8 @@ def test_demo_labels_every_location_with_a_private_redis_server() -> None:
             "8",
             "--timeout-s",
             "120",
+            "--source",
+            source,
         ],
         cwd=ROOT,
         env=env,
@@ -44,7 +47,16 @@ def test_demo_labels_every_location_with_a_private_redis_server() -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Redis: redis-server" in done.stdout
+    assert f"weather source {source}" in done.stdout
     assert "every location has a trail condition (8/8)" in done.stdout
+
+
+def test_a_source_the_mock_does_not_serve_is_one_line() -> None:
+    result = CliRunner().invoke(app, ["demo", "--source", "darksky"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --source: 'darksky' is not one the mock serves (owm, open-meteo)"
+    ]
 
 
 def test_demo_falls_back_to_fakeredis_when_no_redis_server(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,7 +25,7 @@ from etl_core.redis_client import RedisRetryOptions, async_client, sync_client
 from etl_core.worker.metrics import WorkerMetrics
 from services.categorize.wiring import categorize_worker
 from services.cli import app
-from services.fetch_weather.wiring import fetch_worker, owm_rate_limiter
+from services.fetch_weather.wiring import fetch_worker, rate_limiter
 from services.schedule_jobs.run import ScheduleOptions, run_schedule
 from services.worker_metrics import refresh_gauges
 from tests.services.conftest import WeatherService, owm_calls, trail
@@ -112,7 +112,7 @@ async def test_scheduler_and_workers_do_their_jobs_under_their_acls(
         async with fetch_worker(
             settings,
             redis=worker_redis,
-            owm_http=owm_http,
+            source_http=owm_http,
             weather_http=weather.http,
             concurrency=2,
             **FAST_WORKER,
@@ -133,7 +133,7 @@ async def test_scheduler_and_workers_do_their_jobs_under_their_acls(
             worker_redis,
             stream=keys.INGESTION_STREAM,
             breakers=[CircuitBreaker(worker_redis, keys.OWM_BREAKER)],
-            limiter=owm_rate_limiter(worker_redis, settings),
+            limiter=rate_limiter(worker_redis, settings),
         )
     finally:
         await worker_redis.aclose()

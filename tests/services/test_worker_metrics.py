@@ -17,7 +17,7 @@ from etl_core.breaker import BreakerOptions, CircuitBreaker
 from etl_core.worker.metrics import WorkerMetrics
 from services import worker_metrics
 from services.categorize.wiring import categorize_worker
-from services.fetch_weather.wiring import fetch_worker, owm_rate_limiter
+from services.fetch_weather.wiring import fetch_worker, rate_limiter
 from services.worker_metrics import refresh_gauges, served_metrics
 from tests.conftest import RedisBackend
 from tests.services.conftest import WeatherService, trail
@@ -104,7 +104,7 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
     async with fetch_worker(
         fetch_settings(**metrics_on(port)),
         redis=aredis,
-        owm_http=owm_http,
+        source_http=owm_http,
         weather_http=weather.http,
         concurrency=8,
         metrics=WorkerMetrics(keys.FETCH_GROUP),
@@ -222,7 +222,7 @@ async def test_a_refresh_reads_the_breaker_state_every_replica_shares(aredis: An
 async def test_a_refresh_reads_the_admission_factor_every_replica_shares(aredis: Any) -> None:
     metrics = WorkerMetrics("test-stage")
     settings = fetch_settings(owm_rate_limit_per_minute=20)
-    ours = owm_rate_limiter(aredis, settings)
+    ours = rate_limiter(aredis, settings)
     await refresh_gauges(metrics, aredis, stream="no-such-stream", limiter=ours)
 
     def gauge(name: str, **labels: str) -> float | None:
@@ -231,7 +231,7 @@ async def test_a_refresh_reads_the_admission_factor_every_replica_shares(aredis:
 
     assert gauge("trail_etl_worker_rate_limit_factor") == 1.0
     assert gauge("trail_etl_worker_rate_limit_effective", window_ms="60000") == 20
-    other_replica = owm_rate_limiter(aredis, settings)
+    other_replica = rate_limiter(aredis, settings)
     for _ in range(5):  # its 429s: 5 of 5 permits
         await other_replica.report_refusal(await other_replica.try_acquire())
     await refresh_gauges(metrics, aredis, stream="no-such-stream", limiter=ours)

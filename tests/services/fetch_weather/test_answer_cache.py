@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import httpx
 import orjson
 
-from services.fetch_weather.owm_gate import _decode_cached, _encode_cached
-from services.fetch_weather.transform import (
+from services.fetch_weather.gate import _decode_cached, _encode_cached
+from services.fetch_weather.owm.transform import (
     day_summary_kept,
     day_summary_records,
     onecall_kept,
@@ -51,6 +51,9 @@ def test_a_malformed_answer_stays_malformed() -> None:
     assert onecall_kept({"hourly": [1, {"dt": 1, "extra": 2}]}) == {"hourly": [1, {"dt": 1}]}
 
 
-def test_the_earlier_uncompressed_form_is_still_read() -> None:
-    stored = FETCHED_AT.isoformat().encode() + b'\n{"current": {"dt": 1}}'
-    assert _decode_cached(stored) == ({"current": {"dt": 1}}, FETCHED_AT)
+def test_a_value_of_another_form_reads_as_absent() -> None:
+    """Anything but ``z1`` (an uncompressed entry, a truncated one) is asked for again."""
+    uncompressed = FETCHED_AT.isoformat().encode() + b'\n{"current": {"dt": 1}}'
+    truncated = _encode_cached({"current": {"dt": 1}}, FETCHED_AT)[:-3]
+    assert _decode_cached(uncompressed) is None
+    assert _decode_cached(truncated) is None

@@ -13,8 +13,8 @@ import pytest
 from etl_core import keys
 from etl_core.breaker import CircuitBreaker
 from etl_core.errors import ConfigurationError
-from services.fetch_weather.owm_gate import CALL_SLOTS_POOL, OwmGate
-from services.fetch_weather.wiring import fetch_worker_options, owm_rate_limiter
+from services.fetch_weather.gate import SourceGate, call_slots_pool
+from services.fetch_weather.wiring import fetch_worker_options, rate_limiter
 from tests.services.pipeline.helpers import fetch_settings
 
 SLOTS = 3
@@ -31,9 +31,10 @@ async def _until(condition: Any, what: str) -> None:
 
 
 async def test_no_more_calls_than_slots_are_in_flight(aredis: Any) -> None:
-    gate = OwmGate(
+    gate = SourceGate(
         aredis,
-        limiter=owm_rate_limiter(aredis, fetch_settings()),
+        "owm",
+        limiter=rate_limiter(aredis, fetch_settings()),
         breaker=CircuitBreaker(aredis, keys.OWM_BREAKER),
         cache_ttl_s=60,
         rate_limit_wait_s=1.0,
@@ -83,8 +84,9 @@ class _NoIo:
 async def test_waits_for_a_call_slot_are_reported() -> None:
     waits: list[tuple[str, float]] = []
     no_io: Any = _NoIo()
-    gate = OwmGate(
+    gate = SourceGate(
         no_io,
+        "owm",
         limiter=no_io,
         breaker=no_io,
         cache_ttl_s=60,
@@ -103,7 +105,7 @@ async def test_waits_for_a_call_slot_are_reported() -> None:
     release.set()
     await asyncio.gather(*fetches)
     assert len(waits) == CALLS - SLOTS
-    assert all(pool == CALL_SLOTS_POOL and waited_s >= 0 for pool, waited_s in waits)
+    assert all(pool == call_slots_pool("owm") and waited_s >= 0 for pool, waited_s in waits)
 
 
 def test_task_slots_default_to_twice_the_call_slots() -> None:
@@ -126,9 +128,10 @@ def test_fewer_task_slots_than_calls_are_refused_naming_both() -> None:
 
 def test_call_slots_must_be_positive(aredis: Any) -> None:
     with pytest.raises(ValueError, match="max_concurrent_calls"):
-        OwmGate(
+        SourceGate(
             aredis,
-            limiter=owm_rate_limiter(aredis, fetch_settings()),
+            "owm",
+            limiter=rate_limiter(aredis, fetch_settings()),
             breaker=CircuitBreaker(aredis, keys.OWM_BREAKER),
             cache_ttl_s=60,
             rate_limit_wait_s=1.0,

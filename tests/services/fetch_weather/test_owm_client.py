@@ -13,8 +13,8 @@ import pytest
 
 from mock_owm.app import create_app
 from mock_owm.settings import MockOwmSettings
-from services.fetch_weather.owm_client import (
-    MAX_RETRY_AFTER_S,
+from services.fetch_weather.errors import MAX_RETRY_AFTER_S
+from services.fetch_weather.owm.client import (
     OwmAuthError,
     OwmClient,
     OwmClientOptions,
@@ -22,7 +22,7 @@ from services.fetch_weather.owm_client import (
     OwmRequestRejected,
     OwmUnavailable,
 )
-from services.fetch_weather.transform import day_summary_records, onecall_records
+from services.fetch_weather.owm.transform import day_summary_records, onecall_records
 from services.http_transport import AiohttpTransport, HttpTransport, proxy_configured
 from tests.support.redis_server import free_port
 from tests.support.servers import serve_in_thread

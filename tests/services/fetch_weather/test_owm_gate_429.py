@@ -1,4 +1,4 @@
-"""A 429 through ``OwmGate``: reported to the shared limiter with its permit; without Retry-After
+"""A 429 through ``SourceGate``: reported to the shared limiter with its permit; without Retry-After
 the task waits for the limiter's next free permit (at most 60 s), with one the provider's word."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from etl_core.breaker import CircuitBreaker
 from etl_core.ratelimit import RateLimiter
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
-from services.fetch_weather.owm_client import OwmClient, OwmClientOptions, OwmRateLimited
-from services.fetch_weather.owm_gate import MAX_429_WAIT_S, OwmGate
-from services.fetch_weather.wiring import owm_rate_limiter
+from services.fetch_weather.gate import MAX_429_WAIT_S, SourceGate
+from services.fetch_weather.owm.client import OwmClient, OwmClientOptions, OwmRateLimited
+from services.fetch_weather.wiring import rate_limiter
 from tests.services.conftest import OWM_BASE, OWM_KEY
 from tests.services.pipeline.helpers import fetch_settings
 
@@ -44,9 +44,10 @@ async def refusing_owm() -> AsyncIterator[Any]:
         await http.aclose()
 
 
-def gate_for(aredis: Any, limiter: Any) -> OwmGate:
-    return OwmGate(
+def gate_for(aredis: Any, limiter: Any) -> SourceGate:
+    return SourceGate(
         aredis,
+        "owm",
         limiter=limiter,
         breaker=CircuitBreaker(aredis, keys.OWM_BREAKER),
         cache_ttl_s=60,
@@ -55,7 +56,7 @@ def gate_for(aredis: Any, limiter: Any) -> OwmGate:
     )
 
 
-async def refused(gate: OwmGate, owm: OwmClient) -> OwmRateLimited:
+async def refused(gate: SourceGate, owm: OwmClient) -> OwmRateLimited:
     with pytest.raises(OwmRateLimited) as raised:
         await gate.fetch("onecall", "loc-1", lambda: owm.onecall(47.37, 8.54))
     return raised.value
@@ -65,7 +66,7 @@ async def test_without_retry_after_the_task_waits_for_the_next_free_permit(
     aredis: Any, refusing_owm: Any
 ) -> None:
     settings = fetch_settings(owm_rate_limit_per_minute=PER_MINUTE, owm_rate_limit_margin_ms=0)
-    limiter = owm_rate_limiter(aredis, settings)
+    limiter = rate_limiter(aredis, settings)
     gate = gate_for(aredis, limiter)
     owm = refusing_owm()
 
@@ -90,7 +91,7 @@ async def test_without_retry_after_the_task_waits_for_the_next_free_permit(
 async def test_a_next_permit_past_a_minute_is_capped_at_60_s(
     aredis: Any, refusing_owm: Any
 ) -> None:
-    limiter = owm_rate_limiter(aredis, fetch_settings(owm_rate_limit_per_day=2))
+    limiter = rate_limiter(aredis, fetch_settings(owm_rate_limit_per_day=2))
     gate = gate_for(aredis, limiter)
     await limiter.try_acquire()
     error = await refused(gate, refusing_owm())  # the day's last permit: the next at midnight
@@ -99,7 +100,7 @@ async def test_a_next_permit_past_a_minute_is_capped_at_60_s(
 
 
 async def test_a_retry_after_is_honoured_and_still_counted(aredis: Any, refusing_owm: Any) -> None:
-    limiter = owm_rate_limiter(aredis, fetch_settings())
+    limiter = rate_limiter(aredis, fetch_settings())
     error = await refused(gate_for(aredis, limiter), refusing_owm(retry_after_s=7))
     assert error.from_header and error.retry_after_s == 7.0
     assert (await limiter.usage()).recent_refusals == 1
@@ -107,11 +108,11 @@ async def test_a_retry_after_is_honoured_and_still_counted(aredis: Any, refusing
 
 async def test_429s_that_keep_coming_lower_the_shared_rate(aredis: Any, refusing_owm: Any) -> None:
     settings = fetch_settings(owm_rate_limit_per_minute=20)
-    limiter = owm_rate_limiter(aredis, settings)
+    limiter = rate_limiter(aredis, settings)
     gate, owm = gate_for(aredis, limiter), refusing_owm()
     for _ in range(5):  # 5 of 5 permits refused
         await refused(gate, owm)
-    other_replica = owm_rate_limiter(aredis, settings)
+    other_replica = rate_limiter(aredis, settings)
     usage = await other_replica.usage()
     assert usage.factor == pytest.approx(0.5, abs=0.01)
     assert usage.effective_per_minute == 10 and usage.per_minute == 20

@@ -9,14 +9,14 @@ import pytest
 
 from etl_core.errors import ConfigurationError
 from etl_core.ratelimit import MINUTE_MS
-from services.fetch_weather.wiring import owm_rate_limiter
+from services.fetch_weather.wiring import rate_limiter
 from tests.services.pipeline.helpers import fetch_settings
 
 PER_MINUTE = 5
 
 
 async def test_the_minute_is_counted_with_its_margin(aredis: Any) -> None:
-    limiter = owm_rate_limiter(
+    limiter = rate_limiter(
         aredis, fetch_settings(owm_rate_limit_per_minute=PER_MINUTE, owm_rate_limit_margin_ms=2000)
     )
     assert limiter.windows == ((MINUTE_MS, PER_MINUTE), (MINUTE_MS + 2000, PER_MINUTE))
@@ -31,7 +31,7 @@ async def test_the_minute_is_counted_with_its_margin(aredis: Any) -> None:
 
 
 async def test_no_margin_means_the_plain_minute(aredis: Any) -> None:
-    limiter = owm_rate_limiter(aredis, fetch_settings(owm_rate_limit_margin_ms=0))
+    limiter = rate_limiter(aredis, fetch_settings(owm_rate_limit_margin_ms=0))
     assert limiter.windows == ((MINUTE_MS, 1000),)
 
 

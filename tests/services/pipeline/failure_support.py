@@ -54,7 +54,7 @@ async def run_fetch(
     async with fetch_worker(
         fetch_settings(**(settings or {})),
         redis=aredis,
-        owm_http=owm_http,
+        source_http=owm_http,
         weather_http=weather.http,
         concurrency=8,
         **{**QUICK_RETRIES, **options},

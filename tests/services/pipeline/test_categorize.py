@@ -37,7 +37,7 @@ async def _fetched(
         lon=loc["lon"],
     )
     async with fetch_worker(
-        fetch_settings(), redis=aredis, owm_http=owm_http, weather_http=weather.http
+        fetch_settings(), redis=aredis, source_http=owm_http, weather_http=weather.http
     ) as worker:
         await worker.handler(task, context_for(task))
     return CategorizeTask(location_id=task.location_id, window=task.window)

@@ -15,7 +15,13 @@ from services.categorize.wiring import categorize_worker
 from services.fetch_weather.wiring import fetch_worker
 from services.schedule_jobs.run import ScheduleOptions, ScheduleReport, run_schedule
 from tests.conftest import RedisBackend
-from tests.services.conftest import WeatherService, owm_calls, owm_total_calls, trail
+from tests.services.conftest import (
+    SourceUnderTest,
+    WeatherService,
+    owm_total_calls,
+    source_calls,
+    trail,
+)
 from tests.services.pipeline.helpers import (
     FAST_WORKER,
     categorize_settings,
@@ -41,11 +47,13 @@ async def _schedule(
         sync_client.close()
 
 
-async def _drain(weather: WeatherService, owm_http: httpx.AsyncClient, aredis: Any) -> None:
+async def _drain(
+    weather: WeatherService, owm_http: httpx.AsyncClient, aredis: Any, source: SourceUnderTest
+) -> None:
     async with fetch_worker(
-        fetch_settings(),
+        fetch_settings(**source.settings()),
         redis=aredis,
-        owm_http=owm_http,
+        source_http=owm_http,
         weather_http=weather.http,
         concurrency=8,
         **FAST_WORKER,
@@ -76,27 +84,28 @@ async def test_twenty_locations_flow_through_once(
     aredis: Any,
     backend: RedisBackend,
     tmp_path: Path,
+    source: SourceUnderTest,
 ) -> None:
     await weather.client.upsert_locations([trail(n) for n in range(LOCATIONS)])
 
     now = datetime.now(UTC)  # both runs in one window, however long the test takes
     first = await _schedule(weather, backend, tmp_path, now)
     assert first.published == LOCATIONS
-    await _drain(weather, owm_http, aredis)
+    await _drain(weather, owm_http, aredis, source)
 
     conditions = await _latest_conditions(weather)
     assert sorted(c["location_id"] for c in conditions) == [
         trail(n)["id"] for n in range(LOCATIONS)
     ]
     assert all(c["label"] != "unknown" and c["reasons"] for c in conditions)
-    assert await owm_calls(owm_http, "onecall") == LOCATIONS
-    assert await owm_calls(owm_http, "day_summary") <= 3 * LOCATIONS
+    # Every location was new: its history backfilled, at the source's price.
+    assert await source_calls(owm_http, source) == source.new_location_calls * LOCATIONS
     assert await aredis.xlen(keys.dead_letter_stream(keys.INGESTION_STREAM)) == 0
     assert await aredis.xlen(keys.dead_letter_stream(keys.CATEGORIZATION_STREAM)) == 0
     paid = await owm_total_calls(owm_http)
 
     second = await _schedule(weather, backend, tmp_path, now)
     assert (second.published, second.already_published) == (0, LOCATIONS)
-    await _drain(weather, owm_http, aredis)
+    await _drain(weather, owm_http, aredis, source)
     assert await owm_total_calls(owm_http) == paid
     assert await entries_added(aredis, keys.INGESTION_STREAM) == LOCATIONS

@@ -21,7 +21,7 @@ from mock_owm.settings import MockOwmSettings
 from services.fetch_weather import keys as fetch_keys
 from tests.conftest import RedisBackend
 from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
-from tests.services.conftest import WeatherService, trail
+from tests.services.conftest import SourceUnderTest, WeatherService, trail
 from tests.services.pipeline.failure_support import (
     assert_nothing_pending,
     latest_conditions,
@@ -66,8 +66,8 @@ async def _stats(http: httpx.AsyncClient, base_url: str) -> dict[str, Any]:
     return stats
 
 
-async def _cached_answers(aredis: Any, endpoint: str) -> int:
-    pattern = fetch_keys.owm_answer_cache(endpoint, "*")
+async def _cached_answers(aredis: Any, source: SourceUnderTest, endpoint: str) -> int:
+    pattern = fetch_keys.answer_cache(source.name, endpoint, "*")
     found = [key async for key in aredis.scan_iter(match=pattern)]
     return len(found)
 
@@ -78,6 +78,7 @@ async def test_every_location_completes_through_injected_faults(
     aredis: Any,
     backend: RedisBackend,
     tmp_path: Path,
+    source: SourceUnderTest,
 ) -> None:
     base_url, owm_http = faulty_owm
     ids = [trail(n)["id"] for n in range(LOCATIONS)]
@@ -89,8 +90,11 @@ async def test_every_location_completes_through_injected_faults(
         owm_http,
         aredis,
         settings={
+            **source.settings(),
             "owm_base_url": base_url,
+            "open_meteo_base_url": base_url,
             "owm_timeout_s": CLIENT_TIMEOUT_S,
+            "open_meteo_timeout_s": CLIENT_TIMEOUT_S,
             "owm_breaker_reset_timeout_s": 0.2,  # a run of faults may open it; keep waits short
             "worker_max_deliveries": 25,  # a task may meet several faults in a row
         },
@@ -127,10 +131,11 @@ async def test_every_location_completes_through_injected_faults(
     assert codes.get(429, 0) == injected["too_many_requests"]
     assert codes.get(504, 0) == injected["timeout"]
     assert sum(codes.get(c, 0) for c in (500, 502, 503)) == injected["server_error"]
-    # Every good answer was paid for once and cached: one onecall per location, and no
-    # successful request was ever repeated.
-    assert await _cached_answers(aredis, "onecall") == LOCATIONS
-    cached = await _cached_answers(aredis, "onecall") + await _cached_answers(aredis, "day_summary")
+    # Every good answer was paid for once and cached: one task call (onecall, forecast) per
+    # location, and no successful request was ever repeated.
+    first_call, *_ = source.endpoints
+    assert await _cached_answers(aredis, source, first_call) == LOCATIONS
+    cached = sum([await _cached_answers(aredis, source, e) for e in source.endpoints])
     assert codes[200] - injected["malformed"] == cached
     assert set(codes) <= {200, 429, 500, 502, 503, 504}
 

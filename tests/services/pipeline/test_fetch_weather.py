@@ -16,8 +16,9 @@ from etl_core.windows import window_label
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
 from services.fetch_weather import keys as fetch_keys
+from services.fetch_weather.gate import COMPRESSED, _encode_cached
 from services.fetch_weather.handler import FetchWeatherHandler
-from services.fetch_weather.owm_gate import COMPRESSED
+from services.fetch_weather.history import HistoryOptions, start_of_hour
 from services.fetch_weather.wiring import fetch_worker
 from services.tasks import PIPELINE_CODEC, CategorizeTask, IngestTask
 from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
@@ -44,7 +45,7 @@ async def handler(
 ) -> AsyncIterator[FetchWeatherHandler]:
     await weather.client.upsert_locations([trail(n) for n in range(3)])
     async with fetch_worker(
-        fetch_settings(), redis=aredis, owm_http=owm_http, weather_http=weather.http
+        fetch_settings(), redis=aredis, source_http=owm_http, weather_http=weather.http
     ) as worker:
         assert isinstance(worker.handler, FetchWeatherHandler)
         yield worker.handler
@@ -100,7 +101,7 @@ async def test_a_redelivered_task_reuses_the_cached_answer(
     assert isinstance(again, Forward)
     assert await owm_calls(owm_http, "onecall") == 1
     assert await owm_total_calls(owm_http) == calls
-    ttl_s = await aredis.ttl(fetch_keys.owm_answer_cache("onecall", task.identity()))
+    ttl_s = await aredis.ttl(fetch_keys.answer_cache("owm", "onecall", task.identity()))
     assert 0 < ttl_s <= fetch_settings().answer_cache_ttl_s() == 3600
 
 
@@ -114,7 +115,7 @@ async def test_worker_forwards_to_the_categorization_stream(
     async with fetch_worker(
         fetch_settings(),
         redis=aredis,
-        owm_http=owm_http,
+        source_http=owm_http,
         weather_http=weather.http,
         **FAST_WORKER,
     ) as worker:
@@ -148,7 +149,8 @@ async def test_only_missing_days_are_backfilled(
         for h in range(24)
     ]
     await weather.client.upsert_weather(stored)
-    assert await handler.missing_days(task.location_id, now, offset) == [
+    history = await handler.coverage.check(task.location_id, start_of_hour(now))
+    assert history.missing_days(start_of_hour(now), offset, 3) == [
         local_today - timedelta(days=3),
         local_today - timedelta(days=2),
     ]
@@ -163,7 +165,7 @@ async def test_every_paid_call_goes_through_the_shared_rate_limiter(
     settings = fetch_settings(owm_rate_limit_per_day=2, owm_rate_limit_wait_s=0)
     task = ingest(0)
     async with fetch_worker(
-        settings, redis=aredis, owm_http=owm_http, weather_http=weather.http
+        settings, redis=aredis, source_http=owm_http, weather_http=weather.http
     ) as worker:
         with pytest.raises(RateLimited):
             await worker.handler(task, context_for(task))
@@ -186,7 +188,7 @@ async def test_the_shared_breaker_opens_after_failures(
     async with (
         httpx.AsyncClient(transport=transport, base_url=OWM_BASE) as owm_http,
         fetch_worker(
-            settings, redis=aredis, owm_http=owm_http, weather_http=weather.http
+            settings, redis=aredis, source_http=owm_http, weather_http=weather.http
         ) as worker,
     ):
         task = ingest(0)
@@ -211,7 +213,7 @@ async def test_transient_failures_are_retried_in_process_before_the_task_fails(
             transport=httpx.ASGITransport(app=failing), base_url=OWM_BASE
         ) as owm_http,
         fetch_worker(
-            settings, redis=aredis, owm_http=owm_http, weather_http=weather.http
+            settings, redis=aredis, source_http=owm_http, weather_http=weather.http
         ) as worker,
     ):
         task = ingest(0)
@@ -224,7 +226,7 @@ def _count_history_reads(
     handler: FetchWeatherHandler, monkeypatch: pytest.MonkeyPatch
 ) -> list[Any]:
     calls: list[Any] = []
-    client = handler._weather
+    client = handler.coverage._weather
     original = client.weather_records
 
     async def counted(*args: Any, **kwargs: Any) -> Any:
@@ -303,7 +305,7 @@ async def test_too_little_history_sets_no_coverage_mark(
 ) -> None:
     await httpx_post_faults(owm_http, {"error_rate": 0.0})
     task = ingest(2)
-    handler._options = type(handler._options)(history_h=72, min_observed_h=72, max_backfill_days=1)
+    handler.coverage.options = HistoryOptions(history_h=72, min_observed_h=72, max_backfill_days=1)
     await handler(task, context_for(task))
     assert await owm_calls(owm_http, "day_summary") == 1
     assert not await aredis.exists(fetch_keys.history_covered(task.location_id))
@@ -318,8 +320,8 @@ async def test_a_malformed_cached_answer_is_dropped_so_the_retry_asks_again(
     handler: FetchWeatherHandler, owm_http: httpx.AsyncClient, aredis: Any
 ) -> None:
     task = ingest(2)
-    key = fetch_keys.owm_answer_cache("onecall", task.identity())
-    await aredis.set(key, datetime.now(UTC).isoformat().encode() + b'\n{"current": {"dt": 1}}')
+    key = fetch_keys.answer_cache("owm", "onecall", task.identity())
+    await aredis.set(key, _encode_cached({"current": {"dt": 1}}, datetime.now(UTC)))
     await aredis.set(fetch_keys.history_covered(task.location_id), "1", ex=60)
     with pytest.raises(TransientError, match="malformed"):
         await handler(task, context_for(task))

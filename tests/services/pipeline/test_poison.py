@@ -16,7 +16,7 @@ from etl_core.deadletter import DeadLetters
 from etl_core.windows import window_label
 from services.tasks import PIPELINE_CODEC, CategorizeTask, IngestTask
 from tests.conftest import RedisBackend
-from tests.services.conftest import WeatherService, owm_total_calls, trail
+from tests.services.conftest import SourceUnderTest, WeatherService, owm_total_calls, trail
 from tests.services.pipeline.failure_support import (
     assert_nothing_pending,
     latest_conditions,
@@ -113,6 +113,7 @@ async def test_poison_entries_are_dead_lettered_and_good_tasks_complete(
     sredis: Any,
     backend: RedisBackend,
     tmp_path: Path,
+    source: SourceUnderTest,
 ) -> None:
     ids = [trail(n)["id"] for n in range(LOCATIONS)]
     await weather.client.upsert_locations([trail(n) for n in range(LOCATIONS)])
@@ -125,7 +126,7 @@ async def test_poison_entries_are_dead_lettered_and_good_tasks_complete(
     expected_ingest |= _add_all(sredis, keys.INGESTION_STREAM, ingest_poison[5:])
     expected_categorize = _add_all(sredis, keys.CATEGORIZATION_STREAM, categorize_poison[:5])
 
-    fetched = await run_fetch(weather, owm_http, aredis)
+    fetched = await run_fetch(weather, owm_http, aredis, settings=source.settings())
     assert fetched.forwarded == LOCATIONS
     assert fetched.dead_lettered == len(ingest_poison)
     assert fetched.by_error_type == {"PoisonMessage": len(ingest_poison)}

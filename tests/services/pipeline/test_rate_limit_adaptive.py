@@ -32,7 +32,7 @@ from etl_core.ratelimit_adaptive import DEFAULT_MIN_FACTOR
 from etl_core.worker.metrics import WorkerMetrics
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
-from services.fetch_weather.wiring import fetch_worker, owm_rate_limiter
+from services.fetch_weather.wiring import fetch_worker, rate_limiter
 from tests.conftest import RedisBackend
 from tests.services.conftest import WeatherService, trail
 from tests.services.pipeline.failure_support import (
@@ -108,7 +108,7 @@ async def mock_owm(**faults: Any) -> AsyncIterator[tuple[str, httpx.AsyncClient,
 
 async def watch_factor(client: Any, settings: Any, trace: list[float], stop: asyncio.Event) -> None:
     """The shared factor as one more replica sees it, every 50 ms until ``stop``."""
-    limiter = owm_rate_limiter(client, settings, minute_ms=MINUTE_MS)
+    limiter = rate_limiter(client, settings, minute_ms=MINUTE_MS)
     while not stop.is_set():
         trace.append((await limiter.usage()).factor)
         with contextlib.suppress(TimeoutError):
@@ -142,7 +142,7 @@ async def run_replicas(
                     fetch_worker(
                         settings,
                         redis=client,
-                        owm_http=http,
+                        source_http=http,
                         weather_http=weather.http,
                         concurrency=8,
                         metrics=m,

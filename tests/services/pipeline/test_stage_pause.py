@@ -100,7 +100,7 @@ async def test_a_refused_owm_key_pauses_fetching_and_dead_letters_nothing(
         fetch_worker(
             settings,
             redis=aredis,
-            owm_http=owm,
+            source_http=owm,
             weather_http=weather.http,
             concurrency=4,
             metrics=WorkerMetrics(keys.FETCH_GROUP),
@@ -170,7 +170,7 @@ async def test_a_refused_weather_service_key_pauses_and_nothing_is_paid_twice(
         fetch_worker(
             fetch_settings(weather_service_api_key="not-the-write-key-0000"),
             redis=aredis,
-            owm_http=owm_http,
+            source_http=owm_http,
             weather_http=weather.http,
             concurrency=4,
             pause_trial_interval_s=TRIAL_S,
@@ -227,7 +227,7 @@ async def test_the_weather_service_down_for_20_s_mid_run_dead_letters_nothing(
         fetch_worker(
             fetch_settings(owm_rate_limit_per_minute=600),  # a run long enough to pull the plug
             redis=aredis,
-            owm_http=owm_http,
+            source_http=owm_http,
             weather_http=unplugged_http,
             concurrency=4,
             **options,
