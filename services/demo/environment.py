@@ -281,6 +281,11 @@ def start_services(
             "MOCK_OWM_API_KEYS": DEMO_OWM_KEY,
             "MOCK_OWM_ADMIN_TOKEN": owm_admin_token,
             "MOCK_OWM_LOG_LEVEL": "WARNING",
+            # The mock enforces Open-Meteo's free quotas by default, as the real API does; the
+            # demo and the benchmarks run more locations than they allow in an hour.
+            "MOCK_OWM_OPEN_METEO_RATE_LIMIT_PER_MINUTE": "",
+            "MOCK_OWM_OPEN_METEO_RATE_LIMIT_PER_HOUR": "",
+            "MOCK_OWM_OPEN_METEO_RATE_LIMIT_PER_DAY": "",
             **(mock_env or {}),
         },
     )

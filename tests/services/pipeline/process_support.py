@@ -25,6 +25,7 @@ from services.demo.environment import (
 )
 from services.demo.run import demo_locations
 from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
+from tests.services.conftest import SOURCES, SourceUnderTest
 from tests.support.redis_server import RedisServer, redis_server_binary, require_or_skip
 
 START_TIMEOUT_S = 60.0
@@ -39,6 +40,7 @@ class Pipeline:
     owm_url: str
     work_dir: Path
     owm_admin_headers: dict[str, str]  # for the mock's /__stats and /__faults
+    source: SourceUnderTest = SOURCES["owm"]
 
     def env(self, **overrides: str) -> dict[str, str]:
         return {
@@ -52,6 +54,7 @@ class Pipeline:
             "OUTBOX_PATH": str(self.work_dir / "outbox.sqlite3"),
             "LOG_LEVEL": "INFO",
             "METRICS_PORT": "0",  # several workers on one host would share the default port
+            **self.source.env(self.owm_url),
             **overrides,
         }
 
@@ -163,10 +166,15 @@ def require_running(procs: list[subprocess.Popen[bytes]], pipeline: Pipeline) ->
 
 @contextmanager
 def running_pipeline(
-    work_dir: Path, *, appendonly: bool = False, **mock_env: str
+    work_dir: Path,
+    *,
+    appendonly: bool = False,
+    source: SourceUnderTest = SOURCES["owm"],
+    **mock_env: str,
 ) -> Iterator[Pipeline]:
     """A private redis-server (``appendonly``: with its AOF, to survive a restart), mock-owm and
-    the weather service; every process stopped at exit."""
+    the weather service; every process stopped at exit. The workers ``env`` makes use
+    ``source``."""
     require_or_skip("redis-server", redis_server_binary() is not None)
     server = RedisServer(appendonly=appendonly)
     children = Children(work_dir)
@@ -175,7 +183,7 @@ def running_pipeline(
         owm_url, weather_url = start_services(
             children, work_dir, owm_admin_token=ADMIN_TOKEN, mock_env=mock_env
         )
-        yield Pipeline(server, children, weather_url, owm_url, work_dir, ADMIN_HEADERS)
+        yield Pipeline(server, children, weather_url, owm_url, work_dir, ADMIN_HEADERS, source)
     finally:
         children.stop(timeout_s=30.0)
         server.close()
