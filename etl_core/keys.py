@@ -35,20 +35,6 @@ def partition_stream(base: str, partition: int = 0) -> str:
     return f"{base}:{partition_tag(partition)}"
 
 
-# The pipeline's streams (named as operators know them, then in partition 0) and consumer groups.
-INGESTION_STREAM_BASE = "owm-ingestion-stream"
-CATEGORIZATION_STREAM_BASE = "owm-categorization-stream"
-INGESTION_STREAM = partition_stream(INGESTION_STREAM_BASE)
-CATEGORIZATION_STREAM = partition_stream(CATEGORIZATION_STREAM_BASE)
-PIPELINE_STREAMS: tuple[str, ...] = (INGESTION_STREAM, CATEGORIZATION_STREAM)
-# Stream names of the layout before hash tags, for the upgrade (docs/operations.md, "Upgrading").
-UNTAGGED_STREAMS: dict[str, str] = {
-    INGESTION_STREAM_BASE: INGESTION_STREAM,
-    CATEGORIZATION_STREAM_BASE: CATEGORIZATION_STREAM,
-}
-FETCH_GROUP = "fetch-weather"
-CATEGORIZE_GROUP = "categorize-trail-conditions"
-
 DLQ_SUFFIX = ":dlq"
 
 
@@ -183,10 +169,3 @@ def heartbeat(group: str, consumer: str) -> str:
 
 def heartbeat_prefix(group: str) -> str:
     return f"{PREFIX}:heartbeat:{group}:"
-
-
-# Names of the shared limiter and breaker that guard OpenWeatherMap (see rate_limit_*, breaker),
-# and of the breaker in front of the weather service.
-OWM_RATE_LIMITER = "owm"
-OWM_BREAKER = "owm"
-WEATHER_SERVICE_BREAKER = "weather-service"

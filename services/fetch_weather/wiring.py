@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 
-from etl_core import keys
 from etl_core.breaker import CircuitBreaker
 from etl_core.ratelimit import MINUTE_MS, RateLimiter, RefusalHook, WaitHook
 from etl_core.ratelimit_adaptive import AdaptiveAdmission
 from etl_core.worker import Worker, WorkerOptions
 from etl_core.worker.metrics import WorkerMetrics
+from services import pipeline_keys
 from services.fetch_weather.handler import FetchWeatherHandler
 from services.fetch_weather.owm_client import OwmClient, OwmClientOptions
 from services.fetch_weather.owm_gate import OwmGate
@@ -30,9 +30,9 @@ def fetch_worker_options(
     slots are ``settings.tasks_in_flight`` of it."""
     slots = settings.tasks_in_flight(concurrency or settings.fetch_concurrency)
     return settings.worker_options(
-        stream=keys.INGESTION_STREAM,
-        group=keys.FETCH_GROUP,
-        forward_stream=keys.CATEGORIZATION_STREAM,
+        stream=pipeline_keys.INGESTION_STREAM,
+        group=pipeline_keys.FETCH_GROUP,
+        forward_stream=pipeline_keys.CATEGORIZATION_STREAM,
         concurrency=slots,
         **overrides,
     )
@@ -61,7 +61,7 @@ def owm_rate_limiter(
         windows.append((minute_ms + margin_ms, per_minute))
     return RateLimiter(
         redis,
-        keys.OWM_RATE_LIMITER,
+        pipeline_keys.OWM_RATE_LIMITER,
         per_day=settings.owm_rate_limit_per_day,
         windows=windows,
         adaptive=AdaptiveAdmission(
@@ -106,7 +106,7 @@ async def fetch_worker(
                 timeout_s=settings.owm_timeout_s,
             ),
         )
-        breaker = CircuitBreaker(redis, keys.OWM_BREAKER, settings.owm_breaker_options())
+        breaker = CircuitBreaker(redis, pipeline_keys.OWM_BREAKER, settings.owm_breaker_options())
         limiter = owm_rate_limiter(
             redis,
             settings,
