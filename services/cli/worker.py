@@ -55,10 +55,10 @@ async def _serve(
     factory: WorkerFactory, settings: Any, concurrency: int | None, stage: str
 ) -> None:
     from etl_core.gc_tuning import tune_gc
-    from etl_core.worker.metrics import WorkerMetrics
+    from services.worker_metrics import pipeline_worker_metrics
 
     worker_context: AbstractAsyncContextManager[Worker] = factory(
-        settings, concurrency=concurrency, metrics=WorkerMetrics(stage)
+        settings, concurrency=concurrency, metrics=pipeline_worker_metrics(stage)
     )
     async with worker_context as worker:
         worker.install_signal_handlers()

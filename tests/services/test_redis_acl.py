@@ -22,13 +22,12 @@ from etl_core.breaker import CircuitBreaker
 from etl_core.pause import PauseSource
 from etl_core.producer import StreamProducer
 from etl_core.redis_client import RedisRetryOptions, async_client, sync_client
-from etl_core.worker.metrics import WorkerMetrics
 from services import pipeline_keys
 from services.categorize.wiring import categorize_worker
 from services.cli import app
 from services.fetch_weather.wiring import fetch_worker, owm_rate_limiter
 from services.schedule_jobs.run import ScheduleOptions, run_schedule
-from services.worker_metrics import refresh_gauges
+from services.worker_metrics import pipeline_worker_metrics, refresh_gauges
 from tests.services.conftest import WeatherService, owm_calls, trail
 from tests.services.pipeline.helpers import FAST_WORKER, categorize_settings, fetch_settings
 from tests.support.redis_server import RedisServer, redis_server_binary, require_or_skip
@@ -130,7 +129,7 @@ async def test_scheduler_and_workers_do_their_jobs_under_their_acls(
         ) as categorizer:
             await categorizer.run(until_idle=True)
         await refresh_gauges(  # what the metrics refresher reads
-            WorkerMetrics(pipeline_keys.FETCH_GROUP),
+            pipeline_worker_metrics(pipeline_keys.FETCH_GROUP),
             worker_redis,
             stream=pipeline_keys.INGESTION_STREAM,
             breakers=[CircuitBreaker(worker_redis, pipeline_keys.OWM_BREAKER)],

@@ -14,11 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from etl_core import keys
 from etl_core.breaker import BreakerOptions, CircuitBreaker
-from etl_core.worker.metrics import WorkerMetrics
 from services import pipeline_keys, worker_metrics
 from services.categorize.wiring import categorize_worker
 from services.fetch_weather.wiring import fetch_worker, owm_rate_limiter
-from services.worker_metrics import refresh_gauges, served_metrics
+from services.worker_metrics import pipeline_worker_metrics, refresh_gauges, served_metrics
 from tests.conftest import RedisBackend
 from tests.services.conftest import WeatherService, trail
 from tests.services.pipeline.failure_support import QUICK_RETRIES, schedule
@@ -107,7 +106,7 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
         owm_http=owm_http,
         weather_http=weather.http,
         concurrency=8,
-        metrics=WorkerMetrics(pipeline_keys.FETCH_GROUP),
+        metrics=pipeline_worker_metrics(pipeline_keys.FETCH_GROUP),
         **QUICK_RETRIES,
     ) as fetcher:
         # Seeded once the worker is built (clients, probe server), so its first calls find the
@@ -155,7 +154,7 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
         redis=aredis,
         weather_http=weather.http,
         concurrency=8,
-        metrics=WorkerMetrics(pipeline_keys.CATEGORIZE_GROUP),
+        metrics=pipeline_worker_metrics(pipeline_keys.CATEGORIZE_GROUP),
         **QUICK_RETRIES,
     ) as categorizer:
         labelled = await categorizer.run(until_idle=True)
@@ -188,7 +187,7 @@ async def test_no_probes_with_port_0_or_a_port_in_use_and_the_worker_still_runs(
         for port in (0, busy_port):
             await aredis.xadd(pipeline_keys.CATEGORIZATION_STREAM, {"junk": "1"})
             settings = categorize_settings(**metrics_on(port))
-            metrics = WorkerMetrics(pipeline_keys.CATEGORIZE_GROUP)
+            metrics = pipeline_worker_metrics(pipeline_keys.CATEGORIZE_GROUP)
             async with categorize_worker(
                 settings, redis=aredis, weather_http=weather.http, metrics=metrics, **QUICK_RETRIES
             ) as worker:
@@ -204,7 +203,7 @@ async def test_no_probes_with_port_0_or_a_port_in_use_and_the_worker_still_runs(
 
 
 async def test_a_refresh_reads_the_breaker_state_every_replica_shares(aredis: Any) -> None:
-    metrics = WorkerMetrics("test-stage")
+    metrics = pipeline_worker_metrics("test-stage")
     options = BreakerOptions(minimum_calls=2, window_calls=4)
     ours = CircuitBreaker(aredis, "shared", options)
     await refresh_gauges(metrics, aredis, stream="no-such-stream", breakers=[ours])
@@ -227,7 +226,7 @@ async def test_a_refresh_reads_the_breaker_state_every_replica_shares(aredis: An
 
 
 async def test_a_refresh_reads_the_admission_factor_every_replica_shares(aredis: Any) -> None:
-    metrics = WorkerMetrics("test-stage")
+    metrics = pipeline_worker_metrics("test-stage")
     settings = fetch_settings(owm_rate_limit_per_minute=20)
     ours = owm_rate_limiter(aredis, settings)
     await refresh_gauges(metrics, aredis, stream="no-such-stream", limiter=ours)

@@ -24,13 +24,13 @@ import pytest
 from etl_core.deadletter import DeadLetters
 from etl_core.outcomes import OutcomeCounts
 from etl_core.worker import Worker
-from etl_core.worker.metrics import WorkerMetrics
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
 from services import pipeline_keys
 from services.categorize.wiring import categorize_worker
 from services.fetch_weather.wiring import fetch_worker
 from services.status import gather_status
+from services.worker_metrics import pipeline_worker_metrics
 from tests.conftest import RedisBackend
 from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.services.conftest import OWM_BASE, WeatherService, owm_calls, owm_total_calls, trail
@@ -103,7 +103,7 @@ async def test_a_refused_owm_key_pauses_fetching_and_dead_letters_nothing(
             owm_http=owm,
             weather_http=weather.http,
             concurrency=4,
-            metrics=WorkerMetrics(pipeline_keys.FETCH_GROUP),
+            metrics=pipeline_worker_metrics(pipeline_keys.FETCH_GROUP),
             pause_trial_interval_s=TRIAL_S,
             **QUICK_RETRIES,
         ) as fetcher,
