@@ -32,7 +32,7 @@ import httpx  # noqa: E402
 import redis  # noqa: E402
 from pipeline_bench import POLL_S, _acked, _live, next_window  # noqa: E402
 
-from etl_core import keys  # noqa: E402
+from services import pipeline_keys  # noqa: E402
 from services.demo.environment import (  # noqa: E402
     Environment,
     cli_command,
@@ -49,19 +49,23 @@ def run_window(env: Environment, n: int, concurrency: int) -> tuple[float, float
     port = free_port()
     env.children.start("fetch-worker-0", worker, {**env.pipeline_env(), "METRICS_PORT": str(port)})
     deadline = time.monotonic() + 120
-    while _live(client, keys.FETCH_GROUP) < 1:
+    while _live(client, pipeline_keys.FETCH_GROUP) < 1:
         if time.monotonic() > deadline:
             raise SystemExit("the fetch worker did not start within 120 s")
         time.sleep(POLL_S)
     scheduler = subprocess.Popen(
         cli_command("schedule"), env=env.full_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    while not client.xlen(keys.INGESTION_STREAM) if client.exists(keys.INGESTION_STREAM) else True:
+    while (
+        not client.xlen(pipeline_keys.INGESTION_STREAM)
+        if client.exists(pipeline_keys.INGESTION_STREAM)
+        else True
+    ):
         if scheduler.poll() not in (None, 0):
             raise SystemExit(f"schedule failed: {scheduler.communicate()[1][-800:]!r}")
         time.sleep(0.005)
     started = time.monotonic()  # the first task is in the stream
-    while _acked(client, keys.INGESTION_STREAM, keys.FETCH_GROUP) < n:
+    while _acked(client, pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP) < n:
         if time.monotonic() > started + 3600:
             raise SystemExit("window did not finish within an hour")
         time.sleep(POLL_S)

@@ -53,6 +53,7 @@ import mock_owm_bench  # noqa: E402
 import redis  # noqa: E402
 
 from etl_core import keys  # noqa: E402
+from services import pipeline_keys  # noqa: E402
 from services.demo.environment import Environment, cli_command, demo_environment  # noqa: E402
 from services.demo.run import seed_locations, start_workers  # noqa: E402
 from services.fetch_weather import keys as fetch_keys  # noqa: E402
@@ -116,8 +117,8 @@ def _live(client: redis.Redis, group: str) -> int:
 def _wait_for_workers(client: redis.Redis, fetch_workers: int, categorize_workers: int) -> None:
     deadline = time.monotonic() + 120
     while (
-        _live(client, keys.FETCH_GROUP) < fetch_workers
-        or _live(client, keys.CATEGORIZE_GROUP) < categorize_workers
+        _live(client, pipeline_keys.FETCH_GROUP) < fetch_workers
+        or _live(client, pipeline_keys.CATEGORIZE_GROUP) < categorize_workers
     ):
         if time.monotonic() > deadline:
             raise SystemExit("the workers did not start reading within 120 s")
@@ -146,7 +147,7 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
         raise SystemExit(f"schedule failed: {scheduled.stderr[-800:]}")
     scheduled_s = time.monotonic() - started
     deadline = started + 3600
-    while _acked(client, keys.CATEGORIZATION_STREAM, keys.CATEGORIZE_GROUP) < n:
+    while _acked(client, pipeline_keys.CATEGORIZATION_STREAM, pipeline_keys.CATEGORIZE_GROUP) < n:
         if time.monotonic() > deadline:
             raise SystemExit("window did not finish within an hour")
         time.sleep(POLL_S)
@@ -161,7 +162,7 @@ def run_window(env: Environment, n: int, fetch_workers: int, categorize_workers:
     stats: dict[str, Any] = answer.json()
     dead = sum(
         int(client.xlen(keys.dead_letter_stream(s)))
-        for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
+        for s in (pipeline_keys.INGESTION_STREAM, pipeline_keys.CATEGORIZATION_STREAM)
     )
     client.close()
     return {

@@ -38,12 +38,12 @@ import httpx  # noqa: E402
 import redis  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 
-from etl_core import keys  # noqa: E402
 from etl_core.logging import configure_logging  # noqa: E402
 from etl_core.producer import StreamProducer  # noqa: E402
 from etl_core.trim import safe_trim  # noqa: E402
 from mock_owm.app import create_app as create_mock_owm  # noqa: E402
 from mock_owm.settings import DEFAULT_API_KEY, MockOwmSettings  # noqa: E402
+from services import pipeline_keys  # noqa: E402
 from services.categorize.settings import CategorizeSettings  # noqa: E402
 from services.categorize.wiring import categorize_worker  # noqa: E402
 from services.fetch_weather.settings import FetchWeatherSettings  # noqa: E402
@@ -98,7 +98,7 @@ async def run_window(
     await run_schedule(
         ScheduleOptions(outbox_path=outbox),
         weather=weather,
-        producer=StreamProducer(sync, keys.INGESTION_STREAM),
+        producer=StreamProducer(sync, pipeline_keys.INGESTION_STREAM),
         now=now,
     )
     fetch = FetchWeatherSettings.load(
@@ -123,7 +123,7 @@ async def run_window(
     ) as categorizer:
         await categorizer.run(until_idle=True)
     await client.aclose()
-    for stream in keys.PIPELINE_STREAMS:
+    for stream in pipeline_keys.PIPELINE_STREAMS:
         safe_trim(sync, stream)
     sync.close()
     return time.monotonic() - started

@@ -1,7 +1,7 @@
 """A circuit breaker's state as the next caller would find it, read with read commands only.
 
-``trail-etl status`` runs under a read-only ACL user, which may not run scripts (a script could
-write, and a busy one blocks the server), so this works out in Python what
+An operator's status view may run under a read-only ACL user, which may not run scripts (a script
+could write, and a busy one blocks the server), so this works out in Python what
 ``scripts/breaker_before_call.lua`` would find: TIME, HMGET and LRANGE, in one round trip.
 """
 
@@ -35,7 +35,7 @@ SLOW_CODES = (ord("O"), ord("F"))
 
 @dataclass(frozen=True)
 class BreakerStatus:
-    """A breaker as the next caller would find it, for ``trail-etl status`` and metrics."""
+    """A breaker as the next caller would find it, for status views and metrics."""
 
     name: str
     state: BreakerState

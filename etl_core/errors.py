@@ -1,4 +1,4 @@
-"""The one exception hierarchy of trail-etl.
+"""The one exception hierarchy of etl_core and the applications built on it.
 
 How the worker runtime treats each family:
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 
 class EtlError(Exception):
-    """Base class of every error raised by trail-etl code."""
+    """Base class of every error raised by etl_core and by the handlers built on it."""
 
 
 class ConfigurationError(EtlError):

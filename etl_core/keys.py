@@ -1,15 +1,16 @@
-"""Every Redis key name used by trail-etl, in one place.
+"""Every Redis key name the library uses, in one place.
 
-Streams are named by the services; everything derived from a stream (its dead-letter stream, its
-delayed-retry set, its publish markers, its done marks) and every other key of the library (rate
-limiters, breakers) is built here and nowhere else; keys of the application itself (its answer
-caches) live with the application. All derived keys share the ``etl:`` prefix except streams
-and their dead-letter streams, which operators address by name.
+Streams and consumer groups are named by the application that uses the library; everything
+derived from a stream (its dead-letter stream, its delayed-retry set, its publish markers, its
+done marks) and every other key of the library (rate limiters, breakers, pauses, heartbeats) is
+built here and nowhere else; keys of the application itself live with the application. All
+derived keys share one prefix (``PREFIX``, ``etl`` unless the application sets another with
+``set_prefix``) except streams and their dead-letter streams, which operators address by name.
 
 Hash tags (the part of a key between ``{`` and ``}``, which alone picks a Redis Cluster slot) are
 laid out so every script and transaction touches keys of one slot:
 
-* a pipeline partition: both stages' streams carry the partition's tag (``partition_tag``), and
+* a pipeline partition: every stage's stream carries the partition's tag (``partition_tag``), and
   every key derived from a stream embeds the stream's name, so its dead-letter stream, delayed
   set, publish markers, done marks and fence share that slot with it; settle.lua (ack here, add
   there, mark done) and the idle check's MULTI stay in one slot;
@@ -22,11 +23,31 @@ Every key a script touches is passed to it in KEYS, never built inside it.
 
 from __future__ import annotations
 
+import re
+
+# The first part of every derived key's name (``<PREFIX>:delayed:<stream>``, ...). Every function
+# below reads it when called: an application that wants another one calls ``set_prefix`` once at
+# start, before it builds anything that names keys (workers, producers, limiters, breakers), and
+# every process that shares the data (workers, scheduler, CLI) must use the same one.
 PREFIX = "etl"
+# No hash-tag braces (a brace would move the slot-picking tag into the prefix) and no SCAN
+# pattern characters (``published_marker_prefix`` and the like are matched with SCAN MATCH).
+_PREFIX_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+
+
+def set_prefix(prefix: str) -> None:
+    """Make ``prefix`` the first part of every derived key's name from now on (see ``PREFIX``)."""
+    global PREFIX
+    if not _PREFIX_RE.fullmatch(prefix):
+        raise ValueError(
+            f"key prefix {prefix!r}: letters, digits and _ . : - only, starting with a letter or"
+            " digit (no hash-tag braces, no SCAN pattern characters)"
+        )
+    PREFIX = prefix
 
 
 def partition_tag(partition: int) -> str:
-    """The hash tag of pipeline partition ``partition`` (one partition today: 0)."""
+    """The hash tag of pipeline partition ``partition`` (the default one: 0)."""
     return f"{{p{partition}}}"
 
 
@@ -34,20 +55,6 @@ def partition_stream(base: str, partition: int = 0) -> str:
     """The name of stream ``base`` in pipeline partition ``partition``."""
     return f"{base}:{partition_tag(partition)}"
 
-
-# The pipeline's streams (named as operators know them, then in partition 0) and consumer groups.
-INGESTION_STREAM_BASE = "owm-ingestion-stream"
-CATEGORIZATION_STREAM_BASE = "owm-categorization-stream"
-INGESTION_STREAM = partition_stream(INGESTION_STREAM_BASE)
-CATEGORIZATION_STREAM = partition_stream(CATEGORIZATION_STREAM_BASE)
-PIPELINE_STREAMS: tuple[str, ...] = (INGESTION_STREAM, CATEGORIZATION_STREAM)
-# Stream names of the layout before hash tags, for the upgrade (docs/operations.md, "Upgrading").
-UNTAGGED_STREAMS: dict[str, str] = {
-    INGESTION_STREAM_BASE: INGESTION_STREAM,
-    CATEGORIZATION_STREAM_BASE: CATEGORIZATION_STREAM,
-}
-FETCH_GROUP = "fetch-weather"
-CATEGORIZE_GROUP = "categorize-trail-conditions"
 
 DLQ_SUFFIX = ":dlq"
 
@@ -106,8 +113,8 @@ def window_tally(stream: str, window: str) -> str:
     of ``stream``: ``published`` (task ids ``publish_once.lua`` added), ``done:<group>`` (task ids
     ``settle.lua`` marked done for the first time). The producer and the settler name it from the
     window at the end of a task id (``etl_core.windows.window_of_task_id``) and pass it in KEYS;
-    read by ``trail-etl status`` with one HGETALL per window. It expires with the marks written
-    alongside it. The name embeds the stream's, so it shares the stream's slot."""
+    an operator's status view reads it with one HGETALL per window. It expires with the marks
+    written alongside it. The name embeds the stream's, so it shares the stream's slot."""
     return f"{PREFIX}:tally:{stream}:{window}"
 
 
@@ -122,8 +129,8 @@ def tally_done_field(group: str) -> str:
 def settled_log(stream: str, group: str) -> str:
     """Stream of ``settle.lua`` calls of ``group`` on ``stream`` that finished tasks: one entry
     per call (its id: the server time), field ``n`` = tasks marked done; trimmed by the script to
-    the last ``SETTLED_LOG_KEEP_MS`` (MINID). ``trail-etl status`` counts it over the last 1 and 5
-    minutes (throughput). Shares the stream's slot."""
+    the last ``SETTLED_LOG_KEEP_MS`` (MINID), e.g. for a status view that counts it over the last 1
+    and 5 minutes (throughput). Shares the stream's slot."""
     return f"{PREFIX}:settled:{stream}:{group}"
 
 
@@ -177,16 +184,9 @@ def stage_pause_trial(stage: str) -> str:
 
 
 def heartbeat(group: str, consumer: str) -> str:
-    """Written by a live worker loop; read by ``trail-etl status`` and liveness checks."""
+    """Written by a live worker loop; read by status views and liveness checks."""
     return f"{PREFIX}:heartbeat:{group}:{consumer}"
 
 
 def heartbeat_prefix(group: str) -> str:
     return f"{PREFIX}:heartbeat:{group}:"
-
-
-# Names of the shared limiter and breaker that guard OpenWeatherMap (see rate_limit_*, breaker),
-# and of the breaker in front of the weather service.
-OWM_RATE_LIMITER = "owm"
-OWM_BREAKER = "owm"
-WEATHER_SERVICE_BREAKER = "weather-service"

@@ -271,7 +271,7 @@ class RateLimiter:
         return refusal
 
     async def read_usage(self) -> RateLimitUsage:
-        """``usage()`` from read commands only, for a read-only ACL user (``trail-etl status``):
+        """``usage()`` from read commands only, for a read-only ACL user (a status view):
         the same counts and factor, without the wait for the next permit."""
         return await read_usage(
             self.client,

@@ -1,8 +1,8 @@
 """What the shared rate limiter answers: one check (``Admission``), one refusal report
 (``Refusal``) and its usage (``RateLimitUsage``, for ``status`` and metrics).
 
-``read_usage`` reads the usage with read commands only, for a read-only ACL user (``trail-etl
-status``), which may not run scripts: a script could write, and a busy one blocks the server.
+``read_usage`` reads the usage with read commands only, for a read-only ACL user (a status
+view), which may not run scripts: a script could write, and a busy one blocks the server.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class WindowUsage:
 
 @dataclass(frozen=True)
 class RateLimitUsage:
-    """What a limiter has used, for ``trail-etl status`` and metrics."""
+    """What a limiter has used, for status views and metrics."""
 
     name: str
     windows: tuple[WindowUsage, ...]

@@ -1,8 +1,8 @@
 """Task models and their strict encoding to and from stream entries.
 
-A stream entry of trail-etl has these fields (all strings):
+A stream entry has these fields (all strings):
 
-``type``      the task type, e.g. ``owm.ingest``
+``type``      the task type, e.g. ``report.build``
 ``v``         the schema version of that type
 ``task_id``   deterministic identity (see ``BaseTask.task_id``)
 ``payload``   the task as JSON

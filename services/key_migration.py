@@ -20,10 +20,11 @@ from enum import StrEnum
 from typing import Any
 
 from etl_core import keys
+from services import pipeline_keys
 from services.status import PIPELINE_STAGES
 
-_OLD_RATE_LIMITERS = (keys.OWM_RATE_LIMITER,)
-_OLD_BREAKERS = (keys.OWM_BREAKER, keys.WEATHER_SERVICE_BREAKER)
+_OLD_RATE_LIMITERS = (pipeline_keys.OWM_RATE_LIMITER,)
+_OLD_BREAKERS = (pipeline_keys.OWM_BREAKER, pipeline_keys.WEATHER_SERVICE_BREAKER)
 
 
 class MoveState(StrEnum):
@@ -49,7 +50,7 @@ class MigrationRefused(Exception):
 
 
 def _old_key_pairs(client: Any) -> Iterator[tuple[str, str]]:
-    for old_stream, new_stream in keys.UNTAGGED_STREAMS.items():
+    for old_stream, new_stream in pipeline_keys.UNTAGGED_STREAMS.items():
         yield old_stream, new_stream
         yield keys.dead_letter_stream(old_stream), keys.dead_letter_stream(new_stream)
         yield keys.delayed_set(old_stream), keys.delayed_set(new_stream)

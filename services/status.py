@@ -72,13 +72,14 @@ from etl_core.ratelimit import RateLimiter
 from etl_core.ratelimit_adaptive import AdaptiveAdmission
 from etl_core.task import FIELD_TASK_ID
 from etl_core.windows import parse_window, window_label, window_of_task_id
+from services import pipeline_keys
 
-PIPELINE_STREAMS: tuple[str, ...] = keys.PIPELINE_STREAMS
-PIPELINE_STAGES: tuple[str, ...] = (keys.FETCH_GROUP, keys.CATEGORIZE_GROUP)
+PIPELINE_STREAMS: tuple[str, ...] = pipeline_keys.PIPELINE_STREAMS
+PIPELINE_STAGES: tuple[str, ...] = (pipeline_keys.FETCH_GROUP, pipeline_keys.CATEGORIZE_GROUP)
 # Each pipeline stage (consumer group) and the stream it consumes.
 STAGE_STREAMS: tuple[tuple[str, str], ...] = (
-    (keys.FETCH_GROUP, keys.INGESTION_STREAM),
-    (keys.CATEGORIZE_GROUP, keys.CATEGORIZATION_STREAM),
+    (pipeline_keys.FETCH_GROUP, pipeline_keys.INGESTION_STREAM),
+    (pipeline_keys.CATEGORIZE_GROUP, pipeline_keys.CATEGORIZATION_STREAM),
 )
 WINDOWS_SHOWN = 3  # the current schedule window and the two before it
 DELAYED_SCAN_CAP = 10_000  # delayed members read per stage to sort retries by window
@@ -228,8 +229,8 @@ async def _windows(
     dead: Mapping[str, Mapping[str, int]],
 ) -> list[dict[str, Any]]:
     """Per-window totals of the pipeline (see the module's docstring)."""
-    ingestion = keys.INGESTION_STREAM
-    categorization = keys.CATEGORIZATION_STREAM
+    ingestion = pipeline_keys.INGESTION_STREAM
+    categorization = pipeline_keys.CATEGORIZATION_STREAM
     delayed = {stage: await _delayed_by_window(client, stream) for stage, stream in STAGE_STREAMS}
     complete = all(whole for _counts, whole in delayed.values())
     out = []
@@ -246,8 +247,10 @@ async def _windows(
             {
                 "window": label,
                 "scheduled": fetch.get(keys.TALLY_PUBLISHED, 0),
-                "fetched": fetch.get(keys.tally_done_field(keys.FETCH_GROUP), 0),
-                "labelled": label_tally.get(keys.tally_done_field(keys.CATEGORIZE_GROUP), 0),
+                "fetched": fetch.get(keys.tally_done_field(pipeline_keys.FETCH_GROUP), 0),
+                "labelled": label_tally.get(
+                    keys.tally_done_field(pipeline_keys.CATEGORIZE_GROUP), 0
+                ),
                 "retrying": {stage: delayed[stage][0].get(label, 0) for stage, _ in STAGE_STREAMS},
                 "retrying_complete": complete,
                 "dead": {stage: dead.get(stage, {}).get(label, 0) for stage, _ in STAGE_STREAMS},
@@ -338,8 +341,8 @@ async def gather_status(
     names = list(dict.fromkeys(streams))
     if breakers is None:
         breakers = {
-            keys.OWM_BREAKER: BreakerOptions(),
-            keys.WEATHER_SERVICE_BREAKER: BreakerOptions(),
+            pipeline_keys.OWM_BREAKER: BreakerOptions(),
+            pipeline_keys.WEATHER_SERVICE_BREAKER: BreakerOptions(),
         }
     breaker_states = [
         _breaker(await CircuitBreaker(client, name, options).status(), options)
@@ -347,7 +350,7 @@ async def gather_status(
     ]
     usage = await RateLimiter(
         client,
-        keys.OWM_RATE_LIMITER,
+        pipeline_keys.OWM_RATE_LIMITER,
         per_minute=per_minute,
         per_day=per_day,
         adaptive=AdaptiveAdmission(),  # only read: the factor and the last minute's refusals

@@ -15,11 +15,12 @@ from typing import Any
 
 from etl_core import keys
 from etl_core.deadletter import DeadLetters
+from services import pipeline_keys
 
 # The pipeline's stages in order: (consumer group, the stream it consumes).
 STAGE_STREAMS: tuple[tuple[str, str], ...] = (
-    (keys.FETCH_GROUP, keys.INGESTION_STREAM),
-    (keys.CATEGORIZE_GROUP, keys.CATEGORIZATION_STREAM),
+    (pipeline_keys.FETCH_GROUP, pipeline_keys.INGESTION_STREAM),
+    (pipeline_keys.CATEGORIZE_GROUP, pipeline_keys.CATEGORIZATION_STREAM),
 )
 PAGE = 1000
 

@@ -26,11 +26,20 @@ from etl_core.worker.probes import ProbeServer
 from services.status import stream_counts
 from services.worker_settings import WorkerSettings
 
+# The namespace of every worker metric's name (``trail_etl_worker_*``): dashboards and alerts use
+# these names (docs/operations.md, "Metrics"); ``etl_core``'s default is neutral.
+METRIC_NAMESPACE = "trail_etl_worker"
 GAUGES_INTERVAL_S = 5.0
 GAUGES_TIMEOUT_S = 2.0
 STOP_TIMEOUT_S = 2.0
 
 log = get_logger(__name__)
+
+
+def pipeline_worker_metrics(stage: str, **options: Any) -> WorkerMetrics:
+    """The metrics of one pipeline worker of ``stage``, named ``trail_etl_worker_*``
+    (``options``: ``WorkerMetrics``' others, e.g. ``registry``)."""
+    return WorkerMetrics(stage, namespace=METRIC_NAMESPACE, **options)
 
 
 async def refresh_gauges(

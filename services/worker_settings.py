@@ -8,11 +8,11 @@ from typing import Any
 import httpx
 from pydantic import Field, SecretStr, model_validator
 
-from etl_core import keys
 from etl_core.breaker import CircuitBreaker
 from etl_core.task import MAX_ATTEMPTS
 from etl_core.windows import parse_window
 from etl_core.worker import WorkerOptions
+from services import pipeline_keys
 from services.breaker_settings import WeatherServiceBreakerSettings
 from services.http_transport import AiohttpTransport, HttpTransport
 from services.redis_settings import RedisSettings
@@ -132,7 +132,7 @@ class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindo
                 timeout_s=self.weather_service_timeout_s,
             ),
             breaker=CircuitBreaker(
-                redis, keys.WEATHER_SERVICE_BREAKER, self.weather_service_breaker_options()
+                redis, pipeline_keys.WEATHER_SERVICE_BREAKER, self.weather_service_breaker_options()
             ),
         )
         return redis, weather

@@ -13,7 +13,7 @@
 -- ARGV[3..] triples, one per task in batch order: task id, the index into KEYS of the tally of
 --           its window ('0' for none; HINCRBY published when the task is added), then the entry
 --           fields as a JSON array of alternating names and values:
---           ["type","owm.ingest","v","1","task_id","...",...]
+--           ["type","report.build","v","1","task_id","...",...]
 --
 -- For each task: skip it when its id is a field of any of the marker hashes; otherwise HSETNX it
 -- into KEYS[2] and XADD the entry. A marker so lives at least one bucket length and at most two.

@@ -3,8 +3,9 @@ plus gauges that a refresher sets from Redis (streams, breaker, rate limiter) an
 liveness.
 
 Every metric lives in the ``CollectorRegistry`` of one ``WorkerMetrics`` (tests build many) and
-carries the ``stage`` label the deployable chose (the pipeline uses its consumer group names). The
-names, all ``trail_etl_worker_*``, are listed in docs/etl-core.md ("Metrics and probes").
+carries the ``stage`` label the deployable chose (e.g. its consumer group's name). Every name
+starts with the ``namespace`` the deployable passes and an underscore (``etl_worker_*`` by
+default); the names are listed in docs/etl-core.md ("Metrics and probes").
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from etl_core.breaker import BreakerState
 from etl_core.ratelimit_usage import RateLimitUsage
 from etl_core.worker.hooks import WorkerHooks
 
-PREFIX = "trail_etl_worker_"
+DEFAULT_NAMESPACE = "etl_worker"
 OUTCOMES = ("done", "forwarded", "retried", "waited", "dead_lettered", "already_done")
 DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 # The breaker gauge's values: the order an operator reads as "worse".
@@ -29,31 +30,35 @@ Clock = Callable[[], float]
 
 
 class WorkerMetrics(WorkerHooks):
-    """Hooks of one worker; ``clock`` (monotonic seconds) is what liveness is measured on."""
+    """Hooks of one worker; every metric is named ``<namespace>_<name>``; ``clock`` (monotonic
+    seconds) is what liveness is measured on."""
 
     def __init__(
         self,
         stage: str,
         *,
+        namespace: str = DEFAULT_NAMESPACE,
         registry: CollectorRegistry | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         self.stage = stage
+        self.namespace = namespace
+        prefix = f"{namespace}_"
         self.registry = r = registry or CollectorRegistry(auto_describe=True)
         self._clock = clock
         self.last_loop = clock()  # start-up counts as a round: liveness starts from here
 
         def counter(name: str, doc: str, *labels: str) -> Counter:
-            return Counter(PREFIX + name, doc, ["stage", *labels], registry=r)
+            return Counter(prefix + name, doc, ["stage", *labels], registry=r)
 
         def gauge(name: str, doc: str, *labels: str) -> Gauge:
-            return Gauge(PREFIX + name, doc, ["stage", *labels], registry=r)
+            return Gauge(prefix + name, doc, ["stage", *labels], registry=r)
 
         self.tasks = counter("tasks", "Tasks settled, by outcome.", "outcome")
         for outcome in OUTCOMES:  # every series exists from the start, at 0
             self.tasks.labels(stage, outcome)
         self.handler_duration = Histogram(
-            PREFIX + "handler_duration_seconds",
+            prefix + "handler_duration_seconds",
             "Time from a task's handler start (or, settled without a handler, from the decision)"
             " until its outcome was applied in Redis.",
             ["stage"],
@@ -96,7 +101,7 @@ class WorkerMetrics(WorkerHooks):
             "limiter",
         )
         self.slot_waits = counter(
-            "slot_waits", "Waits for a free slot of a bounded pool (e.g. OWM calls).", "pool"
+            "slot_waits", "Waits for a free slot of a bounded pool (e.g. outgoing calls).", "pool"
         )
         self.slot_wait_seconds = counter(
             "slot_wait_seconds", "Seconds waited for a free slot of a bounded pool.", "pool"
@@ -183,7 +188,7 @@ class WorkerMetrics(WorkerHooks):
             self.rate_limit_lowered.labels(self.stage, limiter).inc()
 
     def on_slot_wait(self, pool: str, waited_s: float) -> None:
-        """A task waited ``waited_s`` for a slot of ``pool`` (``OwmGate(on_slot_wait=...)``)."""
+        """A task waited ``waited_s`` for a slot of ``pool`` (reported by the pool)."""
         self.slot_waits.labels(self.stage, pool).inc()
         self.slot_wait_seconds.labels(self.stage, pool).inc(waited_s)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 
-from etl_core import keys
 from etl_core.errors import ConfigurationError
 from etl_core.worker import Worker, WorkerOptions
 from etl_core.worker.metrics import WorkerMetrics
+from services import pipeline_keys
 from services.categorize.contract import TrailClassifier, load_classifier
 from services.categorize.handler import CategorizeHandler, CategorizeOptions
 from services.categorize.settings import CategorizeSettings
@@ -31,8 +31,8 @@ def categorize_worker_options(
     settings: CategorizeSettings, *, concurrency: int | None = None, **overrides: Any
 ) -> WorkerOptions:
     return settings.worker_options(
-        stream=keys.CATEGORIZATION_STREAM,
-        group=keys.CATEGORIZE_GROUP,
+        stream=pipeline_keys.CATEGORIZATION_STREAM,
+        group=pipeline_keys.CATEGORIZE_GROUP,
         concurrency=concurrency or settings.categorize_concurrency,
         **overrides,
     )

@@ -26,6 +26,7 @@ from etl_core import keys
 from etl_core.deadletter import DeadLetter, DeadLetters
 from etl_core.errors import DeadLetterNotFound
 from etl_core.text import clip
+from services import pipeline_keys
 from services.cli.common import console, fail, redis_client, with_redis_errors
 
 app = typer.Typer(help="Dead-letter streams: list, show, redrive, purge.", no_args_is_help=True)
@@ -54,7 +55,7 @@ def _source(stream: str) -> str:
     source = (
         keys.source_of_dead_letter_stream(stream) if stream.endswith(keys.DLQ_SUFFIX) else stream
     )
-    return keys.UNTAGGED_STREAMS.get(source, source)
+    return pipeline_keys.UNTAGGED_STREAMS.get(source, source)
 
 
 _ENTRY_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
@@ -74,9 +75,11 @@ def _open(stream: str) -> DeadLetters:
     exists (etl_core serves other pipelines too). A typo is an error, not an empty listing."""
     source = _source(stream)
     client = redis_client()
-    if source not in keys.PIPELINE_STREAMS and not client.exists(keys.dead_letter_stream(source)):
+    if source not in pipeline_keys.PIPELINE_STREAMS and not client.exists(
+        keys.dead_letter_stream(source)
+    ):
         client.close()
-        known = ", ".join(keys.UNTAGGED_STREAMS)
+        known = ", ".join(pipeline_keys.UNTAGGED_STREAMS)
         raise fail(
             f"unknown stream {clip(stream, 80)!r}: it has no dead-letter stream; the pipeline's "
             f"streams are {known} (each also as NAME:{{p0}} and NAME...:dlq)"

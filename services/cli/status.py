@@ -17,8 +17,8 @@ from pydantic import Field
 from rich.markup import escape
 from rich.table import Table
 
-from etl_core import keys
 from etl_core.errors import ConfigurationError, RedisRefused
+from services import pipeline_keys
 from services.breaker_settings import OwmBreakerSettings, WeatherServiceBreakerSettings
 from services.cli.common import console, fail, redis_fail
 from services.cli.settings import CliSettings
@@ -48,8 +48,8 @@ async def _gather(settings: StatusSettings, streams: list[str]) -> dict[str, Any
             per_minute=settings.owm_rate_limit_per_minute,
             per_day=settings.owm_rate_limit_per_day,
             breakers={
-                keys.OWM_BREAKER: settings.owm_breaker_options(),
-                keys.WEATHER_SERVICE_BREAKER: settings.weather_service_breaker_options(),
+                pipeline_keys.OWM_BREAKER: settings.owm_breaker_options(),
+                pipeline_keys.WEATHER_SERVICE_BREAKER: settings.weather_service_breaker_options(),
             },
             schedule_window=settings.schedule_window,
         )

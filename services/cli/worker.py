@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import redis
 import typer
 
-from etl_core import keys
 from etl_core.errors import ConfigurationError, RedisRefused
 from etl_core.logging import configure_logging
 from etl_core.settings import ServiceSettings
+from services import pipeline_keys
 from services.cli.exits import exit_with, redis_exit
 
 if TYPE_CHECKING:
@@ -55,10 +55,10 @@ async def _serve(
     factory: WorkerFactory, settings: Any, concurrency: int | None, stage: str
 ) -> None:
     from etl_core.gc_tuning import tune_gc
-    from etl_core.worker.metrics import WorkerMetrics
+    from services.worker_metrics import pipeline_worker_metrics
 
     worker_context: AbstractAsyncContextManager[Worker] = factory(
-        settings, concurrency=concurrency, metrics=WorkerMetrics(stage)
+        settings, concurrency=concurrency, metrics=pipeline_worker_metrics(stage)
     )
     async with worker_context as worker:
         worker.install_signal_handlers()
@@ -93,7 +93,7 @@ def fetch_weather(concurrency: CallConcurrency = None) -> None:
     from services.fetch_weather.settings import FetchWeatherSettings
     from services.fetch_weather.wiring import fetch_worker
 
-    _run(fetch_worker, _settings(FetchWeatherSettings), concurrency, keys.FETCH_GROUP)
+    _run(fetch_worker, _settings(FetchWeatherSettings), concurrency, pipeline_keys.FETCH_GROUP)
 
 
 @app.command("categorize-trail-conditions")
@@ -102,4 +102,9 @@ def categorize_trail_conditions(concurrency: Concurrency = None) -> None:
     from services.categorize.settings import CategorizeSettings
     from services.categorize.wiring import categorize_worker
 
-    _run(categorize_worker, _settings(CategorizeSettings), concurrency, keys.CATEGORIZE_GROUP)
+    _run(
+        categorize_worker,
+        _settings(CategorizeSettings),
+        concurrency,
+        pipeline_keys.CATEGORIZE_GROUP,
+    )

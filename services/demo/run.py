@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from etl_core import keys
 from etl_core.deadletter import DeadLetters
+from services import pipeline_keys
 from services.demo.environment import DEMO_API_KEY, Environment, cli_command, demo_redis
 from services.locations_import import LocationRecord
 from services.schedule_jobs.locations import location_rows
@@ -144,7 +145,7 @@ def run_demo(env: Environment, options: DemoOptions, console: Console) -> DemoRe
     client = demo_redis(env.redis_url)
     dead = {
         s: DeadLetters(client, s).count()
-        for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
+        for s in (pipeline_keys.INGESTION_STREAM, pipeline_keys.CATEGORIZATION_STREAM)
     }
     client.close()
     counts = _worker_counts(env.work_dir)
@@ -191,13 +192,13 @@ def start_workers(env: Environment, fetch_workers: int, categorize_workers: int)
 def _waiting(client: Any) -> str:
     """Why tasks are not moving, if they are not: a paused stage and its reason, delayed retries."""
     parts = []
-    for stage in (keys.FETCH_GROUP, keys.CATEGORIZE_GROUP):
+    for stage in (pipeline_keys.FETCH_GROUP, pipeline_keys.CATEGORIZE_GROUP):
         reason = client.hget(keys.stage_pause(stage), "reason")
         if reason:
             parts.append(f"{stage} paused: {reason.decode(errors='replace')[:120]}")
     delayed = sum(
         int(client.zcard(keys.delayed_set(s)))
-        for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
+        for s in (pipeline_keys.INGESTION_STREAM, pipeline_keys.CATEGORIZATION_STREAM)
     )
     if delayed:
         parts.append(f"{delayed} tasks waiting to retry")
@@ -214,7 +215,9 @@ class _Forwarded:
 
     def poll(self, client: Any) -> int:
         while True:
-            page = client.xrange(keys.CATEGORIZATION_STREAM, min=self.after, max="+", count=1000)
+            page = client.xrange(
+                pipeline_keys.CATEGORIZATION_STREAM, min=self.after, max="+", count=1000
+            )
             for entry_id, fields in page:
                 self.task_ids.add(fields.get(b"task_id", b""))
                 self.after = "(" + entry_id.decode()
@@ -227,7 +230,8 @@ def _follow(http: httpx.Client, env: Environment, options: DemoOptions, console:
     done = 0
     n = options.locations
     dead_letter_streams = [
-        keys.dead_letter_stream(s) for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
+        keys.dead_letter_stream(s)
+        for s in (pipeline_keys.INGESTION_STREAM, pipeline_keys.CATEGORIZATION_STREAM)
     ]
     client = demo_redis(env.redis_url)
     forwarded = _Forwarded()

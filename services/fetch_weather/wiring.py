@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 
-from etl_core import keys
 from etl_core.breaker import CircuitBreaker
 from etl_core.ratelimit import MINUTE_MS, RateLimiter, RefusalHook, WaitHook
 from etl_core.ratelimit_adaptive import AdaptiveAdmission
 from etl_core.worker import Worker, WorkerOptions
 from etl_core.worker.metrics import WorkerMetrics
+from services import pipeline_keys
 from services.fetch_weather.gate import SourceGate
 from services.fetch_weather.handler import FetchWeatherHandler
 from services.fetch_weather.history import HistoryCoverage
@@ -33,9 +33,9 @@ def fetch_worker_options(
     slots are ``settings.tasks_in_flight`` of it."""
     slots = settings.tasks_in_flight(concurrency or settings.fetch_concurrency)
     return settings.worker_options(
-        stream=keys.INGESTION_STREAM,
-        group=keys.FETCH_GROUP,
-        forward_stream=keys.CATEGORIZATION_STREAM,
+        stream=pipeline_keys.INGESTION_STREAM,
+        group=pipeline_keys.FETCH_GROUP,
+        forward_stream=pipeline_keys.CATEGORIZATION_STREAM,
         concurrency=slots,
         **overrides,
     )

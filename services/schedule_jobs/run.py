@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from etl_core import keys
 from etl_core.logging import get_logger
 from etl_core.outbox import DEFAULT_REPLICATION_WAIT, SqliteOutbox
 from etl_core.producer import StreamProducer
 from etl_core.replication import ReplicationWait
 from etl_core.windows import window_label
+from services import pipeline_keys
 from services.schedule_jobs.locations import (
     ScheduledLocation,
     file_location_chunks,
@@ -39,7 +39,7 @@ class ScheduleOptions:
     window: str = "1h"
     locations_file: Path | None = None
     chunk_size: int = 1000
-    stream: str = keys.INGESTION_STREAM
+    stream: str = pipeline_keys.INGESTION_STREAM
     # Rows are deleted only once the master's replicas hold their tasks (etl_core.replication).
     replication: ReplicationWait = DEFAULT_REPLICATION_WAIT
 
@@ -163,7 +163,7 @@ def producer_for(
     restart, and sending a round again never publishes a task twice (``publish_once.lua``)."""
     return StreamProducer(
         client,
-        keys.INGESTION_STREAM,
+        pipeline_keys.INGESTION_STREAM,
         max_backlog=max_backlog,
         backpressure_timeout_s=backpressure_timeout_s,
         redis_unavailable_timeout_s=redis_unavailable_timeout_s,

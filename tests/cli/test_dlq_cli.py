@@ -11,6 +11,7 @@ import redis
 from typer.testing import CliRunner
 
 from etl_core import keys
+from services import pipeline_keys
 from services.cli import app
 from services.cli.dlq import LIST_VALUE_CHARS
 from tests.support.redis_server import RedisServer
@@ -150,7 +151,11 @@ def test_an_unknown_stream_is_an_error_naming_the_known_ones(
 def test_a_pipeline_stream_without_dead_letters_lists_none(
     dlq_client: Any, redis_server: RedisServer
 ) -> None:
-    for name in ("owm-ingestion-stream", keys.INGESTION_STREAM, "owm-categorization-stream:dlq"):
+    for name in (
+        "owm-ingestion-stream",
+        pipeline_keys.INGESTION_STREAM,
+        "owm-categorization-stream:dlq",
+    ):
         result = runner.invoke(app, ["dlq", "list", name], env={"REDIS_URL": redis_server.url})
         assert result.exit_code == 0, result.output
         assert ": 0 entries" in result.output
@@ -180,7 +185,7 @@ def _pipeline_dead_letter(client: Any, location: str, window: str, error_type: s
     payload = json.dumps({"location_id": location, "window": window, "lat": 1.0, "lon": 2.0})
     return str(
         client.xadd(
-            keys.dead_letter_stream(keys.INGESTION_STREAM),
+            keys.dead_letter_stream(pipeline_keys.INGESTION_STREAM),
             {
                 "type": "owm.ingest",
                 "v": "1",
@@ -190,7 +195,7 @@ def _pipeline_dead_letter(client: Any, location: str, window: str, error_type: s
                 "dlq_error_type": error_type,
                 "dlq_error": "HTTP 404 from the weather service for /v1/locations/"
                 f"{location}: location not found; register it with trail-etl locations import",
-                "dlq_stage": keys.FETCH_GROUP,
+                "dlq_stage": pipeline_keys.FETCH_GROUP,
                 "dlq_deliveries": "5",
             },
         )
@@ -229,7 +234,7 @@ def test_redrive_and_purge_by_location_or_window(
         for win in ("2026-12-04T05:00Z", "2026-12-04T06:00Z")
     }
     env = {"REDIS_URL": redis_server.url, "COLUMNS": "200"}
-    dead = keys.dead_letter_stream(keys.INGESTION_STREAM)
+    dead = keys.dead_letter_stream(pipeline_keys.INGESTION_STREAM)
 
     dry = runner.invoke(
         app, ["dlq", "redrive", "owm-ingestion-stream", "--location", "loc-a", "--dry-run"], env=env
@@ -253,7 +258,7 @@ def test_redrive_and_purge_by_location_or_window(
         env=env,
     )
     assert moved.exit_code == 0 and "redrove 1 entries" in moved.output
-    assert [f["task_id"] for _i, f in dlq_client.xrange(keys.INGESTION_STREAM)] == [
+    assert [f["task_id"] for _i, f in dlq_client.xrange(pipeline_keys.INGESTION_STREAM)] == [
         "owm.ingest:loc-a@2026-12-04T06:00Z"
     ]
 

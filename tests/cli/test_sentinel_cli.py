@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from etl_core import keys
+from services import pipeline_keys
 from services.cli import app
 from tests.support.redis_server import free_port, redis_server_binary, require_or_skip
 from tests.support.sentinel import SentinelTopology, sentinel_topology
@@ -40,29 +41,31 @@ def test_status_dlq_pause_and_resume_reach_the_master(topology: SentinelTopology
     master = topology.master().client()
     try:
         master.xadd(
-            keys.dead_letter_stream(keys.INGESTION_STREAM),
+            keys.dead_letter_stream(pipeline_keys.INGESTION_STREAM),
             {"task_id": "t:1", "payload": "{}", "dlq_error_type": "BadData", "dlq_error": "boom"},
         )
         url = topology.sentinel_url(0)
         status = invoke(url, "status", "--json")
         assert status.exit_code == 0, status.output
         (ingestion,) = [
-            s for s in json.loads(status.output)["streams"] if s["name"] == keys.INGESTION_STREAM
+            s
+            for s in json.loads(status.output)["streams"]
+            if s["name"] == pipeline_keys.INGESTION_STREAM
         ]
         assert ingestion["dead_letters"]["count"] == 1
 
-        listed = invoke(url, "dlq", "list", keys.INGESTION_STREAM, "--json")
+        listed = invoke(url, "dlq", "list", pipeline_keys.INGESTION_STREAM, "--json")
         assert listed.exit_code == 0, listed.output
         assert json.loads(listed.output)["by_error_type"] == {"BadData": 1}
 
-        paused = invoke(url, "pause", keys.FETCH_GROUP, "--reason", "sentinel test")
+        paused = invoke(url, "pause", pipeline_keys.FETCH_GROUP, "--reason", "sentinel test")
         assert paused.exit_code == 0, paused.output
-        assert master.exists(keys.stage_pause(keys.FETCH_GROUP))  # written on the master
+        assert master.exists(keys.stage_pause(pipeline_keys.FETCH_GROUP))  # written on the master
         stages = json.loads(invoke(url, "status", "--json").output)["stages"]
-        assert [s["paused"] for s in stages if s["name"] == keys.FETCH_GROUP] == [True]
-        resumed = invoke(url, "resume", keys.FETCH_GROUP)
+        assert [s["paused"] for s in stages if s["name"] == pipeline_keys.FETCH_GROUP] == [True]
+        resumed = invoke(url, "resume", pipeline_keys.FETCH_GROUP)
         assert resumed.exit_code == 0, resumed.output
-        assert not master.exists(keys.stage_pause(keys.FETCH_GROUP))
+        assert not master.exists(keys.stage_pause(pipeline_keys.FETCH_GROUP))
     finally:
         master.flushall()
         master.close()
@@ -70,7 +73,11 @@ def test_status_dlq_pause_and_resume_reach_the_master(topology: SentinelTopology
 
 @pytest.mark.parametrize(
     "args",
-    [["status"], ["dlq", "list", keys.INGESTION_STREAM], ["pause", keys.FETCH_GROUP]],
+    [
+        ["status"],
+        ["dlq", "list", pipeline_keys.INGESTION_STREAM],
+        ["pause", pipeline_keys.FETCH_GROUP],
+    ],
     ids=" ".join,
 )
 def test_sentinels_that_do_not_answer_are_one_line_without_the_password(args: list[str]) -> None:

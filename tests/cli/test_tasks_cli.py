@@ -12,6 +12,7 @@ import redis
 from typer.testing import CliRunner
 
 from etl_core import keys
+from services import pipeline_keys
 from services.cli import app
 from tests.support.redis_server import RedisServer
 
@@ -36,10 +37,10 @@ def seeded(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.delenv("REDIS_URL", raising=False)
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     client.flushall()
-    ingest = keys.INGESTION_STREAM
-    client.xgroup_create(ingest, keys.FETCH_GROUP, id="0", mkstream=True)
+    ingest = pipeline_keys.INGESTION_STREAM
+    client.xgroup_create(ingest, pipeline_keys.FETCH_GROUP, id="0", mkstream=True)
     client.xadd(ingest, task_fields("loc-run"))
-    client.xreadgroup(keys.FETCH_GROUP, "c1", {ingest: ">"}, count=1)
+    client.xreadgroup(pipeline_keys.FETCH_GROUP, "c1", {ingest: ">"}, count=1)
     client.xadd(ingest, task_fields("loc-queued"))
     now_s, _us = client.time()
     waiting = {**task_fields("loc-wait"), "attempts": "2"}
@@ -48,10 +49,10 @@ def seeded(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterat
         keys.dead_letter_stream(ingest),
         {**task_fields("loc-dead"), "dlq_error_type": "OwmNotFound", "dlq_error": "HTTP 404"},
     )
-    cat = keys.CATEGORIZATION_STREAM
-    client.xgroup_create(cat, keys.CATEGORIZE_GROUP, id="0", mkstream=True)
+    cat = pipeline_keys.CATEGORIZATION_STREAM
+    client.xgroup_create(cat, pipeline_keys.CATEGORIZE_GROUP, id="0", mkstream=True)
     client.xadd(cat, task_fields("loc-run", "owm.categorize"))
-    client.xreadgroup(keys.CATEGORIZE_GROUP, "c2", {cat: ">"}, count=1)
+    client.xreadgroup(pipeline_keys.CATEGORIZE_GROUP, "c2", {cat: ">"}, count=1)
     yield client
     client.flushall()
     client.close()

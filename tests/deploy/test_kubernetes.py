@@ -161,7 +161,7 @@ def test_autoscalers_target_existing_deployments() -> None:
 
 
 def test_the_keda_scaled_object_by_hand() -> None:
-    from etl_core import keys
+    from services import pipeline_keys
 
     docs = render(KEDA)
     assert not any(doc["kind"] == "HorizontalPodAutoscaler" for doc in docs), (
@@ -177,8 +177,8 @@ def test_the_keda_scaled_object_by_hand() -> None:
     for trigger in spec["triggers"]:
         assert trigger["type"] == "redis-streams"
         meta = trigger["metadata"]
-        assert meta["stream"] == keys.INGESTION_STREAM
-        assert meta["consumerGroup"] == keys.FETCH_GROUP
+        assert meta["stream"] == pipeline_keys.INGESTION_STREAM
+        assert meta["consumerGroup"] == pipeline_keys.FETCH_GROUP
         assert "address" in meta or {"host", "port"} <= set(meta)
         counts = {"pendingEntriesCount", "streamLength", "lagCount"} & set(meta)
         assert len(counts) == 1 and int(meta[counts.pop()]) > 0

@@ -70,17 +70,17 @@ async def test_hooks_count_every_outcome_retry_and_dead_letter(aredis: Any) -> N
     worker = Worker(aredis, CODEC, Recorder(decide), fast_options(), hooks=metrics)
     await asyncio.wait_for(worker.run(until_idle=True), timeout=30)
 
-    tasks = "trail_etl_worker_tasks_total"
+    tasks = "etl_worker_tasks_total"
     assert value(metrics, tasks, outcome="done") == 8 == worker.counts.done
     assert value(metrics, tasks, outcome="dead_lettered") == 2
     assert value(metrics, tasks, outcome="retried") == 1
     assert value(metrics, tasks, outcome="waited") == 1
     assert value(metrics, tasks, outcome="forwarded") == 0  # present from the start
     assert value(metrics, tasks, outcome="already_done") == 0
-    assert value(metrics, "trail_etl_worker_handler_duration_seconds_count") == 12
-    assert value(metrics, "trail_etl_worker_retries_total", error_type="TransientError") == 1
-    assert value(metrics, "trail_etl_worker_dead_letters_total", error_type="BadTrail") == 2
-    assert value(metrics, "trail_etl_worker_reclaimed_total") == 0
+    assert value(metrics, "etl_worker_handler_duration_seconds_count") == 12
+    assert value(metrics, "etl_worker_retries_total", error_type="TransientError") == 1
+    assert value(metrics, "etl_worker_dead_letters_total", error_type="BadTrail") == 2
+    assert value(metrics, "etl_worker_reclaimed_total") == 0
     assert metrics.loop_age_s() < 5
 
 
@@ -90,10 +90,10 @@ async def test_reclaims_and_redis_errors_are_counted() -> None:
     metrics.on_reclaimed(2, 0)
     metrics.on_redis_error("xreadgroup")
     metrics.on_redis_error("_promote")  # a chore, by its method's name
-    assert value(metrics, "trail_etl_worker_reclaimed_total") == 5
-    assert value(metrics, "trail_etl_worker_deleted_while_pending_total") == 1
-    assert value(metrics, "trail_etl_worker_redis_errors_total", where="xreadgroup") == 1
-    assert value(metrics, "trail_etl_worker_redis_errors_total", where="promote") == 1
+    assert value(metrics, "etl_worker_reclaimed_total") == 5
+    assert value(metrics, "etl_worker_deleted_while_pending_total") == 1
+    assert value(metrics, "etl_worker_redis_errors_total", where="xreadgroup") == 1
+    assert value(metrics, "etl_worker_redis_errors_total", where="promote") == 1
 
 
 async def test_rate_limiter_waits_are_counted_with_the_seconds_waited(aredis: Any) -> None:
@@ -101,8 +101,8 @@ async def test_rate_limiter_waits_are_counted_with_the_seconds_waited(aredis: An
     limiter = RateLimiter(aredis, "metered", windows=[(300, 1)], on_wait=metrics.on_rate_limit_wait)
     await limiter.acquire(timeout_s=5)
     await limiter.acquire(timeout_s=5)
-    assert value(metrics, "trail_etl_worker_rate_limit_waits_total", limiter="metered") == 1
-    waited = value(metrics, "trail_etl_worker_rate_limit_wait_seconds_total", limiter="metered")
+    assert value(metrics, "etl_worker_rate_limit_waits_total", limiter="metered") == 1
+    waited = value(metrics, "etl_worker_rate_limit_wait_seconds_total", limiter="metered")
     assert waited is not None and 0 < waited <= 0.5
 
 
@@ -117,12 +117,12 @@ async def test_refusals_and_decreases_are_counted_and_the_factor_is_a_gauge(ared
     )
     for _ in range(5):  # 5 of 5 permits refused: the fifth lowers the factor
         await limiter.report_refusal(await limiter.try_acquire())
-    assert value(metrics, "trail_etl_worker_rate_limit_refusals_total", limiter="metered") == 5
-    assert value(metrics, "trail_etl_worker_rate_limit_lowered_total", limiter="metered") == 1
+    assert value(metrics, "etl_worker_rate_limit_refusals_total", limiter="metered") == 5
+    assert value(metrics, "etl_worker_rate_limit_lowered_total", limiter="metered") == 1
     metrics.set_rate_limit(await limiter.usage())
-    factor = value(metrics, "trail_etl_worker_rate_limit_factor", limiter="metered")
+    factor = value(metrics, "etl_worker_rate_limit_factor", limiter="metered")
     assert factor == pytest.approx(0.5, abs=0.01)
-    effective = "trail_etl_worker_rate_limit_effective"
+    effective = "etl_worker_rate_limit_effective"
     assert value(metrics, effective, limiter="metered", window_ms="60000") == 10
     assert value(metrics, effective, limiter="metered", window_ms="1000") == 4
 
@@ -131,25 +131,25 @@ def test_slot_waits_are_counted_per_pool_with_the_seconds_waited() -> None:
     metrics = WorkerMetrics(STAGE)
     metrics.on_slot_wait("owm-calls", 0.25)
     metrics.on_slot_wait("owm-calls", 0.5)
-    assert value(metrics, "trail_etl_worker_slot_waits_total", pool="owm-calls") == 2
-    assert value(metrics, "trail_etl_worker_slot_wait_seconds_total", pool="owm-calls") == 0.75
+    assert value(metrics, "etl_worker_slot_waits_total", pool="owm-calls") == 2
+    assert value(metrics, "etl_worker_slot_wait_seconds_total", pool="owm-calls") == 0.75
 
 
 async def test_gauges_show_breaker_state_and_streams_and_drop_an_unknown_lag() -> None:
     metrics = WorkerMetrics(STAGE)
     for state, code in ((BreakerState.OPEN, 2), (BreakerState.HALF_OPEN, 1)):
         metrics.set_breaker("owm", state)
-        assert value(metrics, "trail_etl_worker_breaker_state", breaker="owm") == code
+        assert value(metrics, "etl_worker_breaker_state", breaker="owm") == code
     metrics.set_stream("s", length=7, dead_letters=2, delayed=1)
     metrics.set_group("s", "g", pending=3, lag=4)
-    assert value(metrics, "trail_etl_worker_stream_length", stream="s") == 7
-    assert value(metrics, "trail_etl_worker_dead_letter_stream_length", stream="s") == 2
-    assert value(metrics, "trail_etl_worker_delayed_retries", stream="s") == 1
-    assert value(metrics, "trail_etl_worker_group_pending", stream="s", group="g") == 3
-    assert value(metrics, "trail_etl_worker_group_lag", stream="s", group="g") == 4
+    assert value(metrics, "etl_worker_stream_length", stream="s") == 7
+    assert value(metrics, "etl_worker_dead_letter_stream_length", stream="s") == 2
+    assert value(metrics, "etl_worker_delayed_retries", stream="s") == 1
+    assert value(metrics, "etl_worker_group_pending", stream="s", group="g") == 3
+    assert value(metrics, "etl_worker_group_lag", stream="s", group="g") == 4
     metrics.set_group("s", "g", pending=0, lag=None)
-    assert value(metrics, "trail_etl_worker_group_lag", stream="s", group="g") is None
-    assert value(metrics, "trail_etl_worker_group_pending", stream="s", group="g") == 0
+    assert value(metrics, "etl_worker_group_lag", stream="s", group="g") is None
+    assert value(metrics, "etl_worker_group_pending", stream="s", group="g") == 0
 
 
 async def test_metrics_endpoint_serves_the_registry_and_unknown_routes_are_404(
@@ -163,8 +163,8 @@ async def test_metrics_endpoint_serves_the_registry_and_unknown_routes_are_404(
         page = await http.get(base + "/metrics")
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/plain")
-        assert scraped(page.text, "trail_etl_worker_tasks_total", outcome="done") == 1
-        assert scraped(page.text, "trail_etl_worker_handler_duration_seconds_count") == 1
+        assert scraped(page.text, "etl_worker_tasks_total", outcome="done") == 1
+        assert scraped(page.text, "etl_worker_handler_duration_seconds_count") == 1
         assert (await http.get(base + "/nope")).status_code == 404
         assert (await http.post(base + "/metrics")).status_code == 405
         head = await http.head(base + "/livez")
@@ -236,7 +236,7 @@ async def test_readyz_follows_redis_and_never_waits_long(
         async def redis_errors_counted() -> bool:
             page = (await http.get(base + "/metrics")).text
             return any(
-                s.name == "trail_etl_worker_redis_errors_total" and s.value > 0
+                s.name == "etl_worker_redis_errors_total" and s.value > 0
                 for f in text_string_to_metric_families(page)
                 for s in f.samples
             )
@@ -262,8 +262,17 @@ async def _status(http: httpx.AsyncClient, url: str, code: int) -> bool:
 def test_names_are_prefixed_and_carry_the_stage() -> None:
     metrics = WorkerMetrics(STAGE)
     names = {f.name for f in metrics.registry.collect()}
-    assert names and all(n.startswith("trail_etl_worker_") for n in names)
-    assert value(metrics, "trail_etl_worker_read_loop_age_seconds") is not None
+    assert names and all(n.startswith("etl_worker_") for n in names)
+    assert value(metrics, "etl_worker_read_loop_age_seconds") is not None
+
+
+def test_the_namespace_names_every_metric() -> None:
+    default = {f.name for f in WorkerMetrics(STAGE).registry.collect()}
+    metrics = WorkerMetrics(STAGE, namespace="some_app_worker")
+    names = {f.name for f in metrics.registry.collect()}
+    assert names == {"some_app_worker_" + n.removeprefix("etl_worker_") for n in default}
+    metrics.on_outcome("done", None, 0.01)
+    assert value(metrics, "some_app_worker_tasks_total", outcome="done") == 1
 
 
 async def test_readyz_is_503_with_the_reason_while_the_stage_is_paused(
@@ -287,13 +296,13 @@ async def test_readyz_is_503_with_the_reason_while_the_stage_is_paused(
 
         await await_until(paused, message="/readyz to report the pause")
         assert (await http.get(base + "/livez")).status_code == 200  # paused is not stuck
-        assert value(metrics, "trail_etl_worker_stage_paused", source="manual") == 1
-        assert value(metrics, "trail_etl_worker_stage_paused", source="auto") == 0
+        assert value(metrics, "etl_worker_stage_paused", source="manual") == 1
+        assert value(metrics, "etl_worker_stage_paused", source="auto") == 0
         await pause.resume()
         await await_until(
             lambda: _status(http, base + "/readyz", 200), message="/readyz to say 200 again"
         )
-        assert value(metrics, "trail_etl_worker_stage_paused", source="manual") == 0
+        assert value(metrics, "etl_worker_stage_paused", source="manual") == 0
     finally:
         worker.stop()
         await asyncio.wait_for(running, timeout=60)

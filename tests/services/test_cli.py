@@ -15,6 +15,7 @@ import redis
 from typer.testing import CliRunner
 
 from etl_core import keys
+from services import pipeline_keys
 from services.cli import schedule, worker
 from services.schedule_jobs.locations import read_locations_file
 from tests.services.conftest import WS_API_KEY
@@ -156,7 +157,10 @@ def test_schedule_publishes_the_sample_file_once(
         assert "20 published" in first.stdout
         again = CliRunner().invoke(schedule.app, [], env=env)
         assert again.exit_code == 0, again.stderr
-        assert client.xlen(keys.INGESTION_STREAM) in (20, 40)  # 40 only across an hour boundary
+        assert client.xlen(pipeline_keys.INGESTION_STREAM) in (
+            20,
+            40,
+        )  # 40 only across an hour boundary
         bad = tmp_path / "bad.csv"
         bad.write_text("id,lat,lon\nok,1,2\nbroken,1,200\n", encoding="utf-8")
         failed = CliRunner().invoke(schedule.app, [], env={**env, "LOCATIONS_FILE": str(bad)})
@@ -170,8 +174,8 @@ def test_schedule_publishes_the_sample_file_once(
 @pytest.mark.parametrize(
     ("command", "group"),
     [
-        ("fetch-weather", keys.FETCH_GROUP),
-        ("categorize-trail-conditions", keys.CATEGORIZE_GROUP),
+        ("fetch-weather", pipeline_keys.FETCH_GROUP),
+        ("categorize-trail-conditions", pipeline_keys.CATEGORIZE_GROUP),
     ],
 )
 def test_a_worker_runs_until_sigterm(

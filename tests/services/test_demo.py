@@ -15,6 +15,7 @@ import redis
 from typer.testing import CliRunner
 
 from etl_core import keys
+from services import pipeline_keys
 from services.cli import app
 from tests.support.redis_server import RedisServer, redis_server_binary, require_or_skip
 from tests.support.sentinel import sentinel_topology
@@ -79,10 +80,12 @@ def _snapshot(client: redis.Redis) -> dict[bytes, bytes | None]:
 
 def _live_pipeline(client: redis.Redis) -> None:
     """What a live pipeline holds: a stream with its group and a held task, a dead letter."""
-    client.xadd(keys.INGESTION_STREAM, {"type": "owm.ingest", "task_id": "live:1"})
-    client.xgroup_create(keys.INGESTION_STREAM, keys.FETCH_GROUP, id="0")
-    client.xreadgroup(keys.FETCH_GROUP, "live-worker", {keys.INGESTION_STREAM: ">"}, count=1)
-    client.xadd(keys.dead_letter_stream(keys.INGESTION_STREAM), {"task_id": "live:0"})
+    client.xadd(pipeline_keys.INGESTION_STREAM, {"type": "owm.ingest", "task_id": "live:1"})
+    client.xgroup_create(pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP, id="0")
+    client.xreadgroup(
+        pipeline_keys.FETCH_GROUP, "live-worker", {pipeline_keys.INGESTION_STREAM: ">"}, count=1
+    )
+    client.xadd(keys.dead_letter_stream(pipeline_keys.INGESTION_STREAM), {"task_id": "live:0"})
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import redis
 from typer.testing import CliRunner
 
 from etl_core import keys
+from services import pipeline_keys
 from services.cli import app
 from services.key_migration import MigrationRefused, MoveState, migrate, plan
 from tests.conftest import RedisBackend
@@ -52,8 +53,8 @@ def old_layout(client: redis.Redis) -> None:
     letters, a delayed retry, the window's publish markers and the shared limiter's state."""
     for n in range(3):
         client.xadd(OLD_INGEST, {"task_id": f"t{n}", "attempts": "0"})
-    client.xgroup_create(OLD_INGEST, keys.FETCH_GROUP, id="0")
-    client.xreadgroup(keys.FETCH_GROUP, "old-worker", {OLD_INGEST: ">"}, count=1)
+    client.xgroup_create(OLD_INGEST, pipeline_keys.FETCH_GROUP, id="0")
+    client.xreadgroup(pipeline_keys.FETCH_GROUP, "old-worker", {OLD_INGEST: ">"}, count=1)
     client.xadd(f"{OLD_INGEST}:dlq", {"task_id": "dead", "dlq_error_type": "OwmNotFound"})
     client.zadd(f"etl:delayed:{OLD_CATEGORIZE}", {'{"task_id": "later"}': 1.0})
     client.hset(OLD_MARKERS, mapping={"t0": "1", "t1": "1", "t2": "1"})
@@ -77,26 +78,28 @@ def test_every_old_key_moves_whole_with_its_ttl(client: redis.Redis) -> None:
     assert {m.state for m in moved} == {MoveState.MOVED}
     assert not set(client.keys("*")) & set(before), "an old key was left behind"
 
-    new_ingest = keys.INGESTION_STREAM
+    new_ingest = pipeline_keys.INGESTION_STREAM
     assert [f["task_id"] for _id, f in client.xrange(new_ingest)] == ["t0", "t1", "t2"]
-    (pending,) = client.xpending_range(new_ingest, keys.FETCH_GROUP, "-", "+", 10)
+    (pending,) = client.xpending_range(new_ingest, pipeline_keys.FETCH_GROUP, "-", "+", 10)
     assert pending["consumer"] == "old-worker", "a stopped worker's task must stay pending"
     assert [f["task_id"] for _id, f in client.xrange(keys.dead_letter_stream(new_ingest))] == [
         "dead"
     ]
-    assert client.zcard(keys.delayed_set(keys.CATEGORIZATION_STREAM)) == 1
-    assert client.hgetall(keys.rate_limit_day(keys.OWM_RATE_LIMITER)) == {
+    assert client.zcard(keys.delayed_set(pipeline_keys.CATEGORIZATION_STREAM)) == 1
+    assert client.hgetall(keys.rate_limit_day(pipeline_keys.OWM_RATE_LIMITER)) == {
         "day": "20500",
         "count": "917",
     }
-    assert client.zcard(keys.rate_limit_window(keys.OWM_RATE_LIMITER, 60_000)) == 2
-    assert client.hgetall(keys.stage_pause(keys.FETCH_GROUP))["reason"] == "bill"
-    assert client.hlen(keys.breaker(keys.OWM_BREAKER)) == 1
+    assert client.zcard(keys.rate_limit_window(pipeline_keys.OWM_RATE_LIMITER, 60_000)) == 2
+    assert client.hgetall(keys.stage_pause(pipeline_keys.FETCH_GROUP))["reason"] == "bill"
+    assert client.hlen(keys.breaker(pipeline_keys.OWM_BREAKER)) == 1
     markers = keys.published_markers(new_ingest, 20000)
     assert client.hlen(markers) == 3
     assert 0 < client.pttl(markers) <= 3_600_000
-    assert 0 < client.pttl(keys.rate_limit_day(keys.OWM_RATE_LIMITER)) <= 90_000_000
-    assert client.pttl(keys.breaker(keys.OWM_BREAKER)) == -1, "a key without a TTL gained one"
+    assert 0 < client.pttl(keys.rate_limit_day(pipeline_keys.OWM_RATE_LIMITER)) <= 90_000_000
+    assert client.pttl(keys.breaker(pipeline_keys.OWM_BREAKER)) == -1, (
+        "a key without a TTL gained one"
+    )
 
     assert plan(client) == [], "a second run finds nothing to move"
 
@@ -105,24 +108,26 @@ def test_a_run_stopped_between_restore_and_delete_finishes_on_the_next(
     client: redis.Redis,
 ) -> None:
     old_layout(client)
-    client.restore(keys.INGESTION_STREAM, 0, client.dump(OLD_INGEST))
+    client.restore(pipeline_keys.INGESTION_STREAM, 0, client.dump(OLD_INGEST))
     states = {m.old: m.state for m in plan(client)}
     assert states[OLD_INGEST] is MoveState.ALREADY_MOVED
     migrate(client)
     assert not client.exists(OLD_INGEST)
-    assert client.xlen(keys.INGESTION_STREAM) == 3
+    assert client.xlen(pipeline_keys.INGESTION_STREAM) == 3
 
 
 def test_an_empty_stream_made_by_a_new_worker_is_replaced(client: redis.Redis) -> None:
     old_layout(client)
-    client.xgroup_create(keys.INGESTION_STREAM, keys.FETCH_GROUP, id="0", mkstream=True)
+    client.xgroup_create(
+        pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP, id="0", mkstream=True
+    )
     migrate(client)
-    assert client.xlen(keys.INGESTION_STREAM) == 3
+    assert client.xlen(pipeline_keys.INGESTION_STREAM) == 3
 
 
 def test_refused_and_nothing_changed_while_a_worker_runs(client: redis.Redis) -> None:
     old_layout(client)
-    client.set(keys.heartbeat(keys.CATEGORIZE_GROUP, "vm-1-abc"), "{}", px=60_000)
+    client.set(keys.heartbeat(pipeline_keys.CATEGORIZE_GROUP, "vm-1-abc"), "{}", px=60_000)
     before = {key: client.dump(key) for key in client.keys("*")}
     with pytest.raises(MigrationRefused, match="categorize-trail-conditions/vm-1-abc"):
         migrate(client)
@@ -131,7 +136,7 @@ def test_refused_and_nothing_changed_while_a_worker_runs(client: redis.Redis) ->
 
 def test_refused_and_nothing_changed_when_both_layouts_hold_data(client: redis.Redis) -> None:
     old_layout(client)
-    client.xadd(keys.INGESTION_STREAM, {"task_id": "new"})
+    client.xadd(pipeline_keys.INGESTION_STREAM, {"task_id": "new"})
     before = {key: client.dump(key) for key in client.keys("*")}
     with pytest.raises(MigrationRefused, match=f"{OLD_INGEST} -> "):
         migrate(client)
@@ -149,14 +154,14 @@ def test_cli_dry_run_then_migrate(
     assert "would move 8 key(s)" in dry.output
     assert client.exists(OLD_INGEST)
 
-    client.set(keys.heartbeat(keys.FETCH_GROUP, "vm-2-def"), "{}", px=60_000)
+    client.set(keys.heartbeat(pipeline_keys.FETCH_GROUP, "vm-2-def"), "{}", px=60_000)
     refused = runner.invoke(app, ["migrate-keys"], env=env)
     assert refused.exit_code == 2
     assert "migrate-keys refused: 1 worker(s) still running (fetch-weather/vm-2-def)" in (
         refused.output
     )
     assert "Traceback" not in refused.output
-    client.delete(keys.heartbeat(keys.FETCH_GROUP, "vm-2-def"))
+    client.delete(keys.heartbeat(pipeline_keys.FETCH_GROUP, "vm-2-def"))
 
     done = runner.invoke(app, ["migrate-keys"], env=env)
     assert done.exit_code == 0, done.output
@@ -184,10 +189,10 @@ def real_backend(redis_server: RedisServer) -> Iterator[RedisBackend]:
 def to_old_names(client: Any) -> None:
     """Rename today's keys to the old layout's names: the state an old fleet leaves."""
     renames = {
-        keys.INGESTION_STREAM: OLD_INGEST,
-        keys.CATEGORIZATION_STREAM: OLD_CATEGORIZE,
+        pipeline_keys.INGESTION_STREAM: OLD_INGEST,
+        pipeline_keys.CATEGORIZATION_STREAM: OLD_CATEGORIZE,
     }
-    prefix = keys.published_marker_prefix(keys.INGESTION_STREAM)
+    prefix = keys.published_marker_prefix(pipeline_keys.INGESTION_STREAM)
     for raw in client.scan_iter(match=f"{prefix}*"):
         name = raw.decode()
         renames[name] = f"etl:published:{OLD_INGEST}:{name[len(prefix) :]}"
@@ -210,10 +215,12 @@ async def test_an_old_fleets_tasks_finish_after_the_migration_and_a_rerun_publis
     aredis = real_backend.make_async()
     try:
         # An old worker read two tasks and was stopped before finishing them.
-        sync.xgroup_create(keys.INGESTION_STREAM, keys.FETCH_GROUP, id="0")
-        sync.xreadgroup(keys.FETCH_GROUP, "old-worker", {keys.INGESTION_STREAM: ">"}, count=2)
+        sync.xgroup_create(pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP, id="0")
+        sync.xreadgroup(
+            pipeline_keys.FETCH_GROUP, "old-worker", {pipeline_keys.INGESTION_STREAM: ">"}, count=2
+        )
         to_old_names(sync)
-        assert not sync.exists(keys.INGESTION_STREAM)
+        assert not sync.exists(pipeline_keys.INGESTION_STREAM)
 
         moved = migrate(sync)
         assert {m.old for m in moved} >= {OLD_INGEST}

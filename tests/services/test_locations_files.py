@@ -14,8 +14,8 @@ import pytest
 from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
-from etl_core import keys
 from etl_core.producer import StreamProducer
+from services import pipeline_keys
 from services.cli import app
 from services.locations_import import LocationRecord, import_locations
 from services.schedule_jobs.locations import KNOWN_COLUMNS, LocationsFileError
@@ -40,7 +40,7 @@ def read(
                 outbox_path=tmp_path / "outbox.sqlite3", chunk_size=1, locations_file=path
             ),
             weather=weather.client,
-            producer=StreamProducer(sredis, keys.INGESTION_STREAM),
+            producer=StreamProducer(sredis, pipeline_keys.INGESTION_STREAM),
         )
         return int(report.published)
 
@@ -48,7 +48,7 @@ def read(
 
 
 async def nothing_taken(weather: WeatherService, sredis: Any) -> None:
-    assert not sredis.exists(keys.INGESTION_STREAM), "a refused file queued tasks"
+    assert not sredis.exists(pipeline_keys.INGESTION_STREAM), "a refused file queued tasks"
     page = await weather.http.get("/v1/locations")
     assert page.json()["items"] == [], "a refused file stored locations"
 
@@ -133,7 +133,7 @@ async def test_schedule_names_its_setting_and_logs_unknown_columns(
         report = await run_schedule(
             ScheduleOptions(outbox_path=tmp_path / "outbox.sqlite3", locations_file=path),
             weather=weather.client,
-            producer=StreamProducer(sredis, keys.INGESTION_STREAM),
+            producer=StreamProducer(sredis, pipeline_keys.INGESTION_STREAM),
         )
     assert report.published == 1
     (warning,) = [e for e in logs if e["event"] == "locations_file_unknown_columns"]
@@ -145,7 +145,7 @@ async def test_schedule_names_its_setting_and_logs_unknown_columns(
         await run_schedule(
             ScheduleOptions(outbox_path=tmp_path / "outbox.sqlite3", locations_file=bad),
             weather=weather.client,
-            producer=StreamProducer(sredis, keys.INGESTION_STREAM),
+            producer=StreamProducer(sredis, pipeline_keys.INGESTION_STREAM),
         )
 
 

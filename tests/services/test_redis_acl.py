@@ -22,12 +22,12 @@ from etl_core.breaker import CircuitBreaker
 from etl_core.pause import PauseSource
 from etl_core.producer import StreamProducer
 from etl_core.redis_client import RedisRetryOptions, async_client, sync_client
-from etl_core.worker.metrics import WorkerMetrics
+from services import pipeline_keys
 from services.categorize.wiring import categorize_worker
 from services.cli import app
 from services.fetch_weather.wiring import fetch_worker, rate_limiter
 from services.schedule_jobs.run import ScheduleOptions, run_schedule
-from services.worker_metrics import refresh_gauges
+from services.worker_metrics import pipeline_worker_metrics, refresh_gauges
 from tests.services.conftest import WeatherService, owm_calls, trail
 from tests.services.pipeline.helpers import FAST_WORKER, categorize_settings, fetch_settings
 from tests.support.redis_server import RedisServer, redis_server_binary, require_or_skip
@@ -98,7 +98,7 @@ async def test_scheduler_and_workers_do_their_jobs_under_their_acls(
         report = await run_schedule(
             ScheduleOptions(outbox_path=tmp_path / "outbox.sqlite3"),
             weather=weather.client,
-            producer=StreamProducer(scheduler, keys.INGESTION_STREAM, max_backlog=1000),
+            producer=StreamProducer(scheduler, pipeline_keys.INGESTION_STREAM, max_backlog=1000),
             now=datetime.now(UTC),
         )
     finally:
@@ -129,10 +129,10 @@ async def test_scheduler_and_workers_do_their_jobs_under_their_acls(
         ) as categorizer:
             await categorizer.run(until_idle=True)
         await refresh_gauges(  # what the metrics refresher reads
-            WorkerMetrics(keys.FETCH_GROUP),
+            pipeline_worker_metrics(pipeline_keys.FETCH_GROUP),
             worker_redis,
-            stream=keys.INGESTION_STREAM,
-            breakers=[CircuitBreaker(worker_redis, keys.OWM_BREAKER)],
+            stream=pipeline_keys.INGESTION_STREAM,
+            breakers=[CircuitBreaker(worker_redis, pipeline_keys.OWM_BREAKER)],
             limiter=rate_limiter(worker_redis, settings),
         )
     finally:
@@ -146,13 +146,17 @@ async def test_scheduler_and_workers_do_their_jobs_under_their_acls(
 def _seed(admin: redis.Redis) -> str:
     """A stream with a group and a consumer, a dead letter, a breaker outcome, a paused stage;
     the dead letter's id."""
-    admin.xadd(keys.INGESTION_STREAM, {"type": "t"})
-    admin.xgroup_create(keys.INGESTION_STREAM, keys.FETCH_GROUP, id="0")
-    admin.xreadgroup(keys.FETCH_GROUP, "c1", {keys.INGESTION_STREAM: ">"}, count=1)
-    admin.set(keys.heartbeat(keys.FETCH_GROUP, "c1"), "{}")
-    admin.rpush(keys.breaker_calls(keys.OWM_BREAKER), "f1")
-    admin.hset(keys.stage_pause(keys.CATEGORIZE_GROUP), mapping={"source": PauseSource.MANUAL})
-    dead = keys.dead_letter_stream(keys.INGESTION_STREAM)
+    admin.xadd(pipeline_keys.INGESTION_STREAM, {"type": "t"})
+    admin.xgroup_create(pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP, id="0")
+    admin.xreadgroup(
+        pipeline_keys.FETCH_GROUP, "c1", {pipeline_keys.INGESTION_STREAM: ">"}, count=1
+    )
+    admin.set(keys.heartbeat(pipeline_keys.FETCH_GROUP, "c1"), "{}")
+    admin.rpush(keys.breaker_calls(pipeline_keys.OWM_BREAKER), "f1")
+    admin.hset(
+        keys.stage_pause(pipeline_keys.CATEGORIZE_GROUP), mapping={"source": PauseSource.MANUAL}
+    )
+    dead = keys.dead_letter_stream(pipeline_keys.INGESTION_STREAM)
     return str(admin.xadd(dead, {"type": "t", "task_id": "t:1", "dlq_error_type": "Boom"}))
 
 
@@ -168,14 +172,14 @@ def test_the_viewer_reads_status_and_dead_letters_with_read_commands_only(
     entry_id = _seed(acl_redis.admin)
     url = acl_redis.url("trail-viewer")
     status = json.loads(_ok(url, "status", "--json"))
-    (ingestion,) = [s for s in status["streams"] if s["name"] == keys.INGESTION_STREAM]
+    (ingestion,) = [s for s in status["streams"] if s["name"] == pipeline_keys.INGESTION_STREAM]
     assert ingestion["dead_letters"]["by_error_type"] == {"Boom": 1}
     assert ingestion["groups"][0]["consumers"][0]["alive"] is True
     assert [s["paused"] for s in status["stages"]] == [False, True]
     assert status["breakers"][0]["window_failures"] == 0  # "f1" is long out of the window
     assert "breaker owm: closed" in _ok(url, "status")
-    assert "Boom" in _ok(url, "dlq", "list", keys.INGESTION_STREAM)
-    assert "t:1" in _ok(url, "dlq", "show", keys.INGESTION_STREAM, entry_id)
+    assert "Boom" in _ok(url, "dlq", "list", pipeline_keys.INGESTION_STREAM)
+    assert "t:1" in _ok(url, "dlq", "show", pipeline_keys.INGESTION_STREAM, entry_id)
     assert "c1" in _ok(url, "tasks", "active")
     _ok(url, "tasks", "delayed")
     assert "dead in fetch-weather" in _ok(url, "task", "show", "t:1")
@@ -186,13 +190,15 @@ def test_the_operator_redrives_purges_pauses_and_resumes(acl_redis: AclRedis) ->
     entry_id = _seed(acl_redis.admin)
     url = acl_redis.url("trail-operator")
     assert "redrove 1 entries" in _ok(
-        url, "dlq", "redrive", keys.INGESTION_STREAM, "--id", entry_id
+        url, "dlq", "redrive", pipeline_keys.INGESTION_STREAM, "--id", entry_id
     )
-    dead = keys.dead_letter_stream(keys.INGESTION_STREAM)
+    dead = keys.dead_letter_stream(pipeline_keys.INGESTION_STREAM)
     acl_redis.admin.xadd(dead, {"type": "t", "task_id": "t:2", "dlq_error_type": "Boom"})
-    assert "purged 1 entries" in _ok(url, "dlq", "purge", keys.INGESTION_STREAM, "--all", "--yes")
-    assert "paused fetch-weather" in _ok(url, "pause", keys.FETCH_GROUP)
-    assert "resumed fetch-weather" in _ok(url, "resume", keys.FETCH_GROUP)
+    assert "purged 1 entries" in _ok(
+        url, "dlq", "purge", pipeline_keys.INGESTION_STREAM, "--all", "--yes"
+    )
+    assert "paused fetch-weather" in _ok(url, "pause", pipeline_keys.FETCH_GROUP)
+    assert "resumed fetch-weather" in _ok(url, "resume", pipeline_keys.FETCH_GROUP)
     _ok(url, "status")
     acl_redis.assert_nothing_denied()
 
@@ -200,9 +206,9 @@ def test_the_operator_redrives_purges_pauses_and_resumes(acl_redis: AclRedis) ->
 @pytest.mark.parametrize(
     ("args", "command"),
     [
-        (["dlq", "purge", keys.INGESTION_STREAM, "--all", "--yes"], "xdel"),
-        (["dlq", "redrive", keys.INGESTION_STREAM, "--all"], "evalsha"),
-        (["pause", keys.FETCH_GROUP], "evalsha"),
+        (["dlq", "purge", pipeline_keys.INGESTION_STREAM, "--all", "--yes"], "xdel"),
+        (["dlq", "redrive", pipeline_keys.INGESTION_STREAM, "--all"], "evalsha"),
+        (["pause", pipeline_keys.FETCH_GROUP], "evalsha"),
     ],
 )
 def test_the_viewer_may_not_write(acl_redis: AclRedis, args: list[str], command: str) -> None:

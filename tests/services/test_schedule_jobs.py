@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from etl_core import keys
 from etl_core.outbox import SqliteOutbox
 from etl_core.producer import StreamProducer
+from services import pipeline_keys
 from services.schedule_jobs.locations import LocationsFileError
 from services.schedule_jobs.run import ScheduleOptions, producer_for, run_schedule
 from services.schedule_jobs.settings import ScheduleSettings
@@ -32,11 +32,13 @@ def sync_redis(sredis: Any) -> Any:
 
 
 def _stream_task_ids(client: Any) -> list[str]:
-    return [fields[b"task_id"].decode() for _, fields in client.xrange(keys.INGESTION_STREAM)]
+    return [
+        fields[b"task_id"].decode() for _, fields in client.xrange(pipeline_keys.INGESTION_STREAM)
+    ]
 
 
 async def _run(weather: WeatherService, sync_redis: Any, tmp_path: Path, **options: Any) -> Any:
-    producer = StreamProducer(sync_redis, keys.INGESTION_STREAM)
+    producer = StreamProducer(sync_redis, pipeline_keys.INGESTION_STREAM)
     return await run_schedule(
         ScheduleOptions(outbox_path=tmp_path / "outbox.sqlite3", chunk_size=4, **options),
         weather=weather.client,
@@ -53,12 +55,14 @@ async def test_tasks_land_once_and_a_rerun_adds_nothing(
     assert (first.locations, first.published) == (10, 10)
     ids = _stream_task_ids(sync_redis)
     assert sorted(ids) == sorted(f"owm.ingest:{trail(n)['id']}@{WINDOW}" for n in range(10))
-    decoded = PIPELINE_CODEC.decode(sync_redis.xrange(keys.INGESTION_STREAM, count=1)[0][1])
+    decoded = PIPELINE_CODEC.decode(
+        sync_redis.xrange(pipeline_keys.INGESTION_STREAM, count=1)[0][1]
+    )
     assert isinstance(decoded.task, IngestTask) and decoded.task.lat == trail(0)["lat"]
 
     second = await _run(weather, sync_redis, tmp_path)
     assert (second.published, second.already_published) == (0, 10)
-    assert sync_redis.xlen(keys.INGESTION_STREAM) == 10
+    assert sync_redis.xlen(pipeline_keys.INGESTION_STREAM) == 10
     run = (await weather.http.get(f"/v1/runs/{second.run_id}")).json()
     assert run["status"] == "succeeded"
     assert run["counts"]["already_published"] == 10
@@ -69,7 +73,7 @@ async def test_leftovers_of_a_crashed_run_are_flushed_first(
 ) -> None:
     leftover = IngestTask(location_id="old-trail", window="2026-11-01T09:00Z", lat=1.0, lon=2.0)
     with SqliteOutbox(tmp_path / "outbox.sqlite3") as outbox:
-        outbox.put_tasks(keys.INGESTION_STREAM, [leftover], PIPELINE_CODEC)
+        outbox.put_tasks(pipeline_keys.INGESTION_STREAM, [leftover], PIPELINE_CODEC)
     await weather.client.upsert_locations([trail(1)])
     report = await _run(weather, sync_redis, tmp_path)
     assert report.leftovers_published == 1
@@ -121,9 +125,9 @@ async def test_a_bad_row_past_the_first_chunk_queues_nothing(
     path.write_text("\n".join([*rows, '{"id": "t-bad", "lat": 91, "lon": 2}']), encoding="utf-8")
     with pytest.raises(LocationsFileError, match="line 11"):
         await _run(weather, sync_redis, tmp_path, locations_file=path)  # chunks of 4
-    assert not sync_redis.exists(keys.INGESTION_STREAM)
+    assert not sync_redis.exists(pipeline_keys.INGESTION_STREAM)
     with SqliteOutbox(tmp_path / "outbox.sqlite3") as outbox:
-        assert outbox.pending_count(keys.INGESTION_STREAM) == 0
+        assert outbox.pending_count(pipeline_keys.INGESTION_STREAM) == 0
 
 
 async def test_chunks_are_published_as_they_are_read(
@@ -135,7 +139,7 @@ async def test_chunks_are_published_as_they_are_read(
     real_put = SqliteOutbox.put_tasks
 
     def put_tasks(self: SqliteOutbox, *args: Any, **kwargs: Any) -> int:
-        seen_before_chunk.append(sync_redis.xlen(keys.INGESTION_STREAM))
+        seen_before_chunk.append(sync_redis.xlen(pipeline_keys.INGESTION_STREAM))
         return real_put(self, *args, **kwargs)
 
     monkeypatch.setattr(SqliteOutbox, "put_tasks", put_tasks)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from etl_core import keys
+from services import pipeline_keys
 from services.cli import app
 from services.demo.environment import cli_command
 from tests.services.conftest import WS_API_KEY
@@ -32,7 +32,7 @@ SAMPLE_TRAILS = Path(__file__).parents[2] / "services" / "data" / "trails.csv"
 # Bounds, not sleeps: with no client retries a refusal or a refused connection answers at once.
 FAST_FAILURE = {"REDIS_RETRY_ATTEMPTS": "0", "REDIS_UNAVAILABLE_TIMEOUT_S": "0"}
 PROCESS_TIMEOUT_S = 60.0
-STREAM = keys.INGESTION_STREAM
+STREAM = pipeline_keys.INGESTION_STREAM
 
 CLI_COMMANDS = [
     ["status"],
@@ -41,8 +41,8 @@ CLI_COMMANDS = [
     ["dlq", "show", STREAM, "1-1"],
     ["dlq", "redrive", STREAM, "--all"],
     ["dlq", "purge", STREAM, "--all", "--yes"],
-    ["pause", keys.FETCH_GROUP],
-    ["resume", keys.FETCH_GROUP],
+    ["pause", pipeline_keys.FETCH_GROUP],
+    ["resume", pipeline_keys.FETCH_GROUP],
 ]
 WORKERS = [["worker", "fetch-weather"], ["worker", "categorize-trail-conditions"]]
 # What the one error line says in each situation.

@@ -21,6 +21,7 @@ from etl_core.pause import PauseSource, StagePause
 from etl_core.ratelimit import RateLimiter
 from etl_core.ratelimit_adaptive import AdaptiveAdmission
 from etl_core.worker.maintenance import write_heartbeat
+from services import pipeline_keys
 from services.cli import app
 from services.cli.common import console
 from services.cli.status import _render
@@ -53,13 +54,15 @@ async def seed(client: Any) -> dict[str, Any]:
     await client.zadd(keys.delayed_set(STREAM), {"delayed-entry": 1})
     breaker = CircuitBreaker(
         client,
-        keys.OWM_BREAKER,
+        pipeline_keys.OWM_BREAKER,
         BreakerOptions(minimum_calls=4, window_calls=10, reset_timeout_s=RESET_S),
     )
     await breaker.record_success()
     for _ in range(3):
         await breaker.record_failure()
-    limiter = RateLimiter(client, keys.OWM_RATE_LIMITER, per_minute=PER_MINUTE, per_day=PER_DAY)
+    limiter = RateLimiter(
+        client, pipeline_keys.OWM_RATE_LIMITER, per_minute=PER_MINUTE, per_day=PER_DAY
+    )
     for _ in range(4):
         assert (await limiter.try_acquire()).admitted
     return {"second_id": ids[1].decode() if isinstance(ids[1], bytes) else ids[1]}
@@ -81,9 +84,9 @@ def empty_window(label: str) -> dict[str, Any]:
         "scheduled": 0,
         "fetched": 0,
         "labelled": 0,
-        "retrying": {keys.FETCH_GROUP: 0, keys.CATEGORIZE_GROUP: 0},
+        "retrying": {pipeline_keys.FETCH_GROUP: 0, pipeline_keys.CATEGORIZE_GROUP: 0},
         "retrying_complete": True,
-        "dead": {keys.FETCH_GROUP: 0, keys.CATEGORIZE_GROUP: 0},
+        "dead": {pipeline_keys.FETCH_GROUP: 0, pipeline_keys.CATEGORIZE_GROUP: 0},
     }
 
 
@@ -117,12 +120,12 @@ def closed_breaker(name: str, *, minimum_calls: int = 30, rate: float = 0.6) -> 
 def check(status: dict[str, Any], second_id: str) -> None:
     """The gathered status of ``seed``'s data, exactly (idle times and retry-after bounded)."""
     ingestion, categorization, stream = status["streams"]
-    for missing, name in ((ingestion, keys.INGESTION_STREAM), (categorization, None)):
+    for missing, name in ((ingestion, pipeline_keys.INGESTION_STREAM), (categorization, None)):
         assert missing["exists"] is False and missing["length"] == 0 and missing["groups"] == []
         assert missing["delayed"] == 0 and missing["dead_letters"]["count"] == 0
         if name:
             assert missing["name"] == name
-    assert categorization["name"] == keys.CATEGORIZATION_STREAM
+    assert categorization["name"] == pipeline_keys.CATEGORIZATION_STREAM
 
     assert stream["name"] == STREAM and stream["exists"] is True
     assert stream["length"] == 3 and stream["delayed"] == 1
@@ -179,12 +182,17 @@ async def test_gather_status_counts_everything(aredis: Any, sredis: Any) -> None
     seeded = await seed(aredis)
     status = await gather_status(
         aredis,
-        streams=[keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM, STREAM, STREAM],
+        streams=[
+            pipeline_keys.INGESTION_STREAM,
+            pipeline_keys.CATEGORIZATION_STREAM,
+            STREAM,
+            STREAM,
+        ],
         per_minute=PER_MINUTE,
         per_day=PER_DAY,
         breakers={
-            keys.OWM_BREAKER: BreakerOptions(reset_timeout_s=RESET_S),
-            keys.WEATHER_SERVICE_BREAKER: BreakerOptions(
+            pipeline_keys.OWM_BREAKER: BreakerOptions(reset_timeout_s=RESET_S),
+            pipeline_keys.WEATHER_SERVICE_BREAKER: BreakerOptions(
                 failure_rate_threshold=0.5, minimum_calls=10, window_calls=20
             ),
         },
@@ -240,7 +248,10 @@ async def test_gather_status_of_an_empty_redis(aredis: Any) -> None:
                 "groups": [],
             }
         ],
-        "stages": [running_stage(keys.FETCH_GROUP), running_stage(keys.CATEGORIZE_GROUP)],
+        "stages": [
+            running_stage(pipeline_keys.FETCH_GROUP),
+            running_stage(pipeline_keys.CATEGORIZE_GROUP),
+        ],
         "breakers": [closed_breaker("owm"), closed_breaker("weather-service")],
         "rate_limit": {
             "name": "owm",
@@ -260,7 +271,7 @@ async def test_gather_status_of_an_empty_redis(aredis: Any) -> None:
 async def lower_the_owm_rate(client: Any) -> int:
     """5 of 5 OWM permits refused (429s that keep coming): the rate halves. Server time, ms."""
     limiter = RateLimiter(
-        client, keys.OWM_RATE_LIMITER, per_minute=PER_MINUTE, adaptive=AdaptiveAdmission()
+        client, pipeline_keys.OWM_RATE_LIMITER, per_minute=PER_MINUTE, adaptive=AdaptiveAdmission()
     )
     for _ in range(5):
         refusal = await limiter.report_refusal(await limiter.try_acquire())
@@ -394,14 +405,14 @@ async def test_unknown_lag_is_null_and_shown_as_a_question_mark(aredis: Any) -> 
 
 
 async def test_a_paused_stage_is_shown_with_its_source_reason_and_next_trial(aredis: Any) -> None:
-    await StagePause(aredis, keys.FETCH_GROUP).pause(
+    await StagePause(aredis, pipeline_keys.FETCH_GROUP).pause(
         "OwmAuthError: HTTP 401", source=PauseSource.AUTO, retry_after_s=30
     )
-    await StagePause(aredis, keys.CATEGORIZE_GROUP).pause("provider incident")
+    await StagePause(aredis, pipeline_keys.CATEGORIZE_GROUP).pause("provider incident")
     status = await gather_status(aredis, streams=[], per_minute=60, per_day=1000)
     fetch, categorize = status["stages"]
     assert (fetch["name"], fetch["paused"], fetch["source"], fetch["reason"]) == (
-        keys.FETCH_GROUP,
+        pipeline_keys.FETCH_GROUP,
         True,
         "auto",
         "OwmAuthError: HTTP 401",
@@ -470,14 +481,14 @@ async def seed_windows(client: Any, now_ms: int) -> list[str]:
     """
     labels = hour_labels(now_ms, 4)
     current, previous, _, old = labels
-    ingestion, categorization = keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM
+    ingestion, categorization = pipeline_keys.INGESTION_STREAM, pipeline_keys.CATEGORIZATION_STREAM
     await client.hset(
         keys.window_tally(ingestion, current),
-        mapping={keys.TALLY_PUBLISHED: 10, keys.tally_done_field(keys.FETCH_GROUP): 7},
+        mapping={keys.TALLY_PUBLISHED: 10, keys.tally_done_field(pipeline_keys.FETCH_GROUP): 7},
     )
     await client.hset(
         keys.window_tally(categorization, current),
-        mapping={keys.tally_done_field(keys.CATEGORIZE_GROUP): 5},
+        mapping={keys.tally_done_field(pipeline_keys.CATEGORIZE_GROUP): 5},
     )
     await client.hset(keys.window_tally(ingestion, previous), keys.TALLY_PUBLISHED, 3)
     for i, label in enumerate([current, current, previous]):
@@ -489,11 +500,13 @@ async def seed_windows(client: Any, now_ms: int) -> list[str]:
             keys.dead_letter_stream(categorization),
             {"task_id": f"owm.categorize:loc-{i}@{label}", "dlq_error_type": "BadData"},
         )
-    log = keys.settled_log(ingestion, keys.FETCH_GROUP)
+    log = keys.settled_log(ingestion, pipeline_keys.FETCH_GROUP)
     for age_ms, n in ((600_000, 100), (120_000, 20), (10_000, 3)):
         await client.xadd(log, {"n": n}, id=f"{now_ms - age_ms}-0")
     await client.xadd(
-        keys.settled_log(categorization, keys.CATEGORIZE_GROUP), {"n": 2}, id=f"{now_ms - 61_000}-0"
+        keys.settled_log(categorization, pipeline_keys.CATEGORIZE_GROUP),
+        {"n": 2},
+        id=f"{now_ms - 61_000}-0",
     )
     return labels
 
@@ -512,19 +525,19 @@ async def test_per_window_totals_and_throughput(aredis: Any) -> None:
         "scheduled": 10,
         "fetched": 7,
         "labelled": 5,
-        "retrying": {keys.FETCH_GROUP: 2, keys.CATEGORIZE_GROUP: 0},
+        "retrying": {pipeline_keys.FETCH_GROUP: 2, pipeline_keys.CATEGORIZE_GROUP: 0},
         "retrying_complete": True,
-        "dead": {keys.FETCH_GROUP: 0, keys.CATEGORIZE_GROUP: 1},
+        "dead": {pipeline_keys.FETCH_GROUP: 0, pipeline_keys.CATEGORIZE_GROUP: 1},
     }
     assert previous == {
         **empty_window(labels[1]),
         "scheduled": 3,
-        "retrying": {keys.FETCH_GROUP: 1, keys.CATEGORIZE_GROUP: 0},
+        "retrying": {pipeline_keys.FETCH_GROUP: 1, pipeline_keys.CATEGORIZE_GROUP: 0},
     }
     assert earlier == empty_window(labels[2])  # the old hour's dead letter is a 4th window
     fetch, categorize = status["throughput"]
     assert (fetch["stage"], fetch["done_last_1m"], fetch["done_last_5m"]) == (
-        keys.FETCH_GROUP,
+        pipeline_keys.FETCH_GROUP,
         3,
         23,
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from etl_core import keys
+from services import pipeline_keys
 from tests.services.pipeline.helpers import fetch_settings
 
 
 def _horizon_s(**settings: object) -> float:
     options = fetch_settings(**settings).worker_options(
-        stream=keys.INGESTION_STREAM, group=keys.FETCH_GROUP, concurrency=1
+        stream=pipeline_keys.INGESTION_STREAM, group=pipeline_keys.FETCH_GROUP, concurrency=1
     )
     return options.dedup_horizon_s
 

@@ -14,11 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from etl_core import keys
 from etl_core.breaker import BreakerOptions, CircuitBreaker
-from etl_core.worker.metrics import WorkerMetrics
-from services import worker_metrics
+from services import pipeline_keys, worker_metrics
 from services.categorize.wiring import categorize_worker
 from services.fetch_weather.wiring import fetch_worker, rate_limiter
-from services.worker_metrics import refresh_gauges, served_metrics
+from services.worker_metrics import pipeline_worker_metrics, refresh_gauges, served_metrics
 from tests.conftest import RedisBackend
 from tests.services.conftest import WeatherService, trail
 from tests.services.pipeline.failure_support import QUICK_RETRIES, schedule
@@ -81,7 +80,7 @@ def seed_full_minute(sredis: Any, *, ages_out_in_s: float) -> None:
     seconds, micros = sredis.time()
     now_us = int(seconds) * 1_000_000 + int(micros)
     admitted_us = now_us - 60_000_000 + int(ages_out_in_s * 1_000_000)
-    window = keys.rate_limit_window(keys.OWM_RATE_LIMITER, 60_000)
+    window = keys.rate_limit_window(pipeline_keys.OWM_RATE_LIMITER, 60_000)
     sredis.zadd(window, {f"{admitted_us}:seed:{i}": admitted_us for i in range(1000)})
 
 
@@ -97,7 +96,7 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
     await weather.client.upsert_locations([trail(n) for n in range(LOCATIONS)])
     assert await schedule(weather, backend, tmp_path) == LOCATIONS
     for fields in POISON:
-        sredis.xadd(keys.INGESTION_STREAM, fields)
+        sredis.xadd(pipeline_keys.INGESTION_STREAM, fields)
     ingested = LOCATIONS + len(POISON)
 
     port = free_port()
@@ -107,18 +106,22 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
         source_http=owm_http,
         weather_http=weather.http,
         concurrency=8,
-        metrics=WorkerMetrics(keys.FETCH_GROUP),
+        metrics=pipeline_worker_metrics(pipeline_keys.FETCH_GROUP),
         **QUICK_RETRIES,
     ) as fetcher:
         # Seeded once the worker is built (clients, probe server), so its first calls find the
         # minute full even on a loaded machine.
         seed_full_minute(sredis, ages_out_in_s=1.0)
         counts = await fetcher.run(until_idle=True)
-        stream = {"stream": keys.INGESTION_STREAM}
-        group = {**stream, "group": keys.FETCH_GROUP}
-        minute = {"limiter": keys.OWM_RATE_LIMITER, "window_ms": "60000"}
+        stream = {"stream": pipeline_keys.INGESTION_STREAM}
+        group = {**stream, "group": pipeline_keys.FETCH_GROUP}
+        minute = {"limiter": pipeline_keys.OWM_RATE_LIMITER, "window_ms": "60000"}
         expected: Gauges = [
-            ("trail_etl_worker_rate_limit_factor", {"limiter": keys.OWM_RATE_LIMITER}, 1.0),
+            (
+                "trail_etl_worker_rate_limit_factor",
+                {"limiter": pipeline_keys.OWM_RATE_LIMITER},
+                1.0,
+            ),
             ("trail_etl_worker_rate_limit_effective", minute, 1000),
             ("trail_etl_worker_stream_length", stream, ingested),
             ("trail_etl_worker_dead_letter_stream_length", stream, len(POISON)),
@@ -126,7 +129,7 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
             ("trail_etl_worker_group_pending", group, 0),
             ("trail_etl_worker_group_lag", group, 0),
         ]
-        page = await scrape_until(http, port, keys.FETCH_GROUP, expected)
+        page = await scrape_until(http, port, pipeline_keys.FETCH_GROUP, expected)
     assert counts.forwarded == LOCATIONS and counts.dead_lettered == len(POISON)
     tasks = "trail_etl_worker_tasks_total"
     assert page.get(tasks, outcome="forwarded") == LOCATIONS
@@ -137,9 +140,9 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
         POISON
     )
     assert page.get("trail_etl_worker_handler_duration_seconds_count") == ingested
-    assert page.get("trail_etl_worker_breaker_state", breaker=keys.OWM_BREAKER) == 0
+    assert page.get("trail_etl_worker_breaker_state", breaker=pipeline_keys.OWM_BREAKER) == 0
     assert page.get("trail_etl_worker_reclaimed_total") == 0
-    limiter = {"limiter": keys.OWM_RATE_LIMITER}
+    limiter = {"limiter": pipeline_keys.OWM_RATE_LIMITER}
     waits = page.get("trail_etl_worker_rate_limit_waits_total", **limiter)
     assert waits is not None and 1 <= waits <= 8  # the first calls, at most one per slot
     waited_s = page.get("trail_etl_worker_rate_limit_wait_seconds_total", **limiter)
@@ -151,24 +154,27 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
         redis=aredis,
         weather_http=weather.http,
         concurrency=8,
-        metrics=WorkerMetrics(keys.CATEGORIZE_GROUP),
+        metrics=pipeline_worker_metrics(pipeline_keys.CATEGORIZE_GROUP),
         **QUICK_RETRIES,
     ) as categorizer:
         labelled = await categorizer.run(until_idle=True)
-        stream = {"stream": keys.CATEGORIZATION_STREAM}
-        group = {**stream, "group": keys.CATEGORIZE_GROUP}
+        stream = {"stream": pipeline_keys.CATEGORIZATION_STREAM}
+        group = {**stream, "group": pipeline_keys.CATEGORIZE_GROUP}
         expected = [
             ("trail_etl_worker_stream_length", stream, LOCATIONS),
             ("trail_etl_worker_dead_letter_stream_length", stream, 0),
             ("trail_etl_worker_group_pending", group, 0),
             ("trail_etl_worker_group_lag", group, 0),
         ]
-        page = await scrape_until(http, port, keys.CATEGORIZE_GROUP, expected)
+        page = await scrape_until(http, port, pipeline_keys.CATEGORIZE_GROUP, expected)
     assert labelled.done == LOCATIONS
     assert page.get(tasks, outcome="done") == LOCATIONS
     assert page.get("trail_etl_worker_handler_duration_seconds_count") == LOCATIONS
-    assert page.get("trail_etl_worker_breaker_state", breaker=keys.OWM_BREAKER) is None
-    assert page.get("trail_etl_worker_breaker_state", breaker=keys.WEATHER_SERVICE_BREAKER) == 0
+    assert page.get("trail_etl_worker_breaker_state", breaker=pipeline_keys.OWM_BREAKER) is None
+    assert (
+        page.get("trail_etl_worker_breaker_state", breaker=pipeline_keys.WEATHER_SERVICE_BREAKER)
+        == 0
+    )
 
 
 async def test_no_probes_with_port_0_or_a_port_in_use_and_the_worker_still_runs(
@@ -179,9 +185,9 @@ async def test_no_probes_with_port_0_or_a_port_in_use_and_the_worker_still_runs(
         taken.listen()
         busy_port = taken.getsockname()[1]
         for port in (0, busy_port):
-            await aredis.xadd(keys.CATEGORIZATION_STREAM, {"junk": "1"})
+            await aredis.xadd(pipeline_keys.CATEGORIZATION_STREAM, {"junk": "1"})
             settings = categorize_settings(**metrics_on(port))
-            metrics = WorkerMetrics(keys.CATEGORIZE_GROUP)
+            metrics = pipeline_worker_metrics(pipeline_keys.CATEGORIZE_GROUP)
             async with categorize_worker(
                 settings, redis=aredis, weather_http=weather.http, metrics=metrics, **QUICK_RETRIES
             ) as worker:
@@ -191,13 +197,13 @@ async def test_no_probes_with_port_0_or_a_port_in_use_and_the_worker_still_runs(
             assert counts.dead_lettered == 1
             dead = metrics.registry.get_sample_value(
                 "trail_etl_worker_tasks_total",
-                {"stage": keys.CATEGORIZE_GROUP, "outcome": "dead_lettered"},
+                {"stage": pipeline_keys.CATEGORIZE_GROUP, "outcome": "dead_lettered"},
             )
             assert dead == 1  # the hooks count without a server too
 
 
 async def test_a_refresh_reads_the_breaker_state_every_replica_shares(aredis: Any) -> None:
-    metrics = WorkerMetrics("test-stage")
+    metrics = pipeline_worker_metrics("test-stage")
     options = BreakerOptions(minimum_calls=2, window_calls=4)
     ours = CircuitBreaker(aredis, "shared", options)
     await refresh_gauges(metrics, aredis, stream="no-such-stream", breakers=[ours])
@@ -220,13 +226,13 @@ async def test_a_refresh_reads_the_breaker_state_every_replica_shares(aredis: An
 
 
 async def test_a_refresh_reads_the_admission_factor_every_replica_shares(aredis: Any) -> None:
-    metrics = WorkerMetrics("test-stage")
+    metrics = pipeline_worker_metrics("test-stage")
     settings = fetch_settings(owm_rate_limit_per_minute=20)
     ours = rate_limiter(aredis, settings)
     await refresh_gauges(metrics, aredis, stream="no-such-stream", limiter=ours)
 
     def gauge(name: str, **labels: str) -> float | None:
-        labels = {"stage": "test-stage", "limiter": keys.OWM_RATE_LIMITER, **labels}
+        labels = {"stage": "test-stage", "limiter": pipeline_keys.OWM_RATE_LIMITER, **labels}
         return metrics.registry.get_sample_value(name, labels)
 
     assert gauge("trail_etl_worker_rate_limit_factor") == 1.0

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from etl_core import keys
 from etl_core.breaker import CircuitBreaker
 from etl_core.errors import ConfigurationError
+from services import pipeline_keys
 from services.fetch_weather.gate import SourceGate, call_slots_pool
 from services.fetch_weather.wiring import fetch_worker_options, rate_limiter
 from tests.services.pipeline.helpers import fetch_settings
@@ -35,7 +35,7 @@ async def test_no_more_calls_than_slots_are_in_flight(aredis: Any) -> None:
         aredis,
         "owm",
         limiter=rate_limiter(aredis, fetch_settings()),
-        breaker=CircuitBreaker(aredis, keys.OWM_BREAKER),
+        breaker=CircuitBreaker(aredis, pipeline_keys.OWM_BREAKER),
         cache_ttl_s=60,
         rate_limit_wait_s=1.0,
         max_concurrent_calls=SLOTS,
@@ -132,7 +132,7 @@ def test_call_slots_must_be_positive(aredis: Any) -> None:
             aredis,
             "owm",
             limiter=rate_limiter(aredis, fetch_settings()),
-            breaker=CircuitBreaker(aredis, keys.OWM_BREAKER),
+            breaker=CircuitBreaker(aredis, pipeline_keys.OWM_BREAKER),
             cache_ttl_s=60,
             rate_limit_wait_s=1.0,
             max_concurrent_calls=0,

@@ -14,6 +14,7 @@ from etl_core.breaker import CircuitBreaker
 from etl_core.ratelimit import RateLimiter
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
+from services import pipeline_keys
 from services.fetch_weather.gate import MAX_429_WAIT_S, SourceGate
 from services.fetch_weather.owm.client import OwmClient, OwmClientOptions, OwmRateLimited
 from services.fetch_weather.wiring import rate_limiter
@@ -49,7 +50,7 @@ def gate_for(aredis: Any, limiter: Any) -> SourceGate:
         aredis,
         "owm",
         limiter=limiter,
-        breaker=CircuitBreaker(aredis, keys.OWM_BREAKER),
+        breaker=CircuitBreaker(aredis, pipeline_keys.OWM_BREAKER),
         cache_ttl_s=60,
         rate_limit_wait_s=0,
         transient_attempts=1,
@@ -79,7 +80,7 @@ async def test_without_retry_after_the_task_waits_for_the_next_free_permit(
     before_us = await server_time_us(aredis)
     error = await refused(gate, owm)
     after_us = await server_time_us(aredis)
-    window = keys.rate_limit_window(keys.OWM_RATE_LIMITER, 60_000)
+    window = keys.rate_limit_window(pipeline_keys.OWM_RATE_LIMITER, 60_000)
     [(_, oldest_us)] = await aredis.zrange(window, 0, 0, withscores=True)
     frees_at_us = int(oldest_us) + 60_000_000
     assert frees_at_us - after_us <= error.retry_after_s * 1_000_000 <= frees_at_us - before_us

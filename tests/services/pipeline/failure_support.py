@@ -11,6 +11,7 @@ import httpx
 from etl_core import keys
 from etl_core.outcomes import OutcomeCounts
 from etl_core.producer import StreamProducer
+from services import pipeline_keys
 from services.categorize.wiring import categorize_worker
 from services.fetch_weather.wiring import fetch_worker
 from services.schedule_jobs.run import ScheduleOptions, run_schedule
@@ -35,7 +36,7 @@ async def schedule(
         report = await run_schedule(
             ScheduleOptions(outbox_path=tmp_path / "outbox.sqlite3", chunk_size=7),
             weather=weather.client,
-            producer=StreamProducer(sync_client, keys.INGESTION_STREAM),
+            producer=StreamProducer(sync_client, pipeline_keys.INGESTION_STREAM),
             now=now or datetime.now(UTC),
         )
     finally:
@@ -100,8 +101,8 @@ async def locations_with_weather(weather: WeatherService, location_ids: list[str
 async def assert_nothing_pending(aredis: Any) -> None:
     """No entry pending in either group, no delayed retry, nothing unread."""
     for stream, group in (
-        (keys.INGESTION_STREAM, keys.FETCH_GROUP),
-        (keys.CATEGORIZATION_STREAM, keys.CATEGORIZE_GROUP),
+        (pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP),
+        (pipeline_keys.CATEGORIZATION_STREAM, pipeline_keys.CATEGORIZE_GROUP),
     ):
         pending = await aredis.xpending(stream, group)
         assert int(pending["pending"]) == 0, (stream, pending)

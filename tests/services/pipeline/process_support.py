@@ -16,6 +16,7 @@ import httpx
 import redis
 
 from etl_core import keys
+from services import pipeline_keys
 from services.demo.environment import (
     DEMO_API_KEY,
     DEMO_OWM_KEY,
@@ -261,7 +262,7 @@ def worker_totals(pipeline: Pipeline, name: str) -> dict[str, Any]:
 def dead_letter_counts(client: redis.Redis) -> dict[str, int]:
     return {
         s: int(client.xlen(keys.dead_letter_stream(s)))
-        for s in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM)
+        for s in (pipeline_keys.INGESTION_STREAM, pipeline_keys.CATEGORIZATION_STREAM)
     }
 
 

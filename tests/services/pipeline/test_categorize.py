@@ -12,6 +12,7 @@ from etl_core import keys
 from etl_core.errors import ConfigurationError
 from etl_core.outcomes import Done
 from etl_core.windows import window_label
+from services import pipeline_keys
 from services.categorize.contract import LABELS
 from services.categorize.wiring import categorize_worker
 from services.fetch_weather.wiring import fetch_worker
@@ -80,7 +81,7 @@ async def test_the_worker_consumes_the_categorization_stream(
     weather: WeatherService, owm_http: httpx.AsyncClient, aredis: Any
 ) -> None:
     task = await _fetched(weather, owm_http, aredis, 2)
-    await aredis.xadd(keys.CATEGORIZATION_STREAM, PIPELINE_CODEC.encode(task))
+    await aredis.xadd(pipeline_keys.CATEGORIZATION_STREAM, PIPELINE_CODEC.encode(task))
     counts = await _run_until_idle(weather, aredis)
     assert len(await _conditions(weather, task.location_id)) == 1
     assert counts is not None
@@ -100,10 +101,12 @@ async def test_an_unknown_location_in_a_batched_read_fails_only_its_own_task(
     known = await _fetched(weather, owm_http, aredis, 3)
     unknown = CategorizeTask(location_id="nowhere-0001", window=known.window)
     for task in (known, unknown):
-        await aredis.xadd(keys.CATEGORIZATION_STREAM, PIPELINE_CODEC.encode(task))
+        await aredis.xadd(pipeline_keys.CATEGORIZATION_STREAM, PIPELINE_CODEC.encode(task))
     counts = await _run_until_idle(weather, aredis)
     assert len(await _conditions(weather, known.location_id)) == 1
     assert counts.done == 1 and counts.dead_lettered == 1
-    [(_id, fields)] = await aredis.xrange(keys.dead_letter_stream(keys.CATEGORIZATION_STREAM))
+    [(_id, fields)] = await aredis.xrange(
+        keys.dead_letter_stream(pipeline_keys.CATEGORIZATION_STREAM)
+    )
     assert fields[b"dlq_error_type"] == b"WeatherServiceNotFound"
     assert b"nowhere-0001" in fields[b"dlq_error"]

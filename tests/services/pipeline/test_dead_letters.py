@@ -18,6 +18,7 @@ from etl_core import keys
 from etl_core.deadletter import DeadLetters
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
+from services import pipeline_keys
 from tests.conftest import RedisBackend
 from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.services.conftest import OWM_BASE, WeatherService, trail
@@ -33,9 +34,9 @@ LOCATIONS = 12
 
 
 async def assert_nothing_pending_in_fetch(aredis: Any) -> None:
-    pending = await aredis.xpending(keys.INGESTION_STREAM, keys.FETCH_GROUP)
+    pending = await aredis.xpending(pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP)
     assert int(pending["pending"]) == 0
-    assert await aredis.zcard(keys.delayed_set(keys.INGESTION_STREAM)) == 0
+    assert await aredis.zcard(keys.delayed_set(pipeline_keys.INGESTION_STREAM)) == 0
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ async def test_exhausted_retries_are_dead_lettered_then_redriven(
     assert fetched.retried == locations * (max_deliveries - 1)
     assert fetched.by_error_type == {"OwmUnavailable": locations * max_deliveries}
 
-    dead = DeadLetters(sredis, keys.INGESTION_STREAM)
+    dead = DeadLetters(sredis, pipeline_keys.INGESTION_STREAM)
     entries = dead.list_entries(limit=1000)
     assert len(entries) == locations
     for entry in entries:
@@ -94,7 +95,7 @@ async def test_exhausted_retries_are_dead_lettered_then_redriven(
     report = dead.redrive()
     assert len(report.moved) == locations
     for _dead_id, new_id in report.moved:
-        ((_id, fields),) = sredis.xrange(keys.INGESTION_STREAM, min=new_id, max=new_id)
+        ((_id, fields),) = sredis.xrange(pipeline_keys.INGESTION_STREAM, min=new_id, max=new_id)
         assert fields[b"attempts"] == b"0"
         assert not any(k.startswith(b"dlq_") for k in fields)
     fetched = await run_fetch(weather, owm, aredis, settings=settings)

@@ -11,6 +11,7 @@ import httpx
 
 from etl_core import keys
 from etl_core.producer import StreamProducer
+from services import pipeline_keys
 from services.categorize.wiring import categorize_worker
 from services.fetch_weather.wiring import fetch_worker
 from services.schedule_jobs.run import ScheduleOptions, ScheduleReport, run_schedule
@@ -40,7 +41,7 @@ async def _schedule(
         return await run_schedule(
             ScheduleOptions(outbox_path=tmp_path / "outbox.sqlite3", chunk_size=7),
             weather=weather.client,
-            producer=StreamProducer(sync_client, keys.INGESTION_STREAM),
+            producer=StreamProducer(sync_client, pipeline_keys.INGESTION_STREAM),
             now=now,
         )
     finally:
@@ -100,12 +101,12 @@ async def test_twenty_locations_flow_through_once(
     assert all(c["label"] != "unknown" and c["reasons"] for c in conditions)
     # Every location was new: its history backfilled, at the source's price.
     assert await source_calls(owm_http, source) == source.new_location_calls * LOCATIONS
-    assert await aredis.xlen(keys.dead_letter_stream(keys.INGESTION_STREAM)) == 0
-    assert await aredis.xlen(keys.dead_letter_stream(keys.CATEGORIZATION_STREAM)) == 0
+    assert await aredis.xlen(keys.dead_letter_stream(pipeline_keys.INGESTION_STREAM)) == 0
+    assert await aredis.xlen(keys.dead_letter_stream(pipeline_keys.CATEGORIZATION_STREAM)) == 0
     paid = await owm_total_calls(owm_http)
 
     second = await _schedule(weather, backend, tmp_path, now)
     assert (second.published, second.already_published) == (0, LOCATIONS)
     await _drain(weather, owm_http, aredis, source)
     assert await owm_total_calls(owm_http) == paid
-    assert await entries_added(aredis, keys.INGESTION_STREAM) == LOCATIONS
+    assert await entries_added(aredis, pipeline_keys.INGESTION_STREAM) == LOCATIONS

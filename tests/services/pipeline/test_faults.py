@@ -18,6 +18,7 @@ import pytest
 from etl_core import keys
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
+from services import pipeline_keys
 from services.fetch_weather import keys as fetch_keys
 from tests.conftest import RedisBackend
 from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
@@ -111,12 +112,13 @@ async def test_every_location_completes_through_injected_faults(
     assert sorted(conditions) == ids
     assert all(c["label"] != "unknown" and c["reasons"] for c in conditions.values())
 
-    assert await aredis.xlen(keys.dead_letter_stream(keys.INGESTION_STREAM)) == 0
-    assert await aredis.xlen(keys.dead_letter_stream(keys.CATEGORIZATION_STREAM)) == 0
+    assert await aredis.xlen(keys.dead_letter_stream(pipeline_keys.INGESTION_STREAM)) == 0
+    assert await aredis.xlen(keys.dead_letter_stream(pipeline_keys.CATEGORIZATION_STREAM)) == 0
     # A retry (or a wait) re-adds its entry to the stream; nothing else is added.
     retries = fetched.retried + fetched.waited
-    assert await entries_added(aredis, keys.INGESTION_STREAM) == LOCATIONS + retries
-    assert await entries_added(aredis, keys.CATEGORIZATION_STREAM) == LOCATIONS  # forwarded once
+    assert await entries_added(aredis, pipeline_keys.INGESTION_STREAM) == LOCATIONS + retries
+    forwarded = await entries_added(aredis, pipeline_keys.CATEGORIZATION_STREAM)
+    assert forwarded == LOCATIONS  # forwarded once
     await assert_nothing_pending(aredis)
 
     # A hang the client gave up on is answered (504) once the mock notices the hang-up.

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from etl_core import keys
+from services import pipeline_keys
 from tests.services.pipeline.process_support import (
     dead_letter_counts,
     drained,
@@ -65,15 +66,15 @@ def test_a_faulty_provider_costs_time_not_tasks(tmp_path: Path) -> None:
         client = redis_client(pipeline)
         try:
             for stream, group in (
-                (keys.INGESTION_STREAM, keys.FETCH_GROUP),
-                (keys.CATEGORIZATION_STREAM, keys.CATEGORIZE_GROUP),
+                (pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP),
+                (pipeline_keys.CATEGORIZATION_STREAM, pipeline_keys.CATEGORIZE_GROUP),
             ):
                 wait_until(lambda s=stream, g=group: drained(client, s, g), 60, f"{group} drained")
             assert dead_letter_counts(client) == {
-                keys.INGESTION_STREAM: 0,
-                keys.CATEGORIZATION_STREAM: 0,
+                pipeline_keys.INGESTION_STREAM: 0,
+                pipeline_keys.CATEGORIZATION_STREAM: 0,
             }
-            assert not client.exists(keys.stage_pause(keys.FETCH_GROUP))
+            assert not client.exists(keys.stage_pause(pipeline_keys.FETCH_GROUP))
         finally:
             client.close()
         for i in range(FETCH_WORKERS):

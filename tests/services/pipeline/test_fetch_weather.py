@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from etl_core import keys
 from etl_core.errors import BreakerOpen, RateLimited, TransientError
 from etl_core.outcomes import Forward
 from etl_core.windows import window_label
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
+from services import pipeline_keys
 from services.fetch_weather import keys as fetch_keys
 from services.fetch_weather.gate import COMPRESSED, _encode_cached
 from services.fetch_weather.handler import FetchWeatherHandler
@@ -111,7 +111,7 @@ async def test_worker_forwards_to_the_categorization_stream(
     await weather.client.upsert_locations([trail(n) for n in range(4)])
     tasks = [ingest(n) for n in range(4)]
     for task in tasks:
-        await aredis.xadd(keys.INGESTION_STREAM, PIPELINE_CODEC.encode(task))
+        await aredis.xadd(pipeline_keys.INGESTION_STREAM, PIPELINE_CODEC.encode(task))
     async with fetch_worker(
         fetch_settings(),
         redis=aredis,
@@ -120,7 +120,7 @@ async def test_worker_forwards_to_the_categorization_stream(
         **FAST_WORKER,
     ) as worker:
         await worker.run(until_idle=True)
-    entries = await aredis.xrange(keys.CATEGORIZATION_STREAM)
+    entries = await aredis.xrange(pipeline_keys.CATEGORIZATION_STREAM)
     forwarded = {PIPELINE_CODEC.decode(fields).task_id for _, fields in entries}
     assert forwarded == {f"owm.categorize:{t.identity()}" for t in tasks}
     assert await owm_calls(owm_http, "onecall") == 4

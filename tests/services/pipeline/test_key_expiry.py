@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from etl_core import keys
+from services import pipeline_keys
 from tests.conftest import RedisBackend
 from tests.services.conftest import WeatherService, trail
 from tests.services.pipeline.test_end_to_end import _drain, _schedule
@@ -18,8 +19,8 @@ from tests.services.pipeline.test_end_to_end import _drain, _schedule
 # Keys that may live without a TTL, each bounded otherwise (prefix -> why).
 BOUNDED_WITHOUT_TTL = {
     # Entries leave it when they are due (promote_delayed.lua); empty, Redis deletes it.
-    keys.delayed_set(keys.INGESTION_STREAM): "emptied as retries fall due",
-    keys.delayed_set(keys.CATEGORIZATION_STREAM): "emptied as retries fall due",
+    keys.delayed_set(pipeline_keys.INGESTION_STREAM): "emptied as retries fall due",
+    keys.delayed_set(pipeline_keys.CATEGORIZATION_STREAM): "emptied as retries fall due",
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from etl_core import keys
+from services import pipeline_keys
 from services.demo.environment import cli_command
 from tests.services.pipeline.process_support import (
     dead_letter_counts,
@@ -71,8 +71,8 @@ def test_pause_and_resume_hold_every_replica(tmp_path: Path) -> None:
         try:
             watched_until = time.monotonic() + PAUSE_POLLS_OBSERVED * 1.0
             while time.monotonic() < watched_until:
-                groups = client.xinfo_groups(keys.INGESTION_STREAM)
-                (group,) = [g for g in groups if g["name"] == keys.FETCH_GROUP]
+                groups = client.xinfo_groups(pipeline_keys.INGESTION_STREAM)
+                (group,) = [g for g in groups if g["name"] == pipeline_keys.FETCH_GROUP]
                 assert group["pending"] == 0 and group["lag"] == LOCATIONS
                 assert pipeline.owm_stats()["requests_total"] == 0
                 alive()
@@ -82,13 +82,13 @@ def test_pause_and_resume_hold_every_replica(tmp_path: Path) -> None:
 
             assert "resumed fetch-weather" in trail_etl(env, "resume", "fetch-weather")
             wait_until(
-                lambda: drained(client, keys.INGESTION_STREAM, keys.FETCH_GROUP),
+                lambda: drained(client, pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP),
                 90,
                 "every task fetched after resume",
                 alive=alive,
             )
-            assert dead_letter_counts(client)[keys.INGESTION_STREAM] == 0
-            assert client.xlen(keys.CATEGORIZATION_STREAM) == LOCATIONS
+            assert dead_letter_counts(client)[pipeline_keys.INGESTION_STREAM] == 0
+            assert client.xlen(pipeline_keys.CATEGORIZATION_STREAM) == LOCATIONS
             wait_until(
                 lambda: all(
                     (a := readyz(port)) is not None and a.status_code == 200 for port in ports

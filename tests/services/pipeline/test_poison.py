@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from etl_core import keys
 from etl_core.deadletter import DeadLetters
 from etl_core.windows import window_label
+from services import pipeline_keys
 from services.tasks import PIPELINE_CODEC, CategorizeTask, IngestTask
 from tests.conftest import RedisBackend
 from tests.services.conftest import SourceUnderTest, WeatherService, owm_total_calls, trail
@@ -121,25 +121,34 @@ async def test_poison_entries_are_dead_lettered_and_good_tasks_complete(
     categorize_poison = _poison("owm.categorize", {})
 
     # Poison before and after the good tasks, in both streams.
-    expected_ingest = _add_all(sredis, keys.INGESTION_STREAM, ingest_poison[:5])
+    expected_ingest = _add_all(sredis, pipeline_keys.INGESTION_STREAM, ingest_poison[:5])
     assert await schedule(weather, backend, tmp_path) == LOCATIONS
-    expected_ingest |= _add_all(sredis, keys.INGESTION_STREAM, ingest_poison[5:])
-    expected_categorize = _add_all(sredis, keys.CATEGORIZATION_STREAM, categorize_poison[:5])
+    expected_ingest |= _add_all(sredis, pipeline_keys.INGESTION_STREAM, ingest_poison[5:])
+    expected_categorize = _add_all(
+        sredis, pipeline_keys.CATEGORIZATION_STREAM, categorize_poison[:5]
+    )
 
     fetched = await run_fetch(weather, owm_http, aredis, settings=source.settings())
     assert fetched.forwarded == LOCATIONS
     assert fetched.dead_lettered == len(ingest_poison)
     assert fetched.by_error_type == {"PoisonMessage": len(ingest_poison)}
 
-    expected_categorize |= _add_all(sredis, keys.CATEGORIZATION_STREAM, categorize_poison[5:])
+    expected_categorize |= _add_all(
+        sredis, pipeline_keys.CATEGORIZATION_STREAM, categorize_poison[5:]
+    )
     categorized = await run_categorize(weather, aredis)
     assert categorized.done == LOCATIONS
     assert categorized.dead_lettered == len(categorize_poison)
     assert categorized.by_error_type == {"PoisonMessage": len(categorize_poison)}
 
-    _check_dead_letters(sredis, keys.INGESTION_STREAM, expected_ingest, keys.FETCH_GROUP)
     _check_dead_letters(
-        sredis, keys.CATEGORIZATION_STREAM, expected_categorize, keys.CATEGORIZE_GROUP
+        sredis, pipeline_keys.INGESTION_STREAM, expected_ingest, pipeline_keys.FETCH_GROUP
+    )
+    _check_dead_letters(
+        sredis,
+        pipeline_keys.CATEGORIZATION_STREAM,
+        expected_categorize,
+        pipeline_keys.CATEGORIZE_GROUP,
     )
     assert sorted(await locations_with_weather(weather, ids)) == ids
     conditions = await latest_conditions(weather)
@@ -198,14 +207,14 @@ async def test_a_bad_task_field_is_poison_before_any_owm_call(
     await weather.client.upsert_locations([loc])
     entries = _bad_fields(field, loc, datetime.now(UTC))
     for fields in entries:
-        sredis.xadd(keys.INGESTION_STREAM, fields)
+        sredis.xadd(pipeline_keys.INGESTION_STREAM, fields)
     calls = await owm_total_calls(owm_http)
 
     fetched = await run_fetch(weather, owm_http, aredis)
     assert fetched.by_error_type == {"PoisonMessage": len(entries)}
     assert fetched.forwarded == 0
     assert await owm_total_calls(owm_http) == calls
-    dead = DeadLetters(sredis, keys.INGESTION_STREAM).list_entries(limit=100)
+    dead = DeadLetters(sredis, pipeline_keys.INGESTION_STREAM).list_entries(limit=100)
     assert len(dead) == len(entries)
     for entry in dead:
         assert entry.error_type == "PoisonMessage"
@@ -215,7 +224,8 @@ async def test_a_bad_task_field_is_poison_before_any_owm_call(
 
     # The same location and window, well formed, is fetched: the count above could have moved.
     sredis.xadd(
-        keys.INGESTION_STREAM, _ingest_entry(loc, window=window_label(datetime.now(UTC), "1h"))
+        pipeline_keys.INGESTION_STREAM,
+        _ingest_entry(loc, window=window_label(datetime.now(UTC), "1h")),
     )
     fetched = await run_fetch(weather, owm_http, aredis)
     assert fetched.forwarded == 1

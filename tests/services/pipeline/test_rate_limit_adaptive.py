@@ -27,12 +27,12 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from etl_core import keys
 from etl_core.ratelimit_adaptive import DEFAULT_MIN_FACTOR
-from etl_core.worker.metrics import WorkerMetrics
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
+from services import pipeline_keys
 from services.fetch_weather.wiring import fetch_worker, rate_limiter
+from services.worker_metrics import pipeline_worker_metrics
 from tests.conftest import RedisBackend
 from tests.services.conftest import WeatherService, trail
 from tests.services.pipeline.failure_support import (
@@ -132,7 +132,7 @@ async def run_replicas(
     assert await schedule(weather, backend, tmp_path) == LOCATIONS
     settings = fetch_settings(owm_base_url=base_url, **SETTINGS)
     clients = [backend.make_async() for _ in range(REPLICAS + 1)]
-    metrics = [WorkerMetrics(keys.FETCH_GROUP) for _ in range(REPLICAS)]
+    metrics = [pipeline_worker_metrics(pipeline_keys.FETCH_GROUP) for _ in range(REPLICAS)]
     trace: list[float] = []
     stop = asyncio.Event()
     try:
@@ -165,7 +165,7 @@ async def run_replicas(
     assert categorized.dead_lettered == 0
 
     def total(name: str) -> float:
-        labels = {"stage": keys.FETCH_GROUP, "limiter": keys.OWM_RATE_LIMITER}
+        labels = {"stage": pipeline_keys.FETCH_GROUP, "limiter": pipeline_keys.OWM_RATE_LIMITER}
         return sum(m.registry.get_sample_value(name, labels) or 0.0 for m in metrics)
 
     return Run(

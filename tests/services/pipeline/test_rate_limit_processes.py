@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_core import keys
+from services import pipeline_keys
 from services.demo.environment import DEMO_OWM_KEY
 from tests.services.pipeline.process_support import (
     dead_letter_counts,
@@ -49,8 +49,8 @@ def test_rate_limit_holds_across_fetch_worker_processes(tmp_path: Path) -> None:
         client = redis_client(pipeline)
         try:
             assert dead_letter_counts(client) == {
-                keys.INGESTION_STREAM: 0,
-                keys.CATEGORIZATION_STREAM: 0,
+                pipeline_keys.INGESTION_STREAM: 0,
+                pipeline_keys.CATEGORIZATION_STREAM: 0,
             }
         finally:
             client.close()

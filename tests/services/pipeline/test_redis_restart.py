@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from etl_core import keys
+from services import pipeline_keys
 from tests.services.pipeline.process_support import (
     Pipeline,
     dead_letter_counts,
@@ -55,8 +55,10 @@ def test_redis_restarts_mid_run_fail_no_handler_and_spend_no_attempt(tmp_path: P
             assert pipeline.conditions_count() < LOCATIONS, "the restarts came too late"
             wait_until(
                 lambda: (
-                    drained(client, keys.INGESTION_STREAM, keys.FETCH_GROUP)
-                    and drained(client, keys.CATEGORIZATION_STREAM, keys.CATEGORIZE_GROUP)
+                    drained(client, pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP)
+                    and drained(
+                        client, pipeline_keys.CATEGORIZATION_STREAM, pipeline_keys.CATEGORIZE_GROUP
+                    )
                     and pipeline.conditions_count() >= LOCATIONS
                 ),
                 90,
@@ -72,10 +74,10 @@ def test_redis_restarts_mid_run_fail_no_handler_and_spend_no_attempt(tmp_path: P
             assert "handler_crashed" not in pipeline.log_tail(chars=10**7)
             assert pipeline.latest_condition_ids() == set(location_ids)
             assert dead_letter_counts(client) == {
-                keys.INGESTION_STREAM: 0,
-                keys.CATEGORIZATION_STREAM: 0,
+                pipeline_keys.INGESTION_STREAM: 0,
+                pipeline_keys.CATEGORIZATION_STREAM: 0,
             }
-            for stream in (keys.INGESTION_STREAM, keys.CATEGORIZATION_STREAM):
+            for stream in (pipeline_keys.INGESTION_STREAM, pipeline_keys.CATEGORIZATION_STREAM):
                 entries: Any = client.xrange(stream)
                 task_ids = Counter(f["task_id"] for _id, f in entries)
                 assert len(task_ids) == LOCATIONS, stream

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import redis
 
-from etl_core import keys
+from services import pipeline_keys
 from services.demo.environment import Children, cli_command, start_services
 from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.services.pipeline.process_support import (
@@ -97,7 +97,7 @@ def _master(topology: SentinelTopology) -> redis.Redis:
 def _fetch_pending(port: int) -> int:
     client = _client(port)
     try:
-        return pending_count(client, keys.INGESTION_STREAM, keys.FETCH_GROUP)
+        return pending_count(client, pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP)
     finally:
         client.close()
 
@@ -167,8 +167,8 @@ def test_a_master_killed_mid_run_costs_no_task_and_no_worker(tmp_path: Path) -> 
         client = _master(topology)
         try:
             for stream, group in (
-                (keys.INGESTION_STREAM, keys.FETCH_GROUP),
-                (keys.CATEGORIZATION_STREAM, keys.CATEGORIZE_GROUP),
+                (pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP),
+                (pipeline_keys.CATEGORIZATION_STREAM, pipeline_keys.CATEGORIZE_GROUP),
             ):
                 wait_until(
                     lambda s=stream, g=group: drained(client, s, g),
@@ -177,8 +177,8 @@ def test_a_master_killed_mid_run_costs_no_task_and_no_worker(tmp_path: Path) -> 
                     alive=alive,
                 )
             assert dead_letter_counts(client) == {
-                keys.INGESTION_STREAM: 0,
-                keys.CATEGORIZATION_STREAM: 0,
+                pipeline_keys.INGESTION_STREAM: 0,
+                pipeline_keys.CATEGORIZATION_STREAM: 0,
             }
             status = subprocess.run(
                 cli_command("status", "--json"),
@@ -189,7 +189,9 @@ def test_a_master_killed_mid_run_costs_no_task_and_no_worker(tmp_path: Path) -> 
             )
             assert status.returncode == 0, status.stderr
             streams = {s["name"]: s for s in json.loads(status.stdout)["streams"]}
-            assert streams[keys.INGESTION_STREAM]["length"] == client.xlen(keys.INGESTION_STREAM)
+            assert streams[pipeline_keys.INGESTION_STREAM]["length"] == client.xlen(
+                pipeline_keys.INGESTION_STREAM
+            )
         finally:
             client.close()
 

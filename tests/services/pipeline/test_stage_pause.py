@@ -21,16 +21,16 @@ from typing import Any
 import httpx
 import pytest
 
-from etl_core import keys
 from etl_core.deadletter import DeadLetters
 from etl_core.outcomes import OutcomeCounts
 from etl_core.worker import Worker
-from etl_core.worker.metrics import WorkerMetrics
 from mock_owm.app import create_app as create_mock_owm
 from mock_owm.settings import MockOwmSettings
+from services import pipeline_keys
 from services.categorize.wiring import categorize_worker
 from services.fetch_weather.wiring import fetch_worker
 from services.status import gather_status
+from services.worker_metrics import pipeline_worker_metrics
 from tests.conftest import RedisBackend
 from tests.mock_owm.conftest import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.services.conftest import OWM_BASE, WeatherService, owm_calls, owm_total_calls, trail
@@ -103,7 +103,7 @@ async def test_a_refused_owm_key_pauses_fetching_and_dead_letters_nothing(
             source_http=owm,
             weather_http=weather.http,
             concurrency=4,
-            metrics=WorkerMetrics(keys.FETCH_GROUP),
+            metrics=pipeline_worker_metrics(pipeline_keys.FETCH_GROUP),
             pause_trial_interval_s=TRIAL_S,
             **QUICK_RETRIES,
         ) as fetcher,
@@ -117,7 +117,7 @@ async def test_a_refused_owm_key_pauses_fetching_and_dead_letters_nothing(
         ready = await http.get(f"http://127.0.0.1:{port}/readyz")
         assert ready.status_code == 503
         assert "OwmAuthError" in ready.json()["reason"] and "401" in ready.json()["reason"]
-        stage = await stage_status(aredis, keys.FETCH_GROUP)
+        stage = await stage_status(aredis, pipeline_keys.FETCH_GROUP)
         assert stage["paused"] is True and stage["source"] == "auto"
         assert "OwmAuthError" in stage["reason"] and "OWM_API_KEY" in stage["reason"]
         # Paused: past the tasks in hand, one trial call per interval, not every task retried
@@ -127,7 +127,7 @@ async def test_a_refused_owm_key_pauses_fetching_and_dead_letters_nothing(
         )
         refused = await owm_total_calls(owm)
         assert refused <= in_hand + (time.monotonic() - paused_at) / TRIAL_S + 2
-        assert DeadLetters(sredis, keys.INGESTION_STREAM).count() == 0
+        assert DeadLetters(sredis, pipeline_keys.INGESTION_STREAM).count() == 0
         fetcher.stop()
     counts = fetcher.counts
     assert counts.dead_lettered == 0 and counts.retried == 0 and counts.forwarded == 0
@@ -151,8 +151,8 @@ async def test_a_refused_owm_key_pauses_fetching_and_dead_letters_nothing(
     assert fetched.forwarded == LOCATIONS and fetched.dead_lettered == 0
     assert categorized.done == LOCATIONS
     assert sorted(await latest_conditions(weather)) == ids
-    assert DeadLetters(sredis, keys.INGESTION_STREAM).count() == 0
-    assert (await stage_status(aredis, keys.FETCH_GROUP))["paused"] is False
+    assert DeadLetters(sredis, pipeline_keys.INGESTION_STREAM).count() == 0
+    assert (await stage_status(aredis, pipeline_keys.FETCH_GROUP))["paused"] is False
     await assert_nothing_pending(aredis)
 
 
@@ -185,7 +185,7 @@ async def test_a_refused_weather_service_key_pauses_and_nothing_is_paid_twice(
     assert fetcher.counts.dead_lettered == 0 and fetcher.counts.retried == 0
     paid_while_refused = await owm_calls(owm_http, "onecall")
     assert 0 < paid_while_refused <= 8  # the tasks in hand when the first write was refused
-    assert DeadLetters(sredis, keys.INGESTION_STREAM).count() == 0
+    assert DeadLetters(sredis, pipeline_keys.INGESTION_STREAM).count() == 0
 
     fetched = await run_fetch(weather, owm_http, aredis, pause_trial_interval_s=TRIAL_S)
     assert fetched.forwarded == LOCATIONS and fetched.dead_lettered == 0
@@ -264,6 +264,6 @@ async def test_the_weather_service_down_for_20_s_mid_run_dead_letters_nothing(
     assert plug.refused > 0
     assert fetcher.counts.forwarded == locations and fetcher.counts.dead_lettered == 0
     assert categorizer.counts.dead_lettered == 0
-    assert DeadLetters(sredis, keys.INGESTION_STREAM).count() == 0
-    assert DeadLetters(sredis, keys.CATEGORIZATION_STREAM).count() == 0
+    assert DeadLetters(sredis, pipeline_keys.INGESTION_STREAM).count() == 0
+    assert DeadLetters(sredis, pipeline_keys.CATEGORIZATION_STREAM).count() == 0
     assert sorted(await latest_conditions(weather)) == ids

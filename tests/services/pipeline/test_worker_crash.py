@@ -11,6 +11,7 @@ from typing import Any
 import redis
 
 from etl_core import keys
+from services import pipeline_keys
 from tests.services.pipeline.process_support import (
     Pipeline,
     dead_letter_counts,
@@ -40,7 +41,7 @@ def test_sigkilled_fetch_worker_loses_no_task_and_pays_little_twice(tmp_path: Pa
         pipeline.schedule(env)
         client = redis_client(pipeline)
         try:
-            assert client.xlen(keys.INGESTION_STREAM) == LOCATIONS
+            assert client.xlen(pipeline_keys.INGESTION_STREAM) == LOCATIONS
             fetchers = [
                 pipeline.start_worker(f"fetch-worker-{i}", "fetch-weather", env) for i in range(3)
             ]
@@ -76,7 +77,7 @@ def test_sigkilled_fetch_worker_loses_no_task_and_pays_little_twice(tmp_path: Pa
             # Stop each stage once it has nothing left: fetchers first, then the categorizer.
             alive = require_running(survivors, pipeline)
             wait_until(
-                lambda: drained(client, keys.INGESTION_STREAM, keys.FETCH_GROUP),
+                lambda: drained(client, pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP),
                 30,
                 "the fetch group to drain",
                 alive=alive,
@@ -84,7 +85,9 @@ def test_sigkilled_fetch_worker_loses_no_task_and_pays_little_twice(tmp_path: Pa
             fetch_survivors = [p for p in survivors if p is not categorizer]
             _stop(fetch_survivors, pipeline)
             wait_until(
-                lambda: drained(client, keys.CATEGORIZATION_STREAM, keys.CATEGORIZE_GROUP),
+                lambda: drained(
+                    client, pipeline_keys.CATEGORIZATION_STREAM, pipeline_keys.CATEGORIZE_GROUP
+                ),
                 30,
                 "the categorize group to drain",
                 alive=require_running([categorizer], pipeline),
@@ -93,17 +96,25 @@ def test_sigkilled_fetch_worker_loses_no_task_and_pays_little_twice(tmp_path: Pa
 
             assert pipeline.latest_condition_ids() == set(location_ids)
             assert pipeline.locations_without_weather(location_ids) == []
-            assert pending_count(client, keys.INGESTION_STREAM, keys.FETCH_GROUP) == 0
-            assert pending_count(client, keys.CATEGORIZATION_STREAM, keys.CATEGORIZE_GROUP) == 0
-            assert client.zcard(keys.delayed_set(keys.INGESTION_STREAM)) == 0
-            assert client.zcard(keys.delayed_set(keys.CATEGORIZATION_STREAM)) == 0
+            assert (
+                pending_count(client, pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP)
+                == 0
+            )
+            assert (
+                pending_count(
+                    client, pipeline_keys.CATEGORIZATION_STREAM, pipeline_keys.CATEGORIZE_GROUP
+                )
+                == 0
+            )
+            assert client.zcard(keys.delayed_set(pipeline_keys.INGESTION_STREAM)) == 0
+            assert client.zcard(keys.delayed_set(pipeline_keys.CATEGORIZATION_STREAM)) == 0
             assert dead_letter_counts(client) == {
-                keys.INGESTION_STREAM: 0,
-                keys.CATEGORIZATION_STREAM: 0,
+                pipeline_keys.INGESTION_STREAM: 0,
+                pipeline_keys.CATEGORIZATION_STREAM: 0,
             }
             # Every hand-off is an entry with attempts 0; a categorize retry (e.g. a handler
             # timeout) re-adds its task with attempts >= 1, which is not a second hand-off.
-            entries: Any = client.xrange(keys.CATEGORIZATION_STREAM)
+            entries: Any = client.xrange(pipeline_keys.CATEGORIZATION_STREAM)
             handed_off = [f["task_id"] for _id, f in entries if f["attempts"] == "0"]
             assert len(handed_off) == LOCATIONS, Counter(handed_off).most_common(3)
             assert len(set(handed_off)) == LOCATIONS
@@ -127,6 +138,6 @@ def _stop(procs: list[subprocess.Popen[bytes]], pipeline: Pipeline) -> None:
 
 def _held_by(client: redis.Redis, pid: int) -> int:
     """Entries of the fetch group pending for the consumer of process ``pid``."""
-    summary: Any = client.xpending(keys.INGESTION_STREAM, keys.FETCH_GROUP)
+    summary: Any = client.xpending(pipeline_keys.INGESTION_STREAM, pipeline_keys.FETCH_GROUP)
     consumers = summary.get("consumers") or []
     return sum(int(c["pending"]) for c in consumers if f"-{pid}-" in str(c["name"]))
