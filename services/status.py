@@ -40,7 +40,7 @@ The returned object, keys stable (times in ms unless the name says ``_s``)::
          "next_trial_ms": int | null,          # auto: when one trial task may go
          "server_time_ms": int | null}         # Redis's clock when read (for "since")
       ],
-      "breakers": [              # the OWM breaker, then the weather service's
+      "breakers": [              # the weather source's breaker, then the weather service's
         {"name": str, "state": "closed" | "open" | "half_open",
          "window_calls": int,        # outcomes in the sliding window now
          "window_failures": int, "window_slow_calls": int,
@@ -49,7 +49,7 @@ The returned object, keys stable (times in ms unless the name says ``_s``)::
          "retry_after_s": float, "opened_at_ms": int | null}
       ],
       "rate_limit": {"name": str, "used_this_minute": int, "per_minute": int,
-                     "used_today": int, "per_day": int,
+                     "used_today": int, "per_day": int | null,  # null: no day limit
                      "effective_per_minute": int,  # per_minute x factor (429s lower it)
                      "factor": float,              # 1.0: the configured rate
                      "throttled_since_ms": int | null,  # server clock; null at factor 1
@@ -324,13 +324,14 @@ async def gather_status(
     *,
     streams: Sequence[str],
     per_minute: int,
-    per_day: int,
+    per_day: int | None,
+    limiter: str = pipeline_keys.OWM_RATE_LIMITER,
     breakers: Mapping[str, BreakerOptions] | None = None,
     stages: Sequence[str] = PIPELINE_STAGES,
     schedule_window: str = "1h",
 ) -> dict[str, Any]:
     """The status of ``streams`` (each once, in order), of the shared breakers and of the
-    OpenWeatherMap limiter.
+    weather source's limiter (``limiter``, the name its fetch workers use).
 
     ``per_minute`` / ``per_day`` are the limits the fetch workers run with (shown next to the
     usage); ``breakers`` (name -> options) the breakers' as the workers have them (the window's
@@ -350,7 +351,7 @@ async def gather_status(
     ]
     usage = await RateLimiter(
         client,
-        pipeline_keys.OWM_RATE_LIMITER,
+        limiter,
         per_minute=per_minute,
         per_day=per_day,
         adaptive=AdaptiveAdmission(),  # only read: the factor and the last minute's refusals

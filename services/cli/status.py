@@ -22,6 +22,7 @@ from services import pipeline_keys
 from services.breaker_settings import OwmBreakerSettings, WeatherServiceBreakerSettings
 from services.cli.common import console, fail, redis_fail
 from services.cli.settings import CliSettings
+from services.settings_types import OptionalLimit
 from services.status import PIPELINE_STREAMS, gather_status
 from services.window_settings import ScheduleWindowSettings
 
@@ -34,27 +35,59 @@ class StatusSettings(
     """The CLI settings plus the workers' limits and breaker settings, shown next to what is
     used, and the schedule window (which windows the per-window totals show)."""
 
+    weather_source: str = Field(default="owm", min_length=1)
     owm_rate_limit_per_minute: int = Field(default=60, ge=1)
     owm_rate_limit_per_day: int = Field(default=1000, ge=1)
+    open_meteo_rate_limit_per_minute: int = Field(default=600, ge=1)
+    open_meteo_rate_limit_per_day: OptionalLimit = 10_000
+
+    def source_limiter(self) -> tuple[str, int, int | None]:
+        """The shared limiter of WEATHER_SOURCE (its name, per-minute and per-day limits) and
+        the name of its breaker (the same name for the built-in sources)."""
+        if self.weather_source == "open-meteo":
+            return (
+                "open-meteo",
+                self.open_meteo_rate_limit_per_minute,
+                self.open_meteo_rate_limit_per_day,
+            )
+        if self.weather_source == "owm":
+            return (
+                pipeline_keys.OWM_RATE_LIMITER,
+                self.owm_rate_limit_per_minute,
+                self.owm_rate_limit_per_day,
+            )
+        raise ConfigurationError(
+            "WEATHER_SOURCE: status knows the limits of owm and open-meteo, "
+            f"not of {self.weather_source!r}"
+        )
 
 
 async def _gather(settings: StatusSettings, streams: list[str]) -> dict[str, Any]:
     client = settings.async_redis_cli()
     try:
         await client.ping()
+        source, per_minute, per_day = settings.source_limiter()
         return await gather_status(
             client,
             streams=streams,
-            per_minute=settings.owm_rate_limit_per_minute,
-            per_day=settings.owm_rate_limit_per_day,
+            limiter=source,
+            per_minute=per_minute,
+            per_day=per_day,
             breakers={
-                pipeline_keys.OWM_BREAKER: settings.owm_breaker_options(),
+                source: settings.owm_breaker_options(),
                 pipeline_keys.WEATHER_SERVICE_BREAKER: settings.weather_service_breaker_options(),
             },
             schedule_window=settings.schedule_window,
         )
     finally:
         await client.aclose()
+
+
+LIMITER_TITLES = {pipeline_keys.OWM_RATE_LIMITER: "OWM", "open-meteo": "Open-Meteo"}
+
+
+def _title(limiter: str) -> str:
+    return LIMITER_TITLES.get(limiter, limiter)
 
 
 def _idle(ms: int) -> str:
@@ -184,14 +217,15 @@ def _render(status: dict[str, Any]) -> None:
     r = status["rate_limit"]
     recent = f", {r['recent_429']} 429s in the last minute" if r["recent_429"] else ""
     console.print(
-        f"OWM rate limit: {r['used_this_minute']}/{r['per_minute']} this minute, "
-        f"{r['used_today']}/{r['per_day']} today (UTC){recent}",
+        f"{_title(r['name'])} rate limit: {r['used_this_minute']}/{r['per_minute']} this minute, "
+        f"{r['used_today']}/{r['per_day'] or 'unlimited'} today (UTC){recent}",
         soft_wrap=True,
     )
     if r["throttled_since_ms"] is not None:
         since = datetime.fromtimestamp(r["throttled_since_ms"] / 1000, UTC).strftime("%H:%M:%S")
         console.print(
-            f"OWM rate lowered: [yellow]{r['effective_per_minute']}/{r['per_minute']} per minute"
+            f"{_title(r['name'])} rate lowered: "
+            f"[yellow]{r['effective_per_minute']}/{r['per_minute']} per minute"
             f"[/] (factor {r['factor']:.2f}) since {since} UTC, as 429s kept coming; "
             "it climbs back by itself",
             soft_wrap=True,
@@ -218,8 +252,9 @@ def status(
     live heartbeat), delayed retries and dead letters by error type.
     A missing stream shows as empty.
 
-    Reads REDIS_URL, and OWM_RATE_LIMIT_PER_MINUTE, OWM_RATE_LIMIT_PER_DAY,
-    OWM_BREAKER_* and WEATHER_SERVICE_BREAKER_* as the workers have them.
+    Reads REDIS_URL, and WEATHER_SOURCE with its limits (OWM_RATE_LIMIT_PER_MINUTE,
+    OWM_RATE_LIMIT_PER_DAY, or OPEN_METEO_RATE_LIMIT_PER_MINUTE, _PER_DAY), OWM_BREAKER_*
+    and WEATHER_SERVICE_BREAKER_* as the workers have them.
     Exit 2 if Redis cannot be reached or refuses the credentials or a permission
     (it needs only read commands: see the ACL rules in docs/operations.md);
     1 on another Redis error.
@@ -256,6 +291,7 @@ def status(
     """
     try:
         settings: StatusSettings = StatusSettings.load()
+        settings.source_limiter()
     except ConfigurationError as exc:
         raise fail(str(exc)) from None
     names = [*PIPELINE_STREAMS, *(streams or [])]

@@ -10,6 +10,7 @@ from etl_core.windows import parse_window
 from services.breaker_settings import OwmBreakerSettings
 from services.fetch_weather.history import HistoryOptions
 from services.fetch_weather.owm.client import DEFAULT_TIMEOUT_S
+from services.settings_types import OptionalLimit
 from services.worker_settings import WorkerSettings
 
 IN_FLIGHT_PER_CALL = 2  # default task slots per call slot
@@ -70,8 +71,8 @@ class FetchWeatherSettings(WorkerSettings, OwmBreakerSettings):
     open_meteo_timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
     # The free API's published limits per client address; a commercial plan has its own.
     open_meteo_rate_limit_per_minute: int = Field(default=600, ge=1)
-    open_meteo_rate_limit_per_hour: int | None = Field(default=5000, ge=1)
-    open_meteo_rate_limit_per_day: int | None = Field(default=10_000, ge=1)
+    open_meteo_rate_limit_per_hour: OptionalLimit = 5000
+    open_meteo_rate_limit_per_day: OptionalLimit = 10_000
 
     @field_validator("owm_api_key")
     @classmethod

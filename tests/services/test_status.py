@@ -378,6 +378,35 @@ def test_cli_shows_a_lowered_rate(clean_redis: str) -> None:
     assert rate["effective_per_minute"] == 5 and rate["recent_429"] == 5
 
 
+def test_cli_shows_the_limiter_of_the_configured_source(clean_redis: str) -> None:
+    env = {
+        "REDIS_URL": clean_redis,
+        "WEATHER_SOURCE": "open-meteo",
+        "OPEN_METEO_RATE_LIMIT_PER_MINUTE": "600",
+        "OPEN_METEO_RATE_LIMIT_PER_DAY": "",
+        "COLUMNS": "200",
+    }
+    result = runner.invoke(app, ["status"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Open-Meteo rate limit: 0/600 this minute, 0/unlimited today" in result.stdout
+    result = runner.invoke(app, ["status", "--json"], env=env)
+    status = json.loads(result.stdout)
+    assert status["rate_limit"]["name"] == "open-meteo"
+    assert status["rate_limit"]["per_day"] is None
+    assert status["breakers"][0]["name"] == "open-meteo"
+
+
+def test_cli_with_a_source_it_cannot_read_exits_2_in_one_line(clean_redis: str) -> None:
+    env = {"REDIS_URL": clean_redis, "WEATHER_SOURCE": "mine.sources:Radar"}
+    result = runner.invoke(app, ["status"], env=env)
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "error: WEATHER_SOURCE: status knows the limits of owm and open-meteo, not of "
+        "'mine.sources:Radar'"
+    ]
+
+
 def test_cli_unreachable_redis_exits_2_naming_redis_url() -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
     result = runner.invoke(app, ["status", "--json"], env={"REDIS_URL": url})

@@ -1,9 +1,10 @@
 """Open-Meteo forecast answers -> the weather service's hourly records (UTC hours, SI units).
 
-Open-Meteo labels an hourly series by time: instant values (temperature, humidity, wind) are
-those at the label, sums (precipitation, rain, showers, snowfall) are over the hour *before* it.
-Our records name the hour they start at, so the record of hour ``H`` takes the instant values
-labelled ``H`` and the sums labelled ``H + 1 h``. Snowfall comes in cm of snow; its water
+Open-Meteo labels an hourly series by time: instant values (temperature, humidity, wind speed)
+are those at the label; sums (precipitation, rain, showers, snowfall) and the hour's extremes
+(wind gusts, the weather code) describe the hour *before* it. Our records name the hour they
+start at, so the record of hour ``H`` takes the instant values labelled ``H`` and the others
+labelled ``H + 1 h``. Snowfall comes in cm of snow; its water
 equivalent is ``cm * 10 / 7`` mm (Open-Meteo's own ratio), which the weather service stores
 as ``snow_mm``. WMO weather codes become the OpenWeatherMap condition ids the classifier reads
 (``WMO_TO_CONDITION_ID``).
@@ -140,7 +141,7 @@ def forecast_records(
             "temperature_c": temperature,
             "humidity_pct": _value(s["relative_humidity_2m"], at, "humidity_pct"),
             "wind_speed_ms": _value(s["wind_speed_10m"], at, "wind_speed_ms"),
-            "wind_gust_ms": _value(s["wind_gusts_10m"], at, "wind_gust_ms"),
+            "wind_gust_ms": _value(s["wind_gusts_10m"], after, "wind_gust_ms"),
             "rain_mm": round(rain, 3),
             "snow_mm": snow,
             "precipitation_mm": round(rain + snow, 3) if precipitation is None else precipitation,
