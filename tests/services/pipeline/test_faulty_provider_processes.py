@@ -18,6 +18,7 @@ import pytest
 
 from etl_core import keys
 from services import pipeline_keys
+from tests.services.conftest import SourceUnderTest
 from tests.services.pipeline.process_support import (
     dead_letter_counts,
     drained,
@@ -38,8 +39,8 @@ RUN_TIMEOUT_S = 600.0
 
 
 @pytest.mark.slow
-def test_a_faulty_provider_costs_time_not_tasks(tmp_path: Path) -> None:
-    with running_pipeline(tmp_path) as pipeline:
+def test_a_faulty_provider_costs_time_not_tasks(tmp_path: Path, source: SourceUnderTest) -> None:
+    with running_pipeline(tmp_path, source=source) as pipeline:
         files = seed_location_files(pipeline, 2 * LOCATIONS, LOCATIONS)
         env = pipeline.env()
         workers = [

@@ -122,3 +122,23 @@ async def test_a_400_is_permanent_and_names_the_parameter(
         with pytest.raises(PermanentError, match="no_such_variable") as refused:
             await worker.handler(task, context_for(task))
     assert "HTTP 400" in str(refused.value)
+
+
+async def test_the_day_limit_is_the_shared_limiters_and_spends_no_call_past_it(
+    weather: WeatherService, owm_http: httpx.AsyncClient, aredis: Any
+) -> None:
+    await weather.client.upsert_locations([trail(n) for n in range(3)])
+    settings = fetch_settings(
+        **{**OPEN_METEO.settings(), "open_meteo_rate_limit_per_day": 2},
+        owm_rate_limit_wait_s=0,
+    )
+    async with fetch_worker(
+        settings, redis=aredis, source_http=owm_http, weather_http=weather.http
+    ) as worker:
+        for n in range(2):
+            task = ingest(n)
+            assert isinstance(await worker.handler(task, context_for(task)), Forward)
+        third = ingest(2)
+        with pytest.raises(RateLimited, match="open-meteo"):
+            await worker.handler(third, context_for(third))
+    assert await owm_total_calls(owm_http) == 2

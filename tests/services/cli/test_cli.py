@@ -25,7 +25,7 @@ from tests.support.servers import serve_in_thread
 from weather_service.app import create_app
 from weather_service.settings import WeatherServiceSettings
 
-SAMPLE_TRAILS = Path(__file__).parents[2] / "services" / "data" / "trails.csv"
+SAMPLE_TRAILS = Path(__file__).parents[3] / "services" / "data" / "trails.csv"
 SETTINGS_NAMES = (
     "REDIS_URL",
     "WEATHER_SERVICE_URL",
