@@ -6,7 +6,7 @@ Errors are translated where they enter our code:
 * 401, 403 -> ``OwmAuthError`` (our key refused: no task can succeed, so the stage pauses until
   a trial call passes; the tasks wait, none is dead-lettered)
 * 429      -> ``OwmRateLimited`` (wait, spend no attempt; ``Retry-After`` honoured when present,
-  up to an hour; without one ``OwmGate`` waits for the shared limiter's next free permit)
+  up to an hour; without one the gate waits for the shared limiter's next free permit)
 * 5xx, timeouts, connection errors, a body that is not the JSON we expect -> ``OwmUnavailable``
   (transient)
 
