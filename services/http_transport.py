@@ -1,9 +1,9 @@
 """The HTTP requests our clients make, behind one small interface with two implementations.
 
-* ``AiohttpTransport``: what the workers use. Measured by ``bench/http_client_bench.py``: about
-  0.2 ms of client CPU per 17 KB onecall answer, against 1-4 ms for httpx, whose connection pool
-  polls every idle connection's socket on each request; on a 2-core machine that CPU was the
-  pipeline's limit.
+* ``AiohttpTransport``: what the workers use. httpx's connection pool polls every idle
+  connection's socket on each request, which costs several times aiohttp's client CPU per
+  answer, and on a small machine the workers' CPU is the pipeline's limit
+  (``bench/http_client_bench.py`` measures both).
 * ``HttpxTransport``: wraps an ``httpx.AsyncClient``, so tests can drive an app in process
   (``httpx.ASGITransport``) and callers that already hold an httpx client can pass it.
 

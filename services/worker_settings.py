@@ -22,7 +22,9 @@ from services.weather_reads import WeatherReads
 from services.weather_writes import DEFAULT_MAX_RECORDS, WeatherWrites
 from services.window_settings import ScheduleWindowSettings
 
-REDIS_CONNECTIONS_PER_HANDLER = 4  # fetch: a onecall's, then three day_summary calls' at once
+# A handler's Redis commands in flight at once (a source call's cache read, limiter, breaker and
+# cache write), so handlers do not queue for a connection.
+REDIS_CONNECTIONS_PER_HANDLER = 4
 RUNTIME_REDIS_CONNECTIONS = 32  # read loop, settler, reclaim, chores, metrics, probes
 REDIS_POOL_WAIT_S = 30.0
 
