@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from prometheus_client import Counter
+
 from etl_core.breaker import CircuitBreaker
 from etl_core.logging import get_logger
 from etl_core.ratelimit import RateLimiter
@@ -40,6 +42,25 @@ def pipeline_worker_metrics(stage: str, **options: Any) -> WorkerMetrics:
     """The metrics of one pipeline worker of ``stage``, named ``trail_etl_worker_*``
     (``options``: ``WorkerMetrics``' others, e.g. ``registry``)."""
     return WorkerMetrics(stage, namespace=METRIC_NAMESPACE, **options)
+
+
+class SourceCallMetrics:
+    """``<namespace>_source_calls_total{stage, source, endpoint, outcome}``: every call the weather
+    source made to its provider (the calls that are paid for: answers from the cache are not
+    counted), by outcome (``ok`` or the error's type), in the worker's registry."""
+
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        self._stage = metrics.stage
+        self._calls = Counter(
+            f"{metrics.namespace}_source_calls_total",
+            "Calls made to the weather provider (answers from the cache are not counted), by "
+            "endpoint and outcome (ok, or the error's type).",
+            ["stage", "source", "endpoint", "outcome"],
+            registry=metrics.registry,
+        )
+
+    def on_call(self, source: str, endpoint: str, outcome: str) -> None:
+        self._calls.labels(self._stage, source, endpoint, outcome).inc()
 
 
 async def refresh_gauges(

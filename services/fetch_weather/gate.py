@@ -64,6 +64,7 @@ TRANSIENT_WAIT_MAX_S = 2.0
 MAX_429_WAIT_S = DEFAULT_429_RETRY_AFTER_S
 
 SlotWaitHook = Callable[[str, float], object]  # (pool, seconds waited)
+CallHook = Callable[[str, str, str], object]  # (source, endpoint, outcome: "ok" or error type)
 log = get_logger("services.fetch_weather.gate")
 
 
@@ -121,11 +122,13 @@ class SourceGate:
         transient_attempts: int = DEFAULT_TRANSIENT_ATTEMPTS,
         max_concurrent_calls: int | None = None,
         on_slot_wait: SlotWaitHook | None = None,
+        on_call: CallHook | None = None,
         clock: Clock = utc_now,
     ) -> None:
         """``source``: the source's name (its cache keys and slot-wait reports carry it);
         ``max_concurrent_calls``: calls of this gate in flight at once (None: no bound);
-        ``on_slot_wait`` (metrics) hears of every call that had to wait for a slot."""
+        ``on_slot_wait`` (metrics) hears of every call that had to wait for a slot, ``on_call`` of
+        every call made to the provider and its outcome."""
         if max_concurrent_calls is not None and max_concurrent_calls < 1:
             raise ValueError(f"max_concurrent_calls must be at least 1, got {max_concurrent_calls}")
         self._redis = redis
@@ -137,6 +140,7 @@ class SourceGate:
         self._transient_attempts = transient_attempts
         self._call_slots = asyncio.Semaphore(max_concurrent_calls) if max_concurrent_calls else None
         self._on_slot_wait = on_slot_wait
+        self._on_call = on_call
         self._clock = clock
 
     async def fetch(
@@ -162,10 +166,16 @@ class SourceGate:
             async with self._call_slot():
                 admission = await self._limiter.acquire(timeout_s=self._rate_limit_wait_s)
                 try:
-                    return await call()
+                    answer = await call()
                 except SourceRateLimited as refused:
+                    self._count(endpoint, type(refused).__name__)
                     await self._report_refusal(refused, admission)
                     raise
+                except Exception as failed:
+                    self._count(endpoint, type(failed).__name__)
+                    raise
+                self._count(endpoint, "ok")
+                return answer
 
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(SourceUnavailable),
@@ -180,6 +190,14 @@ class SourceGate:
         await self._redis.set(key, _encode_cached(answer, fetched_at), ex=self._cache_ttl_s)
         log.debug("answer_cached", source=self._source, endpoint=endpoint, identity=identity)
         return CachedAnswer(answer=answer, fetched_at=fetched_at, from_cache=False)
+
+    def _count(self, endpoint: str, outcome: str) -> None:
+        if self._on_call is None:
+            return
+        try:
+            self._on_call(self._source, endpoint, outcome)
+        except Exception:  # metrics must not fail a paid call
+            log.exception("call_hook_failed")
 
     async def _report_refusal(self, refused: SourceRateLimited, admission: Admission) -> None:
         """Tell the shared limiter; without a Retry-After, wait for its next free permit."""

@@ -21,7 +21,7 @@ from services.fetch_weather.settings import FetchWeatherSettings
 from services.fetch_weather.source import SourceProfile, source_class
 from services.http_transport import AiohttpTransport, HttpTransport, as_transport
 from services.tasks import categorize_codec, ingest_codec
-from services.worker_metrics import served_metrics
+from services.worker_metrics import SourceCallMetrics, served_metrics
 
 MINUTES_PER_HOUR = 60
 
@@ -127,6 +127,7 @@ async def fetch_worker(
             transient_attempts=settings.owm_transient_attempts,
             max_concurrent_calls=calls,
             on_slot_wait=None if metrics is None else metrics.on_slot_wait,
+            on_call=None if metrics is None else SourceCallMetrics(metrics).on_call,
         )
         source = source_cls.open(
             settings, http=as_transport(source_http), gate=gate, profile=profile

@@ -148,6 +148,10 @@ async def test_both_workers_serve_their_counts_and_stream_gauges(
     waited_s = page.get("trail_etl_worker_rate_limit_wait_seconds_total", **limiter)
     assert waited_s is not None and waited_s >= 0.2 * waits
     assert page.get("trail_etl_worker_rate_limit_refusals_total", **limiter) is None  # no 429
+    # Every new location: one onecall and three day_summary calls, each counted once as paid.
+    calls = "trail_etl_worker_source_calls_total"
+    assert page.get(calls, source="owm", endpoint="onecall", outcome="ok") == LOCATIONS
+    assert page.get(calls, source="owm", endpoint="day_summary", outcome="ok") == 3 * LOCATIONS
 
     async with categorize_worker(
         categorize_settings(**metrics_on(port)),  # the fetch worker's port is free again
