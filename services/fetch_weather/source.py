@@ -17,10 +17,12 @@ How it fills history: ``SourceRequest.history`` says what observed hours are sto
 window is covered); when it is not enough, the source adds observed records for the missing past
 (at most ``history.max_backfill_days`` local days) in the same answer.
 
-What it costs (``SourceProfile``): the most calls one task can spend, and the provider's rate
-limits, which the shared limiter enforces across every replica; the names of its limiter and
-breaker. Every paid call goes through the ``SourceGate`` it is given (answer cache, breaker, call
-slots, limiter); its errors are ``services.fetch_weather.errors``' taxonomy.
+What it costs: the provider's rate limits (``SourceProfile``), which the shared limiter enforces
+across every replica, and the calls each answer spent (``SourceAnswer.calls``, logged per task;
+the gate counts every call in ``trail_etl_worker_source_calls_total``). The profile also names
+the source's shared limiter and breaker. Every paid call goes through the ``SourceGate`` it is
+given (answer cache, breaker, call slots, limiter); its errors are
+``services.fetch_weather.errors``' taxonomy.
 
 Chosen by ``WEATHER_SOURCE``: ``owm``, ``open-meteo``, or ``package.module:Class`` for one of
 your own, a class with the two class methods of ``WeatherSourceClass``.
@@ -84,7 +86,6 @@ class SourceProfile:
     breaker: str
     limits: RateLimits
     breaker_options: BreakerOptions
-    max_calls_per_task: int
 
 
 @runtime_checkable

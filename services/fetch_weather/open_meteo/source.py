@@ -67,7 +67,6 @@ class OpenMeteoSource:
                 per_day=settings.open_meteo_rate_limit_per_day,
             ),
             breaker_options=settings.owm_breaker_options(),
-            max_calls_per_task=1,
         )
 
     @classmethod

@@ -66,7 +66,6 @@ class OwmSource:
                 per_day=settings.owm_rate_limit_per_day,
             ),
             breaker_options=settings.owm_breaker_options(),
-            max_calls_per_task=1 + settings.history_options().max_backfill_days,
         )
 
     @classmethod

@@ -36,7 +36,6 @@ class ConstantSource:
             breaker="constant",
             limits=RateLimits(per_minute=10),
             breaker_options=settings.owm_breaker_options(),
-            max_calls_per_task=1,
         )
 
     @classmethod
@@ -91,9 +90,7 @@ def test_the_sources_profiles_carry_their_providers_limits() -> None:
     owm = OwmSource.describe(settings)
     meteo = OpenMeteoSource.describe(settings)
     assert (owm.limits.per_minute, owm.limits.per_day) == (1000, 10_000)
-    assert owm.max_calls_per_task == 1 + settings.fetch_max_backfill_days
     assert meteo.limits == RateLimits(per_minute=600, per_hour=5000, per_day=10_000)
-    assert meteo.max_calls_per_task == 1
     assert {owm.limiter, owm.breaker} == {"owm"}  # the Redis keys operators already have
     assert {meteo.limiter, meteo.breaker} == {"open-meteo"}
 
