@@ -73,7 +73,6 @@ def call_slots_pool(source: str) -> str:
     return f"{source}-calls"
 
 
-
 @dataclass(frozen=True, slots=True)
 class CachedAnswer:
     answer: dict[str, Any]

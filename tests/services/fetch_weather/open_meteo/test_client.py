@@ -42,7 +42,10 @@ async def test_the_query_asks_for_si_units_unix_times_and_local_days() -> None:
     assert request.url.path == "/v1/forecast"
     q = request.url.params
     assert (q["latitude"], q["longitude"], q["past_days"], q["forecast_days"]) == (
-        "46.5", "7.25", "3", "3",
+        "46.5",
+        "7.25",
+        "3",
+        "3",
     )
     assert (q["timezone"], q["timeformat"], q["wind_speed_unit"]) == ("auto", "unixtime", "ms")
     assert "apikey" not in q  # keyless: the free API
@@ -62,15 +65,38 @@ async def test_a_key_is_sent_when_configured() -> None:
 @pytest.mark.parametrize(
     ("status", "body", "error", "family"),
     [
-        (400, {"error": True, "reason": "Cannot initialize WeatherVariable from invalid String "
-               "value tempeture_2m for key hourly"}, OpenMeteoRequestRejected, PermanentError),
-        (400, {"error": True, "reason": "Latitude must be in range of -90 to 90°. Given: 91.0."},
-         OpenMeteoRequestRejected, PermanentError),
-        (400, {"error": True, "reason": "The supplied API key is invalid."}, OpenMeteoAuthError,
-         StageBlocked),
+        (
+            400,
+            {
+                "error": True,
+                "reason": "Cannot initialize WeatherVariable from invalid String "
+                "value tempeture_2m for key hourly",
+            },
+            OpenMeteoRequestRejected,
+            PermanentError,
+        ),
+        (
+            400,
+            {"error": True, "reason": "Latitude must be in range of -90 to 90°. Given: 91.0."},
+            OpenMeteoRequestRejected,
+            PermanentError,
+        ),
+        (
+            400,
+            {"error": True, "reason": "The supplied API key is invalid."},
+            OpenMeteoAuthError,
+            StageBlocked,
+        ),
         (401, {"error": True, "reason": "API key required"}, OpenMeteoAuthError, StageBlocked),
-        (429, {"error": True, "reason": "Daily API request limit exceeded. Please try again "
-               "tomorrow."}, OpenMeteoRateLimited, RateLimited),
+        (
+            429,
+            {
+                "error": True,
+                "reason": "Daily API request limit exceeded. Please try again tomorrow.",
+            },
+            OpenMeteoRateLimited,
+            RateLimited,
+        ),
         (502, {"error": True, "reason": "Bad gateway"}, OpenMeteoUnavailable, TransientError),
     ],
 )
