@@ -324,7 +324,7 @@ def demo_environment(
         say("starting Redis" if redis_url is None else "checking the Redis at --redis-url")
         redis_url, kind = stack.enter_context(_redis(stack, work_dir, redis_url))
         token = generate_admin_token()  # a fresh one per run
-        say("starting the mock OWM and the weather service")
+        say("starting the mock weather provider and the weather service")
         owm_url, weather_url = start_services(
             children,
             work_dir,

@@ -70,7 +70,7 @@ def test_demo_falls_back_to_fakeredis_when_no_redis_server(monkeypatch: pytest.M
     assert "Redis: fakeredis" in result.output
     assert "every location has a trail condition (5/5)" in result.output
     # Read from the mock's /__stats, which needs the admin token the demo gave the mock.
-    calls = re.search(r"owm calls\W+(\d+)", result.output)
+    calls = re.search(r"source calls\W+(\d+)", result.output)
     assert calls is not None and int(calls[1]) >= 5, result.output[-3000:]
 
 
