@@ -606,19 +606,16 @@ class Worker:
                 count=len(result.deleted_ids),
                 ids=result.deleted_ids[:10],
             )
-        gone = [eid for eid, fields, _ in result.entries if fields is None]
-        if gone:  # Redis 6.2: a deleted entry is claimed with no fields; ack it, never retry it
-            await self.client.xack(self.options.stream, self.options.group, *gone)
-        live = [e for e in result.entries if e[1] is not None]
-        deleted = len(result.deleted_ids) + len(gone)
+        claimed = result.entries
+        deleted = len(result.deleted_ids)
         self.counts.deleted_while_pending += deleted
-        if live or deleted:
-            self.counts.reclaimed += len(live)
-            self.log.info("reclaimed", count=len(live), deleted=deleted)
-            self._safe_hook(self.hooks.on_reclaimed, len(live), deleted)
-        if live:
-            await self._dispatch(live)
-        await self._take_back_lost(free - len(live))
+        if claimed or deleted:
+            self.counts.reclaimed += len(claimed)
+            self.log.info("reclaimed", count=len(claimed), deleted=deleted)
+            self._safe_hook(self.hooks.on_reclaimed, len(claimed), deleted)
+        if claimed:
+            await self._dispatch(claimed)
+        await self._take_back_lost(free - len(claimed))
 
     async def _take_back_lost(self, free: int) -> None:
         """Run again, spending no delivery, what a read whose reply was lost delivered to us."""
