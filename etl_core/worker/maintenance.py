@@ -151,10 +151,9 @@ class DelayedPromoter:
         self._keys = [keys.delayed_set(stream), stream]
         self._batch = batch
 
-    async def promote(self) -> tuple[int, int]:
-        """Move due retries into the stream; returns (moved, next due ms or -1)."""
-        moved, next_due = await self._script(keys=self._keys, args=[self._batch])
-        return int(moved), int(next_due)
+    async def promote(self) -> int:
+        """Move due retries into the stream (at most one batch); returns how many moved."""
+        return int(await self._script(keys=self._keys, args=[self._batch]))
 
 
 class ConsumerPruner:

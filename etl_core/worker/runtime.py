@@ -647,9 +647,8 @@ class Worker:
             await self._dispatch(live)
 
     async def _promote(self) -> None:
-        moved, _next_due = await self._promoter.promote()
-        while moved >= PROMOTE_BATCH:
-            moved, _next_due = await self._promoter.promote()
+        while await self._promoter.promote() >= PROMOTE_BATCH:  # a full batch: more may be due
+            continue
 
     async def _housekeeping(self) -> None:
         o = self.options
