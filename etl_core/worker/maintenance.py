@@ -171,6 +171,12 @@ class ConsumerPruner:
 async def write_heartbeat(
     client: Any, *, group: str, consumer: str, ttl_ms: int, in_flight: int
 ) -> None:
+    """Say that ``consumer``'s process is running and reaching Redis, for ``ttl_ms``.
+
+    A chore writes it, not the read loop: the loop stands still while every slot runs a handler,
+    for up to a handler timeout, and a busy worker is no dead one. Whether the loop goes round is
+    the process's own liveness probe's business (``probes.py``, ``read_loop_age_seconds``).
+    """
     body = json.dumps(
         {"consumer": consumer, "in_flight": in_flight, "at_ms": int(time.time() * 1000)}
     )

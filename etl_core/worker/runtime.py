@@ -65,6 +65,7 @@ REDIS_ERRORS = REDIS_OUTAGE_ERRORS  # a failover's READONLY too: the task waits,
 MAX_REDIS_BACKOFF_S = 5.0
 CHORE_STOP_TIMEOUT_S = 5.0
 PROMOTE_BATCH = 500
+HEARTBEAT_TTL_INTERVALS = 3  # a heartbeat outlives two missed housekeeping rounds
 
 Runnable = tuple[str, Envelope[BaseTask], int, dict[str, str]]
 
@@ -656,7 +657,7 @@ class Worker:
             self.client,
             group=o.group,
             consumer=o.consumer,
-            ttl_ms=o.housekeeping_interval_ms * 3,
+            ttl_ms=o.housekeeping_interval_ms * HEARTBEAT_TTL_INTERVALS,
             in_flight=len(self._in_flight),
         )
         removed = await self._pruner.prune()
