@@ -59,7 +59,7 @@ from etl_core.worker.maintenance import (
 )
 from etl_core.worker.options import WorkerOptions
 from etl_core.worker.policy import Decision, Policy, outcome_of_error
-from etl_core.worker.settle import Settlement, Settler
+from etl_core.worker.settle import Settler
 
 REDIS_ERRORS = REDIS_OUTAGE_ERRORS  # a failover's READONLY too: the task waits, spends nothing
 MAX_REDIS_BACKOFF_S = 5.0
@@ -400,7 +400,6 @@ class Worker:
     async def _dispatch(self, entries: list[tuple[Any, Any, int]]) -> list[str]:
         """Decode a batch; settle what needs no handler; queue the rest for the runners (their
         entry ids are returned)."""
-        max_deliveries = self.options.max_deliveries
         runnable: list[Runnable] = []
         for raw_id, raw_fields, delivered in entries:
             entry_id = _as_text(raw_id)
@@ -417,24 +416,15 @@ class Worker:
                     task_id=clip(fields.get(FIELD_TASK_ID, ""), TASK_ID_PREVIEW_CHARS),
                     error=str(exc),
                 )
-                self._submit(
-                    self._policy.dead(entry_id, fields, "PoisonMessage", str(exc), delivered)
-                )
+                self._submit(self._policy.poison(entry_id, fields, exc, delivered))
                 continue
-            deliveries = env.attempts + delivered
-            if deliveries > max_deliveries:
-                self.log.warning(
-                    "max_deliveries_exceeded", message_id=entry_id, task_id=env.task_id
-                )
-                message = (
-                    f"delivered {deliveries} times (max_deliveries={max_deliveries}); "
-                    f"{delivered - 1} deliveries ended without an outcome (crash or timeout)"
-                )
-                self._submit(
-                    self._policy.dead(
-                        entry_id, fields, "MaxDeliveriesExceeded", message, deliveries - 1
-                    )
-                )
+            unrun = self._policy.before_run(
+                entry_id, fields, attempts=env.attempts, delivered=delivered
+            )
+            if unrun is not None:
+                if unrun.log_event is not None:
+                    self.log.warning(unrun.log_event, message_id=entry_id, task_id=env.task_id)
+                self._submit(unrun)
                 continue
             runnable.append((entry_id, env, delivered, fields))
         if self._dedup is not None and runnable:
@@ -445,12 +435,7 @@ class Worker:
             if done:
                 for entry_id, env, _d, _f in runnable:
                     if env.task_id in done:
-                        self._submit(
-                            Decision(
-                                Settlement("ack", entry_id, env.task_id, tally=False),
-                                "already_done",
-                            )
-                        )
+                        self._submit(self._policy.already_done(entry_id, env.task_id))
                 runnable = [r for r in runnable if r[1].task_id not in done]
         for item in runnable:
             self._queue.put_nowait(item)

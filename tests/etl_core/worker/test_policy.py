@@ -305,3 +305,47 @@ def test_a_task_handed_back_unstarted_while_paused_waits_one_pause_poll() -> Non
     assert decision.settlement.delay_ms == PAUSE_POLL_MS
     assert kept_attempts(decision) == 1
     assert decision.pause_reason is None
+
+
+# -- entries settled without running ---------------------------------------------------------
+
+
+def test_a_poison_entry_is_dead_lettered_with_the_decoding_error() -> None:
+    decision = policy().poison(ENTRY, {"junk": "x"}, PoisonMessage("entry lacks field(s) type"), 2)
+    assert (decision.kind, decision.error_type) == ("dead_lettered", "PoisonMessage")
+    dead = decision.settlement.dead_fields
+    assert dead[deadletter.ERROR] == "entry lacks field(s) type"
+    assert dead[deadletter.DELIVERIES] == "2" and dead["junk"] == "x"
+
+
+def test_an_entry_within_max_deliveries_runs() -> None:
+    fields = CODEC.encode(TASK, attempts=1)
+    assert policy().before_run(ENTRY, fields, attempts=1, delivered=MAX_DELIVERIES - 1) is None
+    assert policy().before_run(ENTRY, fields, attempts=0, delivered=MAX_DELIVERIES) is None
+
+
+def test_a_crash_loop_ends_in_the_dead_letter_stream_without_running() -> None:
+    # Delivered once more than allowed: three of its deliveries ended without an outcome.
+    fields = CODEC.encode(TASK, attempts=1)
+    decision = policy().before_run(ENTRY, fields, attempts=1, delivered=MAX_DELIVERIES)
+    assert decision is not None
+    assert (decision.kind, decision.error_type) == ("dead_lettered", "MaxDeliveriesExceeded")
+    assert decision.log_event == "max_deliveries_exceeded"
+    dead = decision.settlement.dead_fields
+    assert dead[deadletter.DELIVERIES] == str(MAX_DELIVERIES)  # the deliveries that ran
+    assert dead[deadletter.ERROR] == (
+        f"delivered {MAX_DELIVERIES + 1} times (max_deliveries={MAX_DELIVERIES}); "
+        f"{MAX_DELIVERIES - 1} deliveries ended without an outcome (crash or timeout)"
+    )
+
+
+def test_a_task_already_done_is_acked_renewing_its_mark_without_counting_it() -> None:
+    decision = policy().already_done(ENTRY, TASK.task_id)
+    assert decision.kind == "already_done"
+    settlement = decision.settlement
+    assert (settlement.kind, settlement.entry_id, settlement.done_mark) == (
+        "ack",
+        ENTRY,
+        TASK.task_id,
+    )
+    assert settlement.tally is False
