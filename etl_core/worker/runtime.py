@@ -62,7 +62,6 @@ from etl_core.worker.policy import Decision, Policy, outcome_of_error
 from etl_core.worker.settle import Settler
 
 REDIS_ERRORS = REDIS_OUTAGE_ERRORS  # a failover's READONLY too: the task waits, spends nothing
-MAX_REDIS_BACKOFF_S = 5.0
 CHORE_STOP_TIMEOUT_S = 5.0
 PROMOTE_BATCH = 500
 HEARTBEAT_TTL_INTERVALS = 3  # a heartbeat outlives two missed housekeeping rounds
@@ -674,8 +673,11 @@ class Worker:
         self._raise_if_refused(where, exc)
         self._redis_failures += 1
         self._safe_hook(self.hooks.on_redis_error, where)
+        o = self.options
         delay_s = compute_backoff_s(
-            min(self._redis_failures, 10), base_s=0.1, max_s=MAX_REDIS_BACKOFF_S
+            min(self._redis_failures, 10),
+            base_s=o.redis_backoff_base_s,
+            max_s=o.redis_backoff_max_s,
         )
         self.log.warning(
             "redis_unavailable", where=where, error=str(exc), retry_in_s=round(delay_s, 2)

@@ -8,6 +8,7 @@ import statistics
 import pytest
 
 from etl_core.backoff import DEFAULT_BACKOFF_BASE_S, DEFAULT_BACKOFF_MAX_S, compute_backoff_s
+from etl_core.worker.options import WorkerOptions
 
 
 class TopOfRange(random.Random):
@@ -77,3 +78,16 @@ def test_the_same_seed_gives_the_same_delays() -> None:
 
 def test_without_an_rng_the_module_random_is_used() -> None:
     assert all(0.0 <= compute_backoff_s(2, base_s=1, max_s=10) <= 2.0 for _ in range(200))
+
+
+def test_the_worker_options_default_to_these_backoffs_and_take_others() -> None:
+    options = WorkerOptions(stream="s", group="g")
+    assert (options.retry_backoff_base_s, options.retry_backoff_max_s) == (
+        DEFAULT_BACKOFF_BASE_S,
+        DEFAULT_BACKOFF_MAX_S,
+    )
+    assert (options.redis_backoff_base_s, options.redis_backoff_max_s) == (0.1, 5.0)
+    tuned = WorkerOptions(stream="s", group="g", redis_backoff_base_s=0.5, redis_backoff_max_s=2)
+    assert (tuned.redis_backoff_base_s, tuned.redis_backoff_max_s) == (0.5, 2.0)
+    with pytest.raises(ValueError):
+        WorkerOptions(stream="s", group="g", redis_backoff_max_s=0)
