@@ -36,12 +36,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from etl_core import keys
-from etl_core.breaker_status import (
-    STATE_CODES,
-    BreakerState,
-    BreakerStatus,
-    read_status,
-)
+from etl_core.breaker_status import BreakerCode, BreakerState, BreakerStatus, read_status
 from etl_core.errors import BreakerOpen, PermanentError, TransientError
 from etl_core.logging import get_logger
 from etl_core.scripts import register
@@ -174,7 +169,7 @@ class CircuitBreaker:
         self._transition(before, after)
         if not admitted:
             raise BreakerOpen(
-                f"circuit breaker {self.name!r} is {STATE_CODES[after]}",
+                f"circuit breaker {self.name!r} is {BreakerCode(after).state}",
                 retry_after_s=retry_after_ms / 1000,
             )
         return bool(trial)
@@ -281,7 +276,7 @@ class CircuitBreaker:
     def _transition(self, before_code: int, after_code: int, **window: int) -> None:
         if before_code == after_code:
             return
-        before, after = STATE_CODES[before_code], STATE_CODES[after_code]
+        before, after = BreakerCode(before_code).state, BreakerCode(after_code).state
         emit = self._log.warning if after is BreakerState.OPEN else self._log.info
         emit("breaker_state_changed", from_state=str(before), to_state=str(after), **window)
         if self.on_state_change is None:

@@ -9,10 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from etl_core import keys
+
+
+class BreakerCode(IntEnum):
+    """The one integer coding of a breaker's state: the state hash stores it, the scripts return
+    it (their ``CLOSED, OPEN, HALF_OPEN``; a test holds them equal) and the ``breaker_state``
+    gauge shows it. The hash outlives a deploy and is shared by old and new replicas during a
+    rolling upgrade, so a code never changes meaning."""
+
+    CLOSED = 0
+    OPEN = 1
+    HALF_OPEN = 2
+
+    @property
+    def state(self) -> BreakerState:
+        return BreakerState[self.name]
 
 
 class BreakerState(StrEnum):
@@ -20,14 +35,11 @@ class BreakerState(StrEnum):
     OPEN = "open"
     HALF_OPEN = "half_open"
 
+    @property
+    def code(self) -> BreakerCode:
+        return BreakerCode[self.name]
 
-# The scripts store and return states as these integer codes.
-CLOSED_CODE, OPEN_CODE, HALF_OPEN_CODE = 0, 1, 2
-STATE_CODES = {
-    CLOSED_CODE: BreakerState.CLOSED,
-    OPEN_CODE: BreakerState.OPEN,
-    HALF_OPEN_CODE: BreakerState.HALF_OPEN,
-}
+
 # A window entry is '<code><server time in ms>' (scripts/breaker_window.lua).
 FAILURE_CODES = (ord("f"), ord("F"))
 SLOW_CODES = (ord("O"), ord("F"))
@@ -83,15 +95,16 @@ async def read_status(
     pipe.lrange(keys.breaker_calls(name), 0, -1)
     (now_s, now_us), stored, entries = await pipe.execute()
     now_ms = int(now_s) * 1000 + int(now_us) // 1000
-    code, opened_at_ms, trials, trial_deadline_ms = (_stored_int(v) for v in stored)
+    stored_code, opened_at_ms, trials, trial_deadline_ms = (_stored_int(v) for v in stored)
+    code = BreakerCode(stored_code)
     retry_after_ms = 0
-    if code == CLOSED_CODE:
+    if code is BreakerCode.CLOSED:
         opened_at_ms = 0
-    elif code == OPEN_CODE:
+    elif code is BreakerCode.OPEN:
         if now_ms < opened_at_ms + reset_ms:
             retry_after_ms = opened_at_ms + reset_ms - now_ms
         else:
-            code, trials = HALF_OPEN_CODE, 0
+            code, trials = BreakerCode.HALF_OPEN, 0
     elif trials >= half_open_max_calls:
         if now_ms < trial_deadline_ms:
             retry_after_ms = trial_deadline_ms - now_ms
@@ -100,7 +113,7 @@ async def read_status(
     calls, failures, slow = window_counts(entries, now_ms=now_ms, window_ms=window_ms)
     return BreakerStatus(
         name=name,
-        state=STATE_CODES[code],
+        state=code.state,
         window_calls=calls,
         window_failures=failures,
         window_slow_calls=slow,

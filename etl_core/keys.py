@@ -184,9 +184,13 @@ def stage_pause_trial(stage: str) -> str:
 
 
 def heartbeat(group: str, consumer: str) -> str:
-    """Written by a live worker loop; read by status views and liveness checks."""
+    """String set by a worker's housekeeping chore (``worker.maintenance.write_heartbeat``) with
+    a TTL of three housekeeping intervals, deleted on a clean stop. It says the consumer's process
+    runs and reaches Redis, not that its read loop goes round (``/livez`` tells that). For status
+    views (is a pending list's consumer alive?) and checks that wait until every worker stopped."""
     return f"{PREFIX}:heartbeat:{group}:{consumer}"
 
 
 def heartbeat_prefix(group: str) -> str:
+    """Pattern prefix matching the heartbeat of every consumer of ``group`` (for SCAN)."""
     return f"{PREFIX}:heartbeat:{group}:"

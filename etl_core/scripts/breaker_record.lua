@@ -27,7 +27,7 @@
 
 -- #include breaker_window
 
-local CLOSED, OPEN, HALF_OPEN = 0, 1, 2
+local CLOSED, OPEN, HALF_OPEN = 0, 1, 2  -- etl_core.breaker_status.BreakerCode
 
 local key, calls_key = KEYS[1], KEYS[2]
 local outcome = ARGV[1]

@@ -7,8 +7,7 @@
 --
 -- Each due member is added to the stream and removed from the set in the same script, so a retry
 -- is never lost and never added twice, however many workers run this at once.
--- Returns {moved, next_due_ms}: how many moved, and the due time of the earliest one left
--- (-1 when the set is empty).
+-- Returns how many moved.
 
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -23,7 +22,4 @@ for _, member in ipairs(due) do
   redis.call('XADD', KEYS[2], '*', unpack(args))
   redis.call('ZREM', KEYS[1], member)
 end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local next_due = -1
-if #first == 2 then next_due = tonumber(first[2]) end
-return {#due, next_due}
+return #due

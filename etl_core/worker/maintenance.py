@@ -33,16 +33,16 @@ async def ensure_group(client: Any, stream: str, group: str) -> bool:
 
 @dataclass
 class Reclaimed:
-    entries: list[tuple[str, dict[bytes, bytes] | None, int]] = field(default_factory=list)
+    entries: list[tuple[str, dict[bytes, bytes], int]] = field(default_factory=list)
     deleted_ids: list[str] = field(default_factory=list)
 
 
 class Reclaimer:
     """Takes over entries idle longer than ``min_idle_ms`` (their consumer crashed or hung).
 
-    Uses XAUTOCLAIM and handles its third reply element (Redis 7+): ids of entries deleted while
-    pending, which Redis has already dropped from the pending list. Those are counted and logged,
-    never retried. On Redis 6.2 such entries come back with no fields; the runtime acks them.
+    Uses XAUTOCLAIM, whose third reply element lists the entries deleted from the stream while
+    pending: Redis has already dropped them from the pending list and claims only live entries,
+    so the deleted ones are counted and logged, never retried, and need no ack.
     """
 
     def __init__(
@@ -66,7 +66,7 @@ class Reclaimer:
             count=count,
         )
         next_cursor, claimed = _text(reply[0]), reply[1]
-        out.deleted_ids = [_text(x) for x in reply[2]] if len(reply) > 2 else []
+        out.deleted_ids = [_text(x) for x in reply[2]]
         self._cursor = next_cursor
         if not claimed:
             return out
@@ -76,7 +76,7 @@ class Reclaimer:
         counts = await pipe.execute()
         for (entry_id, fields), pending in zip(claimed, counts, strict=True):
             delivered = int(pending[0]["times_delivered"]) if pending else 1
-            out.entries.append((_text(entry_id), fields or None, delivered))
+            out.entries.append((_text(entry_id), fields, delivered))
         return out
 
 
@@ -151,10 +151,9 @@ class DelayedPromoter:
         self._keys = [keys.delayed_set(stream), stream]
         self._batch = batch
 
-    async def promote(self) -> tuple[int, int]:
-        """Move due retries into the stream; returns (moved, next due ms or -1)."""
-        moved, next_due = await self._script(keys=self._keys, args=[self._batch])
-        return int(moved), int(next_due)
+    async def promote(self) -> int:
+        """Move due retries into the stream (at most one batch); returns how many moved."""
+        return int(await self._script(keys=self._keys, args=[self._batch]))
 
 
 class ConsumerPruner:
@@ -172,6 +171,12 @@ class ConsumerPruner:
 async def write_heartbeat(
     client: Any, *, group: str, consumer: str, ttl_ms: int, in_flight: int
 ) -> None:
+    """Say that ``consumer``'s process is running and reaching Redis, for ``ttl_ms``.
+
+    A chore writes it, not the read loop: the loop stands still while every slot runs a handler,
+    for up to a handler timeout, and a busy worker is no dead one. Whether the loop goes round is
+    the process's own liveness probe's business (``probes.py``, ``read_loop_age_seconds``).
+    """
     body = json.dumps(
         {"consumer": consumer, "in_flight": in_flight, "at_ms": int(time.time() * 1000)}
     )

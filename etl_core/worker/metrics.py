@@ -23,8 +23,6 @@ from etl_core.worker.hooks import WorkerHooks
 DEFAULT_NAMESPACE = "etl_worker"
 OUTCOMES = ("done", "forwarded", "retried", "waited", "dead_lettered", "already_done")
 DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-# The breaker gauge's values: the order an operator reads as "worse".
-BREAKER_GAUGE = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 Clock = Callable[[], float]
 
@@ -107,7 +105,7 @@ class WorkerMetrics(WorkerHooks):
             "slot_wait_seconds", "Seconds waited for a free slot of a bounded pool.", "pool"
         )
         self.breaker_state = gauge(
-            "breaker_state", "Shared circuit breaker: 0 closed, 1 half-open, 2 open.", "breaker"
+            "breaker_state", "Shared circuit breaker: 0 closed, 1 open, 2 half-open.", "breaker"
         )
         self.stage_paused = gauge(
             "stage_paused",
@@ -196,7 +194,7 @@ class WorkerMetrics(WorkerHooks):
         self, name: str, state: BreakerState, *, failure_rate: float | None = None
     ) -> None:
         """``failure_rate=None`` (an empty window) shows as 0: nothing failed."""
-        self.breaker_state.labels(self.stage, name).set(BREAKER_GAUGE[state])
+        self.breaker_state.labels(self.stage, name).set(state.code)
         self.breaker_failure_rate.labels(self.stage, name).set(failure_rate or 0.0)
 
     def set_rate_limit(self, usage: RateLimitUsage) -> None:

@@ -8,6 +8,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from etl_core.backoff import DEFAULT_BACKOFF_BASE_S, DEFAULT_BACKOFF_MAX_S
 from etl_core.dedup import DEFAULT_DEDUP_HORIZON_S
 from etl_core.task import MAX_ATTEMPTS
 
@@ -26,6 +27,9 @@ DEFAULT_EMPTY_READ_BACKOFF_MS = 50
 DEFAULT_TRIM_INTERVAL_MS = 60_000
 DEFAULT_PAUSE_POLL_MS = 1_000
 DEFAULT_PAUSE_TRIAL_INTERVAL_S = 15.0
+# The read loop's wait while Redis does not answer: short steps, so it is back soon after Redis.
+DEFAULT_REDIS_BACKOFF_BASE_S = 0.1
+DEFAULT_REDIS_BACKOFF_MAX_S = 5.0
 
 
 def unique_consumer_name(prefix: str = "") -> str:
@@ -51,8 +55,12 @@ class WorkerOptions(BaseModel):
     max_deliveries: int = Field(default=DEFAULT_MAX_DELIVERIES, ge=1, le=MAX_ATTEMPTS)
     handler_timeout_s: float = Field(default=DEFAULT_HANDLER_TIMEOUT_S, gt=0)
     shutdown_grace_s: float = Field(default=DEFAULT_SHUTDOWN_GRACE_S, ge=0)
-    retry_backoff_base_s: float = Field(default=1.0, gt=0)
-    retry_backoff_max_s: float = Field(default=300.0, gt=0)
+    # A retry's delay: full jitter below base * 2^(attempts - 1), capped (``etl_core.backoff``).
+    retry_backoff_base_s: float = Field(default=DEFAULT_BACKOFF_BASE_S, gt=0)
+    retry_backoff_max_s: float = Field(default=DEFAULT_BACKOFF_MAX_S, gt=0)
+    # The read loop's wait after its Redis calls failed n times in a row, in the same way.
+    redis_backoff_base_s: float = Field(default=DEFAULT_REDIS_BACKOFF_BASE_S, gt=0)
+    redis_backoff_max_s: float = Field(default=DEFAULT_REDIS_BACKOFF_MAX_S, gt=0)
     dedup: bool = True
     # How long a done mark lives at least (at most twice that, ``etl_core.dedup``). It must
     # outlive the redeliveries a finished task can still meet (``redelivery_horizon_s``); the

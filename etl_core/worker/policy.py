@@ -1,25 +1,38 @@
-"""What happens to an entry: pure decisions, no I/O.
+"""What happens to an entry: pure decisions, no I/O; the runtime only carries them out.
 
 ``outcome_of_error`` maps what a handler raised to an outcome; ``settlement_for`` maps an outcome
-to the settlement the runtime applies (and the counter it moves). Attempts are counted here:
+to the settlement the runtime applies (and the counter it moves). Entries settled without a
+handler are decided here too: a poison entry (``poison``), a crash loop (``before_run``), a task
+already done (``already_done``), a task handed back while the stage is paused (``handed_back``).
+Attempts are counted here:
 
 * ``attempts`` (entry field): attempts spent by earlier deliveries;
 * ``delivered`` (pending-list delivery count of this entry): > 1 means earlier deliveries of the
   very same entry ended without an outcome (a crash, a kill, a timeout of the whole process).
 
 So ``deliveries = attempts + delivered`` counts crashes too. A retry that spends an attempt past
-``max_deliveries`` goes to the dead-letter stream; a wait (rate limit, open breaker) keeps the
-count it had. A stage-wide failure (``StageBlocked``) also asks the runtime to pause the stage.
+``max_deliveries`` goes to the dead-letter stream, and so does an entry delivered more than
+``max_deliveries`` times before it gets to run (its earlier deliveries crashed); a wait (rate
+limit, open breaker) keeps the count it had. A stage-wide failure (``StageBlocked``) also asks the
+runtime to pause the stage.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
 from etl_core.backoff import compute_backoff_s
 from etl_core.deadletter import dead_letter_fields
-from etl_core.errors import PermanentError, StageBlocked, TaskError, TransientError, WaitAndRetry
+from etl_core.errors import (
+    PermanentError,
+    PoisonMessage,
+    StageBlocked,
+    TaskError,
+    TransientError,
+    WaitAndRetry,
+)
 from etl_core.outcomes import Done, Fail, Forward, Outcome, Retry
 from etl_core.task import FIELD_ATTEMPTS, TaskCodec
 from etl_core.worker.options import WorkerOptions
@@ -77,6 +90,35 @@ class Policy:
             source_id=entry_id,
         )
         return Decision(Settlement("dead", entry_id, dead_fields=dead), "dead_lettered", error_type)
+
+    def poison(
+        self, entry_id: str, fields: dict[str, str], error: PoisonMessage, delivered: int
+    ) -> Decision:
+        """An entry that cannot be decoded into a task: no retry can help, dead-letter it."""
+        return self.dead(entry_id, fields, error.error_type, str(error), delivered)
+
+    def before_run(
+        self, entry_id: str, fields: dict[str, str], *, attempts: int, delivered: int
+    ) -> Decision | None:
+        """None: run the task. Else the decision for an entry already delivered more than
+        ``max_deliveries`` times: its earlier deliveries ended without an outcome (a crash, a
+        kill), so running it again would likely crash again; the crash loop ends in the
+        dead-letter stream, counting the deliveries that ran."""
+        max_deliveries = self.options.max_deliveries
+        deliveries = attempts + delivered
+        if deliveries <= max_deliveries:
+            return None
+        message = (
+            f"delivered {deliveries} times (max_deliveries={max_deliveries}); "
+            f"{delivered - 1} deliveries ended without an outcome (crash or timeout)"
+        )
+        decision = self.dead(entry_id, fields, "MaxDeliveriesExceeded", message, deliveries - 1)
+        return dataclasses.replace(decision, log_event="max_deliveries_exceeded")
+
+    def already_done(self, entry_id: str, task_id: str) -> Decision:
+        """A task this stage finished before (its done mark exists): ack it without running; the
+        mark is renewed, not counted again (``tally=False``)."""
+        return Decision(Settlement("ack", entry_id, task_id, tally=False), "already_done")
 
     def settlement_for(
         self,

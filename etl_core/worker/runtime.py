@@ -59,12 +59,12 @@ from etl_core.worker.maintenance import (
 )
 from etl_core.worker.options import WorkerOptions
 from etl_core.worker.policy import Decision, Policy, outcome_of_error
-from etl_core.worker.settle import Settlement, Settler
+from etl_core.worker.settle import Settler
 
 REDIS_ERRORS = REDIS_OUTAGE_ERRORS  # a failover's READONLY too: the task waits, spends nothing
-MAX_REDIS_BACKOFF_S = 5.0
 CHORE_STOP_TIMEOUT_S = 5.0
 PROMOTE_BATCH = 500
+HEARTBEAT_TTL_INTERVALS = 3  # a heartbeat outlives two missed housekeeping rounds
 
 Runnable = tuple[str, Envelope[BaseTask], int, dict[str, str]]
 
@@ -399,7 +399,6 @@ class Worker:
     async def _dispatch(self, entries: list[tuple[Any, Any, int]]) -> list[str]:
         """Decode a batch; settle what needs no handler; queue the rest for the runners (their
         entry ids are returned)."""
-        max_deliveries = self.options.max_deliveries
         runnable: list[Runnable] = []
         for raw_id, raw_fields, delivered in entries:
             entry_id = _as_text(raw_id)
@@ -416,24 +415,15 @@ class Worker:
                     task_id=clip(fields.get(FIELD_TASK_ID, ""), TASK_ID_PREVIEW_CHARS),
                     error=str(exc),
                 )
-                self._submit(
-                    self._policy.dead(entry_id, fields, "PoisonMessage", str(exc), delivered)
-                )
+                self._submit(self._policy.poison(entry_id, fields, exc, delivered))
                 continue
-            deliveries = env.attempts + delivered
-            if deliveries > max_deliveries:
-                self.log.warning(
-                    "max_deliveries_exceeded", message_id=entry_id, task_id=env.task_id
-                )
-                message = (
-                    f"delivered {deliveries} times (max_deliveries={max_deliveries}); "
-                    f"{delivered - 1} deliveries ended without an outcome (crash or timeout)"
-                )
-                self._submit(
-                    self._policy.dead(
-                        entry_id, fields, "MaxDeliveriesExceeded", message, deliveries - 1
-                    )
-                )
+            unrun = self._policy.before_run(
+                entry_id, fields, attempts=env.attempts, delivered=delivered
+            )
+            if unrun is not None:
+                if unrun.log_event is not None:
+                    self.log.warning(unrun.log_event, message_id=entry_id, task_id=env.task_id)
+                self._submit(unrun)
                 continue
             runnable.append((entry_id, env, delivered, fields))
         if self._dedup is not None and runnable:
@@ -444,12 +434,7 @@ class Worker:
             if done:
                 for entry_id, env, _d, _f in runnable:
                     if env.task_id in done:
-                        self._submit(
-                            Decision(
-                                Settlement("ack", entry_id, env.task_id, tally=False),
-                                "already_done",
-                            )
-                        )
+                        self._submit(self._policy.already_done(entry_id, env.task_id))
                 runnable = [r for r in runnable if r[1].task_id not in done]
         for item in runnable:
             self._queue.put_nowait(item)
@@ -606,19 +591,16 @@ class Worker:
                 count=len(result.deleted_ids),
                 ids=result.deleted_ids[:10],
             )
-        gone = [eid for eid, fields, _ in result.entries if fields is None]
-        if gone:  # Redis 6.2: a deleted entry is claimed with no fields; ack it, never retry it
-            await self.client.xack(self.options.stream, self.options.group, *gone)
-        live = [e for e in result.entries if e[1] is not None]
-        deleted = len(result.deleted_ids) + len(gone)
+        claimed = result.entries
+        deleted = len(result.deleted_ids)
         self.counts.deleted_while_pending += deleted
-        if live or deleted:
-            self.counts.reclaimed += len(live)
-            self.log.info("reclaimed", count=len(live), deleted=deleted)
-            self._safe_hook(self.hooks.on_reclaimed, len(live), deleted)
-        if live:
-            await self._dispatch(live)
-        await self._take_back_lost(free - len(live))
+        if claimed or deleted:
+            self.counts.reclaimed += len(claimed)
+            self.log.info("reclaimed", count=len(claimed), deleted=deleted)
+            self._safe_hook(self.hooks.on_reclaimed, len(claimed), deleted)
+        if claimed:
+            await self._dispatch(claimed)
+        await self._take_back_lost(free - len(claimed))
 
     async def _take_back_lost(self, free: int) -> None:
         """Run again, spending no delivery, what a read whose reply was lost delivered to us."""
@@ -650,9 +632,8 @@ class Worker:
             await self._dispatch(live)
 
     async def _promote(self) -> None:
-        moved, _next_due = await self._promoter.promote()
-        while moved >= PROMOTE_BATCH:
-            moved, _next_due = await self._promoter.promote()
+        while await self._promoter.promote() >= PROMOTE_BATCH:  # a full batch: more may be due
+            continue
 
     async def _housekeeping(self) -> None:
         o = self.options
@@ -660,7 +641,7 @@ class Worker:
             self.client,
             group=o.group,
             consumer=o.consumer,
-            ttl_ms=o.housekeeping_interval_ms * 3,
+            ttl_ms=o.housekeeping_interval_ms * HEARTBEAT_TTL_INTERVALS,
             in_flight=len(self._in_flight),
         )
         removed = await self._pruner.prune()
@@ -692,8 +673,11 @@ class Worker:
         self._raise_if_refused(where, exc)
         self._redis_failures += 1
         self._safe_hook(self.hooks.on_redis_error, where)
+        o = self.options
         delay_s = compute_backoff_s(
-            min(self._redis_failures, 10), base_s=0.1, max_s=MAX_REDIS_BACKOFF_S
+            min(self._redis_failures, 10),
+            base_s=o.redis_backoff_base_s,
+            max_s=o.redis_backoff_max_s,
         )
         self.log.warning(
             "redis_unavailable", where=where, error=str(exc), retry_in_s=round(delay_s, 2)

@@ -99,7 +99,6 @@ class Settler:
         self._queue: list[Settlement] = []
         self._wakeup = asyncio.Event()
         self._log = get_logger("etl_core.settle", stream=stream, consumer=consumer)
-        self.skipped = 0
 
     async def _call(self, items: Sequence[Settlement]) -> list[int]:
         """One settle.lua call. The done-mark hash is named at each call (a retried call after
@@ -165,8 +164,6 @@ class Settler:
 
     def _resolve(self, batch: Sequence[Settlement], results: Sequence[int]) -> None:
         for item, applied in zip(batch, results, strict=True):
-            if not applied:
-                self.skipped += 1
             if item.on_done is not None:
                 item.on_done(bool(applied))
             elif item.future is not None and not item.future.done():
