@@ -13,7 +13,7 @@ import httpx
 from etl_core import keys
 from services import pipeline_keys
 from tests.conftest import RedisBackend
-from tests.services.conftest import WeatherService, trail
+from tests.services.conftest import SourceUnderTest, WeatherService, trail
 from tests.services.pipeline.test_end_to_end import _drain, _schedule
 
 # Keys that may live without a TTL, each bounded otherwise (prefix -> why).
@@ -30,10 +30,11 @@ async def test_every_key_but_the_streams_expires(
     aredis: Any,
     backend: RedisBackend,
     tmp_path: Path,
+    source: SourceUnderTest,
 ) -> None:
     await weather.client.upsert_locations([trail(n) for n in range(5)])
     await _schedule(weather, backend, tmp_path, datetime.now(UTC))
-    await _drain(weather, owm_http, aredis)
+    await _drain(weather, owm_http, aredis, source)
 
     unbounded = []
     families = set()
@@ -47,5 +48,5 @@ async def test_every_key_but_the_streams_expires(
     assert unbounded == []
     # The run wrote what it should have (a check that would see no keys would prove nothing).
     assert any(f.startswith("etl:done:") for f in families)
-    assert any(f.startswith("etl:owm:onecall") for f in families)
+    assert any(f.startswith(f"etl:{source.name}:{source.endpoints[0]}") for f in families)
     assert any(f.startswith("etl:published:") for f in families)
