@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+
+from tenacity import RetryCallState
 
 DEFAULT_BACKOFF_BASE_S = 1.0
 DEFAULT_BACKOFF_MAX_S = 300.0
@@ -24,3 +27,13 @@ def compute_backoff_s(
         raise ValueError(f"attempt must be >= 1, got {attempt}")
     ceiling = min(max_s, base_s * 2 ** min(attempt - 1, 62))
     return (rng or random).uniform(0.0, ceiling)
+
+
+def jittered_wait(*, base_s: float, max_s: float) -> Callable[[RetryCallState], float]:
+    """``compute_backoff_s`` as a tenacity ``wait``, so every in-process retry loop backs off by
+    the same rule as the runtime's retries."""
+
+    def wait(state: RetryCallState) -> float:
+        return compute_backoff_s(state.attempt_number, base_s=base_s, max_s=max_s)
+
+    return wait

@@ -19,16 +19,17 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_delay,
     stop_never,
-    wait_random_exponential,
 )
 
 from etl_core import keys, scripts
+from etl_core.backoff import jittered_wait
 from etl_core.dedup import DedupMarks
 from etl_core.logging import get_logger
 from etl_core.redis_client import REDIS_OUTAGE_ERRORS
 from etl_core.windows import window_of_task_id
 
 MAX_ITEMS_PER_CALL = 500
+REDIS_RETRY_BASE_WAIT_S = 0.05
 REDIS_RETRY_MAX_WAIT_S = 5.0
 
 
@@ -175,7 +176,7 @@ class Settler:
         stop = stop_after_delay(give_up_after_s) if give_up_after_s is not None else stop_never
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(REDIS_OUTAGE_ERRORS),
-            wait=wait_random_exponential(multiplier=0.05, max=REDIS_RETRY_MAX_WAIT_S),
+            wait=jittered_wait(base_s=REDIS_RETRY_BASE_WAIT_S, max_s=REDIS_RETRY_MAX_WAIT_S),
             stop=stop,
             reraise=True,
             before_sleep=lambda rs: self._log.warning(

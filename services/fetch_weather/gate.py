@@ -42,9 +42,9 @@ from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_random_exponential,
 )
 
+from etl_core.backoff import jittered_wait
 from etl_core.breaker import CircuitBreaker
 from etl_core.logging import get_logger
 from etl_core.ratelimit import Admission, RateLimiter
@@ -57,6 +57,7 @@ from services.fetch_weather.errors import (
 )
 
 DEFAULT_TRANSIENT_ATTEMPTS = 3
+TRANSIENT_WAIT_BASE_S = 0.2
 TRANSIENT_WAIT_MAX_S = 2.0
 # A 429 without Retry-After waits for the limiter's next free permit, but never longer than the
 # provider's minute (the next free permit can be hours away when the day is used up: the task
@@ -179,7 +180,7 @@ class SourceGate:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(SourceUnavailable),
             stop=stop_after_attempt(self._transient_attempts),
-            wait=wait_random_exponential(multiplier=0.2, max=TRANSIENT_WAIT_MAX_S),
+            wait=jittered_wait(base_s=TRANSIENT_WAIT_BASE_S, max_s=TRANSIENT_WAIT_MAX_S),
             reraise=True,
         ):
             with attempt:

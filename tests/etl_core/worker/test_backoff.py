@@ -6,8 +6,14 @@ import random
 import statistics
 
 import pytest
+from tenacity import RetryCallState
 
-from etl_core.backoff import DEFAULT_BACKOFF_BASE_S, DEFAULT_BACKOFF_MAX_S, compute_backoff_s
+from etl_core.backoff import (
+    DEFAULT_BACKOFF_BASE_S,
+    DEFAULT_BACKOFF_MAX_S,
+    compute_backoff_s,
+    jittered_wait,
+)
 from etl_core.worker.options import WorkerOptions
 
 
@@ -91,3 +97,14 @@ def test_the_worker_options_default_to_these_backoffs_and_take_others() -> None:
     assert (tuned.redis_backoff_base_s, tuned.redis_backoff_max_s) == (0.5, 2.0)
     with pytest.raises(ValueError):
         WorkerOptions(stream="s", group="g", redis_backoff_max_s=0)
+
+
+def test_the_tenacity_wait_is_the_same_rule() -> None:
+    """The in-process retry loops (settle's Redis retries, the weather gate's) back off by
+    ``compute_backoff_s`` too: never above the attempt's ceiling, never above the cap."""
+    wait = jittered_wait(base_s=0.05, max_s=0.3)
+    for attempt in range(1, 12):
+        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+        state.attempt_number = attempt
+        ceiling = min(0.3, 0.05 * 2 ** (attempt - 1))
+        assert all(0.0 <= wait(state) <= ceiling for _ in range(50))
