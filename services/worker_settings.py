@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from pydantic import Field, SecretStr, model_validator
 
+from etl_core.backoff import DEFAULT_BACKOFF_BASE_S, DEFAULT_BACKOFF_MAX_S
 from etl_core.breaker import CircuitBreaker
 from etl_core.task import MAX_ATTEMPTS
 from etl_core.windows import parse_window
@@ -38,6 +39,10 @@ class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindo
     worker_handler_timeout_s: float = Field(default=60.0, gt=0)
     worker_reclaim_idle_ms: int = Field(default=120_000, ge=1)
     worker_max_deliveries: int = Field(default=5, ge=1, le=MAX_ATTEMPTS)
+    # A failed task's n-th retry waits a random time up to min(MAX, BASE x 2^(n-1)) (full jitter,
+    # so tasks that failed together do not come back together).
+    worker_retry_backoff_base_s: float = Field(default=DEFAULT_BACKOFF_BASE_S, gt=0, le=3600)
+    worker_retry_backoff_max_s: float = Field(default=DEFAULT_BACKOFF_MAX_S, gt=0, le=86_400)
     worker_shutdown_grace_s: float = Field(default=20.0, ge=0)
     # A consumer of the group idle this long with no pending entry (a stopped replica) is
     # removed at housekeeping; never one with pending entries, never the worker's own.
@@ -60,6 +65,11 @@ class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindo
 
     @model_validator(mode="after")
     def _reclaim_after_timeout(self) -> WorkerSettings:
+        if self.worker_retry_backoff_base_s > self.worker_retry_backoff_max_s:
+            raise ValueError(
+                f"WORKER_RETRY_BACKOFF_BASE_S ({self.worker_retry_backoff_base_s}) cannot exceed "
+                f"WORKER_RETRY_BACKOFF_MAX_S ({self.worker_retry_backoff_max_s})"
+            )
         if self.worker_reclaim_idle_ms <= self.worker_handler_timeout_s * 1000:
             raise ValueError(
                 f"WORKER_RECLAIM_IDLE_MS ({self.worker_reclaim_idle_ms}) must be larger than "
@@ -86,6 +96,8 @@ class WorkerSettings(RedisSettings, WeatherServiceBreakerSettings, ScheduleWindo
             "handler_timeout_s": self.worker_handler_timeout_s,
             "reclaim_idle_ms": self.worker_reclaim_idle_ms,
             "max_deliveries": self.worker_max_deliveries,
+            "retry_backoff_base_s": self.worker_retry_backoff_base_s,
+            "retry_backoff_max_s": self.worker_retry_backoff_max_s,
             "shutdown_grace_s": self.worker_shutdown_grace_s,
             "consumer_prune_idle_ms": round(self.worker_consumer_prune_idle_s * 1000),
             "trim_interval_ms": round(self.worker_trim_interval_s * 1000),
