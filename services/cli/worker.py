@@ -37,7 +37,7 @@ CallConcurrency = Annotated[
     typer.Option(
         "--concurrency",
         min=1,
-        help="OWM calls in flight (default: FETCH_CONCURRENCY); tasks in flight: "
+        help="Weather-provider calls in flight (default: FETCH_CONCURRENCY); tasks in flight: "
         "FETCH_MAX_IN_FLIGHT, default twice this.",
     ),
 ]
