@@ -86,10 +86,10 @@ def test_thresholds_are_frozen() -> None:
 
 
 def test_version_names_the_calibration() -> None:
-    assert RuleBasedClassifier().version == "rules-1.0"
-    assert RuleBasedClassifier(RuleThresholds()).version == "rules-1.0"
+    assert RuleBasedClassifier().version == "rules-1.1"
+    assert RuleBasedClassifier(RuleThresholds()).version == "rules-1.1"
     custom = RuleBasedClassifier(RuleThresholds(muddy_p24_mm=20.0)).version
-    assert custom.startswith("rules-1.0+") and len(custom) == len("rules-1.0+") + 8
+    assert custom.startswith("rules-1.1+") and len(custom) == len("rules-1.1+") + 8
     assert RuleBasedClassifier(RuleThresholds(muddy_p24_mm=20.0)).version == custom
     assert RuleBasedClassifier(RuleThresholds(muddy_p24_mm=21.0)).version != custom
     result = classify(Hours(), thresholds=RuleThresholds(muddy_p24_mm=20.0))
