@@ -27,6 +27,8 @@ class HourlyWeather:
     ``time`` is tz-aware and names the start of the hour. ``precipitation_mm`` is the liquid-water
     equivalent of everything that fell; ``snow_mm`` is snowfall as water equivalent. ``weather_id``
     is the OpenWeatherMap condition id (511 freezing rain, 611-613 sleet, 6xx snow, ...).
+    ``soil_moisture_m3m3`` is the volumetric water content of the top soil layer (0..1) at the
+    start of the hour, or None where the source gives none.
     """
 
     time: datetime
@@ -38,6 +40,7 @@ class HourlyWeather:
     rain_mm: float = 0.0
     snow_mm: float = 0.0
     weather_id: int | None = None
+    soil_moisture_m3m3: float | None = None
 
     def __post_init__(self) -> None:
         if self.time.tzinfo is None or self.time.utcoffset() is None:

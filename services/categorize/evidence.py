@@ -17,6 +17,7 @@ UNIT_H = "h"
 UNIT_RATIO = "ratio"
 UNIT_COUNT = "count"
 UNIT_DAYS = "days"
+UNIT_M3_M3 = "m³/m³"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,11 @@
 Windows count slots back from the evaluation hour (offset 0): ``p24_mm`` sums offsets 0..23.
 "Now" values (``t_now_c``, ``rain_now_mm``) come from the newest record at or before the
 evaluation hour. Each value carries whether forecast records went into it.
+
+``soil_moisture_m3m3`` is that of the newest *observed* record at or before the evaluation hour,
+None when it has none (or there is none): a forecast's soil moisture is not used, and an older
+record's value does not stand in for a missing one, so a location whose source gives no soil
+moisture (OpenWeatherMap) is labelled from rain and temperature alone as soon as its records do.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ class Features:
     rain: RainState
     deluge: Deluge | None
     dry_spell_forecast: bool
+    soil_moisture_m3m3: float | None  # observed records only: never from a forecast
 
     def forecast_within(self, window_h: int) -> bool:
         """Whether forecast records lie in the newest ``window_h`` hours (24, 48 or 72)."""
@@ -125,7 +131,15 @@ def compute_features(
         rain=rain,
         deluge=_deluge(series, day_mm, t),
         dry_spell_forecast=series.any_forecast(spell_h),
+        soil_moisture_m3m3=_observed_soil_moisture(series),
     )
+
+
+def _observed_soil_moisture(series: HourlySeries) -> float | None:
+    for offset in range(series.span_h):
+        if series.present[offset] and not series.forecast[offset]:
+            return series.soil_moisture_m3m3[offset]
+    return None
 
 
 def _freeze_thaw_days(series: HourlySeries, freeze_c: float) -> tuple[bool, ...]:

@@ -53,6 +53,7 @@ HOURLY_FIELDS = (
     "rain_mm",
     "snow_mm",
     "weather_id",
+    "soil_moisture_m3m3",
 )
 
 
@@ -68,6 +69,7 @@ def hourly_weather(record: dict[str, Any]) -> HourlyWeather:
         rain_mm=float(record.get("rain_mm") or 0.0),
         snow_mm=float(record.get("snow_mm") or 0.0),
         weather_id=record.get("weather_id"),
+        soil_moisture_m3m3=record.get("soil_moisture_m3m3"),
     )
 
 

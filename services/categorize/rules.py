@@ -16,13 +16,13 @@ from services.categorize.series import build_series
 from services.categorize.table import decide, insufficient_data
 from services.categorize.thresholds import WINDOW_H, RuleThresholds
 
-VERSION = "rules-1.0"
+VERSION = "rules-1.1"
 CALIBRATION_DIGEST_CHARS = 8
 HOUR = timedelta(hours=1)
 
 
 def classifier_version(thresholds: RuleThresholds) -> str:
-    """``rules-1.0`` with the default thresholds, ``rules-1.0+<digest>`` with any other
+    """``rules-1.1`` with the default thresholds, ``rules-1.1+<digest>`` with any other
     calibration, so every stored label says which calibration produced it."""
     if thresholds == RuleThresholds():
         return VERSION

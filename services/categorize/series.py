@@ -29,6 +29,7 @@ class HourlySeries:
     liquid_mm: list[float]  # rain, or precipitation less snowfall when no rain amount is given
     snow_mm: list[float]
     weather_id: list[int | None]
+    soil_moisture_m3m3: list[float | None]
 
     def count(self, flags: list[bool], window_h: int) -> int:
         """How many of the newest ``window_h`` slots have ``flags`` set."""
@@ -67,6 +68,7 @@ def build_series(*, now: datetime, hours: Sequence[HourlyWeather], history_h: in
     liquid_mm = [0.0] * span_h
     snow_mm = [0.0] * span_h
     weather_id: list[int | None] = [None] * span_h
+    soil_moisture_m3m3: list[float | None] = [None] * span_h
     for offset in range(span_h):
         slot = chosen[offset]
         if slot is None:
@@ -78,6 +80,7 @@ def build_series(*, now: datetime, hours: Sequence[HourlyWeather], history_h: in
         snow_mm[offset] = snow
         liquid_mm[offset] = max(slot.rain_mm, slot.precipitation_mm - snow, 0.0)
         weather_id[offset] = slot.weather_id
+        soil_moisture_m3m3[offset] = slot.soil_moisture_m3m3
     return HourlySeries(
         end_hour=end_hour,
         span_h=span_h,
@@ -87,4 +90,5 @@ def build_series(*, now: datetime, hours: Sequence[HourlyWeather], history_h: in
         liquid_mm=liquid_mm,
         snow_mm=snow_mm,
         weather_id=weather_id,
+        soil_moisture_m3m3=soil_moisture_m3m3,
     )

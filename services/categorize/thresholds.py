@@ -38,6 +38,11 @@ DEFAULT_MUDDY_DRYING_RATIO = 0.5
 DEFAULT_THAW_WINDOW_DAYS = 2
 DEFAULT_DELUGE_P24_MM = 50.0
 DEFAULT_DELUGE_DRY_H = 48
+# Topsoil (0-1 cm) volumetric water content that means mud, where a source reports it: near
+# saturation for loam (porosity about 0.46 m³/m³, field capacity about 0.27; Rawls et al. 1982),
+# i.e. water the surface cannot drain. Drained loam or sand holds far less; clay holds about this
+# much at field capacity, when it is sticky already.
+DEFAULT_MUDDY_SOIL_MOISTURE_M3M3 = 0.40
 # wet
 DEFAULT_RAINING_NOW_MM = 0.1
 DEFAULT_WET_P72_MM = 5.0
@@ -80,6 +85,9 @@ class RuleThresholds(BaseModel):
     thaw_window_days: int = Field(default=DEFAULT_THAW_WINDOW_DAYS, ge=1, le=WINDOW_H // 24)
     deluge_p24_mm: PositiveFloat = DEFAULT_DELUGE_P24_MM
     deluge_dry_h: int = Field(default=DEFAULT_DELUGE_DRY_H, ge=1)
+    muddy_soil_moisture_m3m3: float = Field(
+        default=DEFAULT_MUDDY_SOIL_MOISTURE_M3M3, gt=0.0, le=1.0, allow_inf_nan=False
+    )
     # wet
     raining_now_mm: PositiveFloat = DEFAULT_RAINING_NOW_MM
     wet_p72_mm: PositiveFloat = DEFAULT_WET_P72_MM

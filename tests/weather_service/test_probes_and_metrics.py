@@ -21,7 +21,7 @@ def test_health_and_ready(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.json()["status"] == "ready" and ready.json()["schema_revision"] == "0001"
+    assert ready.json()["status"] == "ready" and ready.json()["schema_revision"] == "0002"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -54,7 +54,7 @@ def test_unmigrated_database_is_not_ready_until_the_service_migrates_it(
     with TestClient(cold) as client:
         response = client.get("/ready")
         assert response.status_code == 503
-        assert "needs 0001" in response.json()["detail"]
+        assert "needs 0002" in response.json()["detail"]
 
     migrating = create_app(WeatherServiceSettings(**base))
     with TestClient(migrating) as client:

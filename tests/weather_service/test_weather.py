@@ -158,3 +158,41 @@ def test_end_before_start_is_422(api: Api) -> None:
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "end"]
+
+
+def test_soil_moisture_is_stored_read_back_and_null_when_not_given(api: Api) -> None:
+    add_locations(api, "trail-0001")
+    without = weather(1)
+    assert "soil_moisture_m3m3" not in without
+    put(api, [weather(0, soil_moisture_m3m3=0.375), without, weather(2, soil_moisture_m3m3=1)])
+    assert [r["soil_moisture_m3m3"] for r in stored(api)] == [0.375, None, 1.0]
+
+    # A replacing record replaces the soil moisture too, with null when it has none.
+    put(api, [weather(0, kind="observed", fetched_at=at(1))])
+    assert stored(api)[0]["soil_moisture_m3m3"] is None
+
+    answer = api.client.post(
+        "/v1/weather/query",
+        json={
+            "location_ids": ["trail-0001"],
+            "start": at(0),
+            "end": at(3),
+            "fields": ["soil_moisture_m3m3", "hour"],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["items"][0]["records"] == [
+        {"hour": at(h).replace("+00:00", "Z"), "soil_moisture_m3m3": value}
+        for h, value in ((0, None), (1, None), (2, 1.0))
+    ]
+
+
+def test_the_api_docs_describe_soil_moisture_in_and_out(api: Api) -> None:
+    schemas = api.client.get("/openapi.json").json()["components"]["schemas"]
+    given = schemas["WeatherRecordIn"]["properties"]["soil_moisture_m3m3"]
+    assert {"type": "number", "minimum": 0.0, "maximum": 1.0} in given["anyOf"]
+    assert "m³" in given["description"] and "null" in given["description"]
+    for name in ("WeatherRecordOut", "QueriedRecordOut", "LocatedWeatherRecordIn"):
+        assert "soil_moisture_m3m3" in schemas[name]["properties"], name
+    fields = schemas["WeatherQuery"]["properties"]["fields"]["anyOf"][0]["items"]["enum"]
+    assert "soil_moisture_m3m3" in fields

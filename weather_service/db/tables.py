@@ -100,6 +100,7 @@ weather_hourly = Table(
     Column("snow_mm", Double, nullable=False),
     Column("weather_id", Integer, nullable=True),
     Column("pop", Double, nullable=True),
+    Column("soil_moisture_m3m3", Double, nullable=True),
     Column("source", String(SOURCE_LENGTH), nullable=False),
     Column("fetched_at", UtcDateTime, nullable=False),
     CheckConstraint(_one_of("kind", WEATHER_KINDS), name="kind_value"),

@@ -46,6 +46,12 @@ class WeatherRecordIn(InputModel):
     snow_mm: Amount = Field(default=0.0, description="Snowfall as water equivalent.")
     weather_id: WeatherId | None = Field(default=None, description="OpenWeatherMap condition id.")
     pop: Fraction | None = Field(default=None, description="Probability of precipitation, 0..1.")
+    soil_moisture_m3m3: Fraction | None = Field(
+        default=None,
+        description="Volumetric water content of the top soil layer (m³ of water per m³ of soil, "
+        "0..1) at the start of the hour; null when the source gives none.",
+        examples=[0.31],
+    )
     source: Slug = Field(examples=["owm-onecall-3.0"])
     fetched_at: PastUtcTime = Field(description="When the provider was asked; newer wins.")
 
@@ -97,6 +103,7 @@ class WeatherRecordOut(OutputModel):
     snow_mm: float
     weather_id: int | None
     pop: float | None
+    soil_moisture_m3m3: float | None
     source: str
     fetched_at: datetime
 
@@ -115,6 +122,7 @@ RecordField = Literal[
     "snow_mm",
     "weather_id",
     "pop",
+    "soil_moisture_m3m3",
     "source",
     "fetched_at",
 ]
@@ -137,6 +145,7 @@ class QueriedRecordOut(TypedDict, total=False):
     snow_mm: float
     weather_id: int | None
     pop: float | None
+    soil_moisture_m3m3: float | None
     source: str
     fetched_at: datetime
 

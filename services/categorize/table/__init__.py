@@ -22,6 +22,7 @@ from services.categorize.table.muddy import (
     muddy_drying,
     muddy_p24,
     muddy_p48,
+    muddy_saturated,
     muddy_thaw,
 )
 from services.categorize.table.wet import (
@@ -61,6 +62,7 @@ RULES: tuple[Rule, ...] = (
     muddy_drying,
     muddy_thaw,
     muddy_deluge,
+    muddy_saturated,
     wet_raining,
     wet_p72,
     wet_drying,

@@ -1,10 +1,12 @@
-"""The muddy rules: heavy recent rain, slow drying, thawing wet ground, a lingering deluge."""
+"""The muddy rules: heavy recent rain, slow drying, thawing wet ground, a lingering deluge,
+saturated topsoil."""
 
 from __future__ import annotations
 
 from services.categorize.evidence import (
     UNIT_DAYS,
     UNIT_H,
+    UNIT_M3_M3,
     UNIT_MM,
     Decision,
     evidence,
@@ -100,5 +102,28 @@ def muddy_deluge(f: Features, t: RuleThresholds) -> Decision | None:
                 UNIT_H,
                 forecast=f.deluge.forecast,
             ),
+        ),
+    )
+
+
+def muddy_saturated(f: Features, t: RuleThresholds) -> Decision | None:
+    """``muddy.saturated``: observed topsoil moisture >= ``muddy_soil_moisture_m3m3`` and T now >
+    ``freeze_c`` (frozen ground is firm). Never fires without a soil moisture value."""
+    soil = f.soil_moisture_m3m3
+    if soil is None or soil < t.muddy_soil_moisture_m3m3 or f.t_now_c <= t.freeze_c:
+        return None
+    return Decision(
+        "muddy",
+        "muddy.saturated",
+        (
+            evidence(
+                "soil_moisture_m3m3",
+                soil,
+                ">=",
+                t.muddy_soil_moisture_m3m3,
+                UNIT_M3_M3,
+                forecast=False,
+            ),
+            t_now(f, ">", t.freeze_c),
         ),
     )

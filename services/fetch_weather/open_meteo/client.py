@@ -49,6 +49,7 @@ HOURLY_VARIABLES = (
     "weather_code",
     "wind_speed_10m",
     "wind_gusts_10m",
+    "soil_moisture_0_to_1cm",
 )
 
 

@@ -1,10 +1,10 @@
 """Open-Meteo forecast answers -> the weather service's hourly records (UTC hours, SI units).
 
-Open-Meteo labels an hourly series by time: instant values (temperature, humidity, wind speed)
-are those at the label; sums (precipitation, rain, showers, snowfall) and the hour's extremes
-(wind gusts, the weather code) describe the hour *before* it. Our records name the hour they
-start at, so the record of hour ``H`` takes the instant values labelled ``H`` and the others
-labelled ``H + 1 h``. Snowfall comes in cm of snow; its water
+Open-Meteo labels an hourly series by time: instant values (temperature, humidity, wind speed,
+topsoil moisture) are those at the label; sums (precipitation, rain, showers, snowfall) and the
+hour's extremes (wind gusts, the weather code) describe the hour *before* it. Our records name
+the hour they start at, so the record of hour ``H`` takes the instant values labelled ``H`` and
+the others labelled ``H + 1 h``. Snowfall comes in cm of snow; its water
 equivalent is ``cm * 10 / 7`` mm (Open-Meteo's own ratio), which the weather service stores
 as ``snow_mm``. WMO weather codes become the OpenWeatherMap condition ids the classifier reads
 (``WMO_TO_CONDITION_ID``).
@@ -31,6 +31,7 @@ _LIMITS = {
     "wind_speed_ms": (0.0, 150.0),
     "wind_gust_ms": (0.0, 150.0),
     "mm": (0.0, 1000.0),
+    "soil_moisture_m3m3": (0.0, 1.0),
 }
 # WMO 4677 codes (Open-Meteo's ``weather_code``) -> the OpenWeatherMap condition id of the same
 # weather: the classifier's freezing-rain and snow rules read those (511, 6xx).
@@ -147,6 +148,7 @@ def forecast_records(
             "precipitation_mm": round(rain + snow, 3) if precipitation is None else precipitation,
             "weather_id": WMO_TO_CONDITION_ID.get(code) if type(code) is int else None,
             "pop": None,
+            "soil_moisture_m3m3": _value(s["soil_moisture_0_to_1cm"], at, "soil_moisture_m3m3"),
             "source": SOURCE,
             "fetched_at": fetched,
         }

@@ -90,6 +90,7 @@ def _record(entry: dict[str, Any], *, kind: str, fetched_at: str) -> dict[str, A
         if isinstance(weather_id, int) and 100 <= weather_id <= 999
         else None,
         "pop": _num(entry["pop"], "pop") if "pop" in entry else None,
+        "soil_moisture_m3m3": None,
         "source": ONECALL_SOURCE,
         "fetched_at": fetched_at,
     }
@@ -205,6 +206,7 @@ def day_summary_records(answer: dict[str, Any], *, fetched_at: datetime) -> list
                 "precipitation_mm": round(per_hour_mm, 3),
                 "weather_id": None,
                 "pop": None,
+                "soil_moisture_m3m3": None,
                 "source": DAY_SUMMARY_SOURCE,
                 "fetched_at": fetched,
             }

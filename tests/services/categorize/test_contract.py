@@ -29,7 +29,7 @@ def test_reasons_json_is_plain_json() -> None:
 def test_result_carries_label_version_and_window() -> None:
     result = classify(Hours())
     assert result.label in LABELS
-    assert result.classifier_version == "rules-1.0"
+    assert result.classifier_version == "rules-1.1"
     assert result.valid_for == NOW
     assert result.window_start < result.valid_for < result.window_end
 

@@ -45,3 +45,14 @@ def test_raining_now_beats_p72() -> None:
 def test_p72_beats_recent_rain() -> None:
     # 6 mm need 5.7 drying hours: after 10 h the ratio is 1.76, yet the rain is < 24 h old
     assert classify(Hours().rain(10, 6.0)).rule_id == "wet.p72"
+
+
+def test_rain_rules_name_the_cause_before_saturated_topsoil() -> None:
+    assert classify(Hours().rain(3, 12.7).set(0, soil_moisture_m3m3=0.45)).rule_id == "muddy.p24"
+
+
+def test_saturated_topsoil_beats_raining_now_and_frozen_wet_ground_is_icy() -> None:
+    raining = Hours().rain(0, 0.5).set(0, soil_moisture_m3m3=0.45)
+    assert classify(raining).rule_id == "muddy.saturated"
+    frozen = Hours(temperature_c=0.0).rain(30, 1.0).set(0, soil_moisture_m3m3=0.45)
+    assert classify(frozen).rule_id == "icy.frozen_wet_ground"

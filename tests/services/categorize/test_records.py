@@ -117,10 +117,12 @@ def test_the_handler_asks_for_every_field_it_reads_and_no_other() -> None:
         "snow_mm": 0.5,
         "weather_id": 500,
         "pop": 0.4,
-        "source": "owm-onecall-3.0",
+        "soil_moisture_m3m3": 0.31,
+        "source": "open-meteo-forecast",
         "fetched_at": "2026-11-22T10:05:00Z",
     }
     tracking = _ReadTracking(full)
     whole = hourly_weather(tracking)
     assert tracking.read == set(HOURLY_FIELDS)
     assert hourly_weather({f: full[f] for f in HOURLY_FIELDS}) == whole
+    assert whole.soil_moisture_m3m3 == 0.31

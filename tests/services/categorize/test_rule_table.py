@@ -6,7 +6,7 @@ import pytest
 
 from services.categorize import LocationTraits, RuleThresholds
 from services.categorize.drying import DryingModel
-from tests.services.categorize.builders import TRAITS, Hours, classify, reason
+from tests.services.categorize.builders import TRAITS, Hours, classify, reason, record
 
 
 def rule_of(
@@ -260,6 +260,80 @@ def test_just_below_a_deluge_is_not_one() -> None:
     assert rule_of(Hours(120).rain(60, 49.99).rain(12, 0.2)) == "wet.p72"
 
 
+def test_topsoil_moisture_at_the_threshold_is_muddy() -> None:
+    result = classify(Hours().set(0, soil_moisture_m3m3=0.40))
+    assert (result.label, result.rule_id) == ("muddy", "muddy.saturated")
+    assert result.reasons_json() == [
+        {
+            "metric": "soil_moisture_m3m3",
+            "value": 0.40,
+            "threshold": 0.40,
+            "unit": "m³/m³",
+            "comparison": ">=",
+        },
+        {"metric": "t_now_c", "value": 12.0, "threshold": 0.0, "unit": "°C", "comparison": ">"},
+    ]
+    assert result.confidence == pytest.approx(0.75 - 0.10)  # within 15 % of the threshold
+
+
+def test_topsoil_moisture_below_the_threshold_or_unknown_is_not_muddy() -> None:
+    assert rule_of(Hours().set(0, soil_moisture_m3m3=0.399)) == "dry.default"
+    assert rule_of(Hours().set(0, soil_moisture_m3m3=None)) == "dry.default"
+    assert rule_of(Hours().set(0, soil_moisture_m3m3=0.3), thresholds=RuleThresholds(
+        muddy_soil_moisture_m3m3=0.3
+    )) == "muddy.saturated"
+
+
+def test_saturated_but_frozen_topsoil_is_firm_not_muddy() -> None:
+    assert rule_of(Hours(temperature_c=0.0).set(0, soil_moisture_m3m3=0.45)) == "dry.default"
+    assert rule_of(Hours(temperature_c=0.1).set(0, soil_moisture_m3m3=0.45)) == "muddy.saturated"
+
+
+def test_soil_moisture_is_the_newest_observed_records_only() -> None:
+    # A forecast's value is not used, for the same hour or the hours after the observation.
+    same_hour = Hours().add(record(0, kind="forecast", soil_moisture_m3m3=0.5))
+    assert rule_of(same_hour) == "dry.default"
+    newest_forecast = Hours().drop(0).add(record(0, kind="forecast", soil_moisture_m3m3=0.5))
+    assert rule_of(newest_forecast) == "dry.default"
+    # The newest observed record decides, even behind a newer forecast hour...
+    behind = Hours().drop(0).set(1, soil_moisture_m3m3=0.5).add(record(0, kind="forecast"))
+    result = classify(behind)
+    assert result.rule_id == "muddy.saturated"
+    assert result.confidence == pytest.approx(0.75 - 0.10)  # T now is the forecast's
+    # ...and an older observation's value does not stand in for a newer one without any.
+    assert rule_of(Hours().set(1, soil_moisture_m3m3=0.5)) == "dry.default"
+
+
+WITHOUT_SOIL_MOISTURE = [
+    Hours(),
+    Hours(47),
+    Hours().rain(3, 12.7),
+    Hours().rain(30, 9.0),
+    Hours().rain(4, 5.0),
+    Hours(120).rain(60, 50.0).rain(12, 0.2),
+    Hours(temperature_c=3.0).set(range(10, 20), temperature_c=-2.0).rain(30, 2.0),
+    Hours(temperature_c=0.0).rain(30, 1.0),
+    Hours(temperature_c=-3.0).snow(60, 10.0),
+    Hours().rain(0, 0.1),
+    Hours().rain(60, 5.0),
+    Hours().rain(10, 4.0),
+    Hours().rain(40, 3.0),
+]
+
+
+@pytest.mark.parametrize("hours", WITHOUT_SOIL_MOISTURE)
+def test_without_soil_moisture_every_label_is_what_the_table_without_the_rule_gives(
+    hours: Hours, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source that reports no soil moisture (OpenWeatherMap) is labelled exactly as before."""
+    from services.categorize import table
+
+    with_rule = classify(hours)
+    without = tuple(rule for rule in table.RULES if rule is not table.muddy_saturated)
+    monkeypatch.setattr(table, "RULES", without)
+    assert classify(hours) == with_rule
+
+
 # wet -----------------------------------------------------------------------------------------
 
 
@@ -357,6 +431,7 @@ def test_every_rule_id_of_the_table_is_covered() -> None:
         "muddy.drying",
         "muddy.thaw",
         "muddy.deluge",
+        "muddy.saturated",
         "wet.raining",
         "wet.p72",
         "wet.drying",

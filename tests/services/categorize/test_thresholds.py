@@ -15,6 +15,7 @@ def test_defaults_are_the_published_figures() -> None:
     t = RuleThresholds()
     assert (t.min_records_72h, t.muddy_p24_mm, t.muddy_p48_mm, t.wet_p72_mm) == (48, 12.7, 9, 5)
     assert (t.snow_cover_swe_mm, t.fresh_snow_s24_mm, t.deluge_p24_mm) == (5, 3, 50)
+    assert t.muddy_soil_moisture_m3m3 == 0.40
     assert t.drying.soil_drying_h["very_poorly"] == 168
     assert t.confidence.start == 0.75
 
@@ -57,6 +58,9 @@ def test_melt_factor_depends_on_canopy() -> None:
         {"min_records_72h": 73},
         {"history_max_h": 48},
         {"muddy_drying_ratio": 1.2},
+        {"muddy_soil_moisture_m3m3": 0},
+        {"muddy_soil_moisture_m3m3": 1.5},
+        {"muddy_soil_moisture_m3m3": float("nan")},
         {"well_dried_ratio": 0.9},
         {"thaw_window_days": 4},
         {"deluge_dry_h": 400},
@@ -82,10 +86,10 @@ def test_thresholds_are_frozen() -> None:
 
 
 def test_version_names_the_calibration() -> None:
-    assert RuleBasedClassifier().version == "rules-1.0"
-    assert RuleBasedClassifier(RuleThresholds()).version == "rules-1.0"
+    assert RuleBasedClassifier().version == "rules-1.1"
+    assert RuleBasedClassifier(RuleThresholds()).version == "rules-1.1"
     custom = RuleBasedClassifier(RuleThresholds(muddy_p24_mm=20.0)).version
-    assert custom.startswith("rules-1.0+") and len(custom) == len("rules-1.0+") + 8
+    assert custom.startswith("rules-1.1+") and len(custom) == len("rules-1.1+") + 8
     assert RuleBasedClassifier(RuleThresholds(muddy_p24_mm=20.0)).version == custom
     assert RuleBasedClassifier(RuleThresholds(muddy_p24_mm=21.0)).version != custom
     result = classify(Hours(), thresholds=RuleThresholds(muddy_p24_mm=20.0))

@@ -69,6 +69,7 @@ async def test_onecall_becomes_one_observed_and_48_forecast_records(owm: Owm) ->
     assert records[-1]["hour"] == "2024-01-17T11:00:00Z"
     for record in records:
         assert record["precipitation_mm"] == pytest.approx(record["rain_mm"] + record["snow_mm"])
+    assert {r["soil_moisture_m3m3"] for r in records} == {None}  # OWM reports none
     WeatherUpsert.model_validate({"records": records})  # the weather service accepts every record
 
 
@@ -82,6 +83,7 @@ async def test_day_summary_becomes_24_observed_hours_in_utc(owm: Owm) -> None:
     assert total == pytest.approx(answer["precipitation"]["total"], abs=0.01)
     temps = {r["hour"][11:13]: r["temperature_c"] for r in records}
     assert temps["11"] == pytest.approx(answer["temperature"]["afternoon"], abs=0.01)
+    assert {r["soil_moisture_m3m3"] for r in records} == {None}
     WeatherUpsert.model_validate({"records": records})
 
 

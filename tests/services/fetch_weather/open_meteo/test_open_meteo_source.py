@@ -71,6 +71,17 @@ async def test_a_new_location_costs_exactly_one_call_history_included(
     assert len(forecast) >= 47
 
 
+async def test_stored_records_carry_the_topsoil_moisture_the_mock_serves(
+    handler: FetchWeatherHandler, weather: WeatherService
+) -> None:
+    task = ingest(0)
+    await handler(task, context_for(task))
+    for kind in ("observed", "forecast"):
+        soil = [r["soil_moisture_m3m3"] for r in await _stored(weather, task.location_id, kind)]
+        assert soil and all(isinstance(v, float) and 0.0 < v < 1.0 for v in soil), kind
+        assert len(set(soil)) > 1, kind  # a series, not one value copied
+
+
 async def test_a_rerun_in_the_same_window_costs_nothing_and_the_next_window_one_call(
     handler: FetchWeatherHandler, owm_http: httpx.AsyncClient, aredis: Any
 ) -> None:

@@ -22,7 +22,7 @@ MIDNIGHT = datetime(2026, 12, 1, tzinfo=UTC)  # three past days before local (UT
 
 def answer(days: int = 6, **overrides: list[Any]) -> dict[str, Any]:
     """``days`` of hours from MIDNIGHT; every sum is 0.7 mm; the temperature is a tenth of the
-    hour's index."""
+    hour's index, the soil moisture 0.2 m³/m³ plus a thousandth of it."""
     n = days * 24
     hourly: dict[str, list[Any]] = {
         "time": [int((MIDNIGHT + timedelta(hours=i)).timestamp()) for i in range(n)],
@@ -35,6 +35,7 @@ def answer(days: int = 6, **overrides: list[Any]) -> dict[str, Any]:
         "weather_code": [61] * n,
         "wind_speed_10m": [3.5] * n,
         "wind_gusts_10m": [7.0] * n,
+        "soil_moisture_0_to_1cm": [round(0.2 + i / 1000, 3) for i in range(n)],
     }
     hourly.update(overrides)
     return {"utc_offset_seconds": 0, "hourly": hourly}
@@ -70,6 +71,28 @@ def test_a_record_takes_the_instant_at_its_hour_and_the_sums_labelled_an_hour_la
     assert current["temperature_c"] == (label - 1) / 10  # the value at 10:00
     assert current["rain_mm"] == current["precipitation_mm"] == 4.0
     assert all(r["rain_mm"] == 0.0 for r in records[1:] if r["hour"] != current["hour"])
+
+
+def test_soil_moisture_is_the_instant_at_the_records_own_hour() -> None:
+    records = forecast_records(answer(), now=NOW, fetched_at=NOW, observed_since=None)
+    label = int((datetime(2026, 12, 4, 10, tzinfo=UTC) - MIDNIGHT).total_seconds() // 3600)
+    current = records[0]
+    assert (current["hour"], current["kind"]) == ("2026-12-04T10:00:00Z", "observed")
+    assert current["soil_moisture_m3m3"] == round(0.2 + label / 1000, 3)  # labelled 10:00
+    assert records[-1]["soil_moisture_m3m3"] == round(0.2 + (label + 47) / 1000, 3)
+
+
+def test_soil_moisture_is_clamped_to_0_1_and_none_where_the_series_has_none() -> None:
+    n = 6 * 24
+    label = int((datetime(2026, 12, 4, 10, tzinfo=UTC) - MIDNIGHT).total_seconds() // 3600)
+    soil: list[Any] = [0.3] * n
+    soil[label], soil[label + 1], soil[label + 2] = 1.25, -0.01, None
+    records = forecast_records(
+        answer(soil_moisture_0_to_1cm=soil), now=NOW, fetched_at=NOW, observed_since=None
+    )
+    forecast = [r["soil_moisture_m3m3"] for r in records if r["kind"] == "forecast"]
+    assert forecast[:4] == [1.0, 0.0, None, 0.3]
+    WeatherUpsert(records=records)
 
 
 def test_snowfall_in_cm_becomes_its_water_equivalent() -> None:
@@ -111,6 +134,8 @@ def test_the_offset_is_the_answers_own() -> None:
         ({"hourly": {**answer()["hourly"], "rain": [0.0]}}, "hourly.rain"),
         ({"hourly": {k: v for k, v in answer()["hourly"].items() if k != "snowfall"}}, "snowfall"),
         ({"hourly": {**answer()["hourly"], "temperature_2m": ["warm"] * 144}}, "not a number"),
+        ({"hourly": {k: v for k, v in answer()["hourly"].items() if k[:4] != "soil"}}, "soil"),
+        ({"hourly": {**answer()["hourly"], "soil_moisture_0_to_1cm": ["damp"] * 144}}, "soil"),
         ({"hourly": {**answer(1)["hourly"]}}, "no values for the hour"),
     ],
 )
