@@ -15,6 +15,7 @@ cell's, which is likewise a little off the request).
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,7 +26,7 @@ from pydantic_core import to_json
 from mock_owm.astro import SECONDS_PER_DAY
 from mock_owm.climate import Location
 from mock_owm.forecast import Forecaster, local_date_days
-from mock_owm.ground import GroundModel
+from mock_owm.ground import Ground, GroundModel
 from mock_owm.model import SECONDS_PER_HOUR
 from mock_owm.open_meteo_params import ForecastQuery
 from mock_owm.open_meteo_variables import VARIABLES, Series
@@ -94,6 +95,12 @@ class OpenMeteoResponder:
             return Series(loc, [], [], [])
         first_hour = (first_utc_s + _HALF_HOUR_S) // SECONDS_PER_HOUR
         hours = self.forecaster.hours(loc, first_hour - 1, count + 1)
-        needs_ground = any(VARIABLES[name].needs_ground for name in query.variables)
-        ground = self.ground.at(loc, first_hour, count) if needs_ground else []
+        wanted = [VARIABLES[name] for name in query.variables]
+        ground: list[Ground] = []
+        if any(v.needs_ground for v in wanted):
+            ground = self.ground.at(loc, first_hour, count)
+        elif any(v.needs_top_moisture for v in wanted):
+            # Only the top layer was asked for: no snow depth is built, so none may be read.
+            ground = [Ground(math.nan, (m,)) for m in self.ground.top_moisture(loc, first_hour,
+                                                                               count)]
         return Series(loc, hours[1:], hours[:-1], ground)

@@ -52,7 +52,8 @@ Column = Callable[[Series, OpenMeteoUnits], list[float] | list[int]]
 class Variable(NamedTuple):
     unit: Callable[[OpenMeteoUnits], str]
     column: Column
-    needs_ground: bool = False
+    needs_ground: bool = False  # the whole ground model (snow, every layer)
+    needs_top_moisture: bool = False  # only the top layer's moisture (far cheaper)
 
 
 def _is_thunderstorm(h: Hour) -> bool:
@@ -152,7 +153,7 @@ VARIABLES: dict[str, Variable] = {
         lambda s, u: [u.temp(_soil_surface_c(h, g)) for h, g in zip(s.instant, s.ground,
                                                                      strict=True)],
         needs_ground=True),
-    "soil_moisture_0_to_1cm": Variable(_MOISTURE, _moisture(0), needs_ground=True),
+    "soil_moisture_0_to_1cm": Variable(_MOISTURE, _moisture(0), needs_top_moisture=True),
     "soil_moisture_1_to_3cm": Variable(_MOISTURE, _moisture(1), needs_ground=True),
     "soil_moisture_3_to_9cm": Variable(_MOISTURE, _moisture(2), needs_ground=True),
 }

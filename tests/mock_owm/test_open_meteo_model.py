@@ -35,6 +35,17 @@ def test_ground_is_the_same_whatever_was_asked_first() -> None:
     assert part == whole[107:138]
 
 
+def test_the_top_layer_alone_is_the_whole_models_top_layer() -> None:
+    """An answer asking only for soil_moisture_0_to_1cm reads the cheap path; it must agree with
+    an answer that asks for the whole ground as well."""
+    forecaster = Forecaster()
+    loc = forecaster.location(47.37, 8.54)
+    whole = GroundModel(forecaster).at(loc, NOW_HOUR - 80, 160)
+    top = GroundModel(Forecaster()).top_moisture(loc, NOW_HOUR - 80, 160)
+    assert top == [g.moisture[0] for g in whole]
+    assert len(set(top)) > 10  # it moves with the weather
+
+
 def test_snow_piles_up_and_melts_and_rain_wets_the_soil() -> None:
     forecaster = Forecaster()
     seen = {"snowfall": 0, "melt": 0, "rain": 0}
