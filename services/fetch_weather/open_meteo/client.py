@@ -24,13 +24,11 @@ from services.fetch_weather.errors import (
     SourceRateLimited,
     SourceRequestRejected,
     SourceUnavailable,
-    retry_after_s,
 )
+from services.fetch_weather.provider_http import ProviderErrors, get_json
 from services.http_transport import (
     HttpAnswer,
-    HttpTimeout,
     HttpTransport,
-    HttpTransportError,
     as_transport,
 )
 
@@ -79,9 +77,20 @@ def _reason(response: HttpAnswer) -> str:
     return str(body)[:MAX_REASON_CHARS]
 
 
-def _names_the_key(reason: str) -> bool:
+def _refuses_the_key(status: int, reason: str) -> bool:
     lowered = reason.lower()
-    return "apikey" in lowered or "api key" in lowered
+    return status == 400 and ("apikey" in lowered or "api key" in lowered)
+
+
+OPEN_METEO_ERRORS = ProviderErrors(
+    auth=OpenMeteoAuthError,
+    rejected=OpenMeteoRequestRejected,
+    rate_limited=OpenMeteoRateLimited,
+    unavailable=OpenMeteoUnavailable,
+    message_of=_reason,
+    key_hint="OPEN_METEO_API_KEY",
+    is_auth=_refuses_the_key,
+)
 
 
 @dataclass(frozen=True)
@@ -138,36 +147,12 @@ class OpenMeteoClient:
         return await self._get(FORECAST_PATH, params)
 
     async def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        timeout_s = self._options.timeout_s
-        try:
-            response = await self._http.request(
-                "GET", self._base + path, params=params, timeout_s=timeout_s
-            )
-        except HttpTimeout as exc:
-            raise OpenMeteoUnavailable(f"{path}: timed out after {timeout_s} s") from exc
-        except HttpTransportError as exc:
-            raise OpenMeteoUnavailable(f"{path}: {exc}") from exc
-        status = response.status
-        if status == 200:
-            try:
-                body = response.json()
-            except ValueError as exc:
-                raise OpenMeteoUnavailable(f"{path}: answer is not valid JSON ({exc})") from None
-            if not isinstance(body, dict):
-                raise OpenMeteoUnavailable(f"{path}: answer is not a JSON object")
-            return body
-        reason = _reason(response)
-        message = f"{path}: HTTP {status}: {reason}"
-        if status in (401, 403) or (status == 400 and _names_the_key(reason)):
-            raise OpenMeteoAuthError(f"{message} (check OPEN_METEO_API_KEY)")
-        if status == 429:
-            said_s = retry_after_s(response.headers.get("Retry-After"))
-            raise OpenMeteoRateLimited(
-                message,
-                retry_after_s=self._options.retry_after_429_s if said_s is None else said_s,
-                from_header=said_s is not None,
-            )
-        if status >= 500:
-            said_s = retry_after_s(response.headers.get("Retry-After"))
-            raise OpenMeteoUnavailable(message, retry_after_s=said_s or None)
-        raise OpenMeteoRequestRejected(message)
+        return await get_json(
+            self._http,
+            self._base + path,
+            path,
+            params,
+            timeout_s=self._options.timeout_s,
+            errors=OPEN_METEO_ERRORS,
+            retry_after_429_s=self._options.retry_after_429_s,
+        )

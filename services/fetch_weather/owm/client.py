@@ -27,13 +27,11 @@ from services.fetch_weather.errors import (
     SourceRateLimited,
     SourceRequestRejected,
     SourceUnavailable,
-    retry_after_s,
 )
+from services.fetch_weather.provider_http import ProviderErrors, get_json
 from services.http_transport import (
     HttpAnswer,
-    HttpTimeout,
     HttpTransport,
-    HttpTransportError,
     as_transport,
 )
 
@@ -74,6 +72,16 @@ def _error_message(response: HttpAnswer) -> str:
     return message
 
 
+OWM_ERRORS = ProviderErrors(
+    auth=OwmAuthError,
+    rejected=OwmRequestRejected,
+    rate_limited=OwmRateLimited,
+    unavailable=OwmUnavailable,
+    message_of=_error_message,
+    key_hint="OWM_API_KEY",
+)
+
+
 @dataclass(frozen=True)
 class OwmClientOptions:
     base_url: str
@@ -106,34 +114,12 @@ class OwmClient:
 
     async def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         query = {**params, "units": self._options.units, "appid": self._options.api_key}
-        try:
-            response = await self._http.request(
-                "GET", self._base + path, params=query, timeout_s=self._options.timeout_s
-            )
-        except HttpTimeout as exc:
-            raise OwmUnavailable(f"{path}: timed out after {self._options.timeout_s} s") from exc
-        except HttpTransportError as exc:
-            raise OwmUnavailable(f"{path}: {exc}") from exc
-        status = response.status
-        if status == 200:
-            try:
-                body = response.json()
-            except ValueError as exc:
-                raise OwmUnavailable(f"{path}: answer is not valid JSON ({exc})") from None
-            if not isinstance(body, dict):
-                raise OwmUnavailable(f"{path}: answer is not a JSON object")
-            return body
-        message = f"{path}: HTTP {status}: {_error_message(response)}"
-        if status in (401, 403):
-            raise OwmAuthError(f"{message} (check OWM_API_KEY)")
-        if status == 429:
-            said_s = retry_after_s(response.headers.get("Retry-After"))
-            raise OwmRateLimited(
-                message,
-                retry_after_s=self._options.retry_after_429_s if said_s is None else said_s,
-                from_header=said_s is not None,
-            )
-        if status >= 500:
-            said_s = retry_after_s(response.headers.get("Retry-After"))
-            raise OwmUnavailable(message, retry_after_s=said_s or None)
-        raise OwmRequestRejected(message)
+        return await get_json(
+            self._http,
+            self._base + path,
+            path,
+            query,
+            timeout_s=self._options.timeout_s,
+            errors=OWM_ERRORS,
+            retry_after_429_s=self._options.retry_after_429_s,
+        )
