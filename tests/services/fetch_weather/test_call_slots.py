@@ -1,6 +1,6 @@
-"""Provider calls in flight are bounded by FETCH_CONCURRENCY (the gate's call slots); the worker holds
-more tasks than that (FETCH_MAX_IN_FLIGHT, default twice), so a task writing its records does not
-keep a call slot idle."""
+"""Provider calls in flight are bounded by FETCH_CONCURRENCY (the gate's call slots); the worker
+holds more tasks than that (FETCH_MAX_IN_FLIGHT, default twice), so a task writing its records does
+not keep a call slot idle."""
 
 from __future__ import annotations
 

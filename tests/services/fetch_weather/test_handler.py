@@ -30,13 +30,7 @@ from tests.services.conftest import (
     owm_total_calls,
     trail,
 )
-from tests.services.pipeline.helpers import FAST_WORKER, context_for, fetch_settings
-
-
-def ingest(n: int, now: datetime | None = None) -> IngestTask:
-    loc = trail(n)
-    window = window_label(now or datetime.now(UTC), "1h")
-    return IngestTask(location_id=loc["id"], window=window, lat=loc["lat"], lon=loc["lon"])
+from tests.services.pipeline.helpers import FAST_WORKER, context_for, fetch_settings, ingest
 
 
 @pytest.fixture

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from etl_core.logging import get_logger
 from etl_core.task import BaseTask
+from etl_core.windows import window_label
 from etl_core.worker import TaskContext
 from services.categorize.settings import CategorizeSettings
 from services.fetch_weather.settings import FetchWeatherSettings
-from tests.services.conftest import OWM_BASE, OWM_KEY, WS_API_KEY, WS_BASE
+from services.tasks import IngestTask
+from tests.services.conftest import OWM_BASE, OWM_KEY, WS_API_KEY, WS_BASE, trail
 
 FAST_WORKER = {"block_ms": 20, "empty_read_backoff_ms": 10, "delayed_poll_ms": 50}
 
@@ -50,3 +53,10 @@ async def entries_added(client: Any, stream: str) -> int:
     """Entries ever added to ``stream`` (``XINFO STREAM`` entries-added): unlike ``XLEN`` it does
     not drop when a worker trims what is done (WORKER_TRIM_INTERVAL_S)."""
     return int((await client.xinfo_stream(stream))["entries-added"])
+
+
+def ingest(n: int, now: datetime | None = None) -> IngestTask:
+    """The fetch task of ``trail(n)`` for the schedule window of ``now`` (default: now)."""
+    loc = trail(n)
+    window = window_label(now or datetime.now(UTC), "1h")
+    return IngestTask(location_id=loc["id"], window=window, lat=loc["lat"], lon=loc["lon"])

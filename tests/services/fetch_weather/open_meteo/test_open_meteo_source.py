@@ -12,22 +12,14 @@ import pytest
 
 from etl_core.errors import PermanentError, RateLimited
 from etl_core.outcomes import Forward
-from etl_core.windows import window_label
 from services.fetch_weather import keys as fetch_keys
 from services.fetch_weather.handler import FetchWeatherHandler
 from services.fetch_weather.wiring import fetch_worker
-from services.tasks import IngestTask
 from tests.mock_owm.conftest import ADMIN_HEADERS
 from tests.services.conftest import SOURCES, WeatherService, owm_total_calls, trail
-from tests.services.pipeline.helpers import context_for, fetch_settings
+from tests.services.pipeline.helpers import context_for, fetch_settings, ingest
 
 OPEN_METEO = SOURCES["open-meteo"]
-
-
-def ingest(n: int, now: datetime | None = None) -> IngestTask:
-    loc = trail(n)
-    window = window_label(now or datetime.now(UTC), "1h")
-    return IngestTask(location_id=loc["id"], window=window, lat=loc["lat"], lon=loc["lon"])
 
 
 @pytest.fixture
