@@ -88,6 +88,16 @@ class KeyStats:
         self.checked_window = WindowPeak()  # every request that reached the quota check
         self.admitted_window = WindowPeak()  # only those the quota admitted
 
+    def checked(self, t_s: float, *, admitted: bool) -> None:
+        """One request reached the quota check at ``t_s``; the quota admitted it or not."""
+        self.requests += 1
+        self.checked_window.add(t_s)
+        if admitted:
+            self.admitted += 1
+            self.admitted_window.add(t_s)
+        else:
+            self.rate_limited += 1
+
     def snapshot(self, mono_s: float) -> dict[str, int]:
         return {
             "requests": self.requests,
@@ -147,13 +157,8 @@ class Stats:
         stats = self.keys.get(key)
         if stats is None:
             stats = self.keys[key] = KeyStats()
-        stats.requests += 1
-        stats.checked_window.add(t_s)
-        if refused_by is None:
-            stats.admitted += 1
-            stats.admitted_window.add(t_s)
-        else:
-            stats.rate_limited += 1
+        stats.checked(t_s, admitted=refused_by is None)
+        if refused_by is not None:
             self.rate_limited[refused_by] += 1
 
     def _client(self, client: str) -> ClientStats:
@@ -167,14 +172,8 @@ class Stats:
         return stats
 
     def open_meteo_checked(self, client: str, t_s: float, refused_by: str | None) -> None:
-        stats = self._client(client)
-        stats.requests += 1
-        stats.checked_window.add(t_s)
-        if refused_by is None:
-            stats.admitted += 1
-            stats.admitted_window.add(t_s)
-        else:
-            stats.rate_limited += 1
+        self._client(client).checked(t_s, admitted=refused_by is None)
+        if refused_by is not None:
             self.open_meteo_rate_limited[refused_by] += 1
 
     def open_meteo_charged_call(self, client: str, t_s: float, units: int) -> None:

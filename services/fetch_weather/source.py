@@ -112,6 +112,17 @@ class WeatherSourceClass(Protocol):
     ) -> WeatherSource: ...
 
 
+MAX_UTC_OFFSET_S = 18 * 3600  # the widest real zones are -12 h and +14 h
+
+
+def utc_offset_from(seconds: object) -> timedelta:
+    """A provider's UTC offset in seconds as a ``timedelta``; UTC when it is absent or not a
+    plausible offset (a wrong offset would only shift which local days are backfilled)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or abs(seconds) > MAX_UTC_OFFSET_S:
+        return timedelta(0)
+    return timedelta(seconds=seconds)
+
+
 BUILT_IN = {
     "owm": "services.fetch_weather.owm.source:OwmSource",
     "open-meteo": "services.fetch_weather.open_meteo.source:OpenMeteoSource",

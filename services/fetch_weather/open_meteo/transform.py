@@ -19,11 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.fetch_weather.open_meteo.client import HOURLY_VARIABLES, OpenMeteoUnavailable
+from services.fetch_weather.source import utc_offset_from
 
 SOURCE = "open-meteo-forecast"
 SECONDS_PER_HOUR = 3600
 SNOW_WATER_MM_PER_CM = 10.0 / 7.0
-MAX_UTC_OFFSET_S = 18 * 3600
 FORECAST_HOURS = 48  # as many as OWM's onecall: what categorize reads ahead
 _LIMITS = {
     "temperature_c": (-100.0, 70.0),
@@ -85,10 +85,7 @@ def _value(series: list[Any], i: int, field: str, limits: str | None = None) -> 
 
 
 def utc_offset(answer: dict[str, Any]) -> timedelta:
-    offset = answer.get("utc_offset_seconds", 0)
-    if isinstance(offset, bool) or not isinstance(offset, int) or abs(offset) > MAX_UTC_OFFSET_S:
-        return timedelta(0)
-    return timedelta(seconds=offset)
+    return utc_offset_from(answer.get("utc_offset_seconds", 0))
 
 
 def _series(answer: dict[str, Any]) -> tuple[list[int], dict[str, list[Any]]]:

@@ -33,20 +33,17 @@ from services.fetch_weather.source import (
     SourceAnswer,
     SourceProfile,
     SourceRequest,
+    utc_offset_from,
 )
 from services.http_transport import HttpTransport
 
 NAME = "owm"
-MAX_UTC_OFFSET_S = 18 * 3600
 Transform = Callable[..., list[dict[str, Any]]]
 
 
 def utc_offset(onecall: dict[str, Any]) -> timedelta:
     """The location's offset from UTC (``timezone_offset``, seconds); UTC when absent."""
-    offset = onecall.get("timezone_offset", 0)
-    if isinstance(offset, bool) or not isinstance(offset, int) or abs(offset) > MAX_UTC_OFFSET_S:
-        return timedelta(0)
-    return timedelta(seconds=offset)
+    return utc_offset_from(onecall.get("timezone_offset", 0))
 
 
 class OwmSource:
