@@ -156,13 +156,17 @@ class PendingPublish:
         self._connection: Any | None = None  # where its commands were written
         self._replies: list[Any] | None = None
         self._abandoned = False
+        self._confirmed = False
         self.count = count
         self.batches = len(commands)
 
     def confirm(self) -> list[str | None]:
         """For each sent entry its new id, or None where it was published before (skipped)."""
-        if self._replies is None:
+        if not self._confirmed:
+            # Also when a resend already holds the replies: the producer must still retire the
+            # round, or the next round's confirm finds this one first in line.
             self._producer._confirm(self)
+            self._confirmed = True
         ids: list[str | None] = []
         for reply in self._replies or ():
             ids.extend([i if i is None or isinstance(i, str) else i.decode() for i in reply])
@@ -376,7 +380,11 @@ class StreamProducer:
             raise RuntimeError("rounds must be confirmed in the order they were sent")
         try:
             connection = self._connection
-            if connection is not None and pending._connection is connection:
+            if (
+                pending._replies is None
+                and connection is not None
+                and pending._connection is connection
+            ):
                 try:
                     pending._replies = _read_replies(connection, len(pending._commands))
                 except (redis.ConnectionError, redis.TimeoutError, NoScriptError) as exc:

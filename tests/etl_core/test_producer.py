@@ -458,3 +458,29 @@ def test_the_wire_form_of_tasks_equals_the_codecs_fields() -> None:
         assert task_id == task.task_id
         assert wire == encode_fields(CODEC.encode(task))
         assert decode_fields(wire) == CODEC.encode(task)
+
+
+def test_rounds_resent_after_a_lost_connection_are_confirmed_in_order(sredis: Any) -> None:
+    """A round whose write found the connection gone is an orphan, and the next send resends it
+    before anything new; it is still confirmed in its turn (the rounds after it too), and the
+    stream holds every entry once."""
+    producer = StreamProducer(sredis, STREAM)
+    wire = [(task_id, encode_fields(fields)) for task_id, fields in entries(300)]
+    first = producer.send(wire[:100], batch_size=50)
+    connection = producer._connection
+    assert connection is not None
+
+    write = connection.send_packed_command
+
+    def lost(*args: Any, **kwargs: Any) -> None:
+        connection.send_packed_command = write  # once: the pool hands it out again later
+        raise redis.ConnectionError("Connection reset by peer")
+
+    connection.send_packed_command = lost  # the next write on it fails
+    second = producer.send(wire[100:200], batch_size=50)  # an orphan
+    ids = first.confirm()  # its replies were on the lost connection: sent again
+    third = producer.send(wire[200:], batch_size=50)  # resends the orphan first
+    ids += second.confirm() + third.confirm()
+    assert len(ids) == 300  # the resent first round finds its entries published: None ids
+    stored = sredis.xrange(STREAM)
+    assert len({fields[b"task_id"] for _, fields in stored}) == len(stored) == 300
